@@ -1,0 +1,7 @@
+"""pgcore: the math and the learning behind the policy-gradient explainer.
+
+numpy only at import time; torch is imported solely by the training modules
+(``pgcore.cartpole`` and friends), so pages that don't train stay light.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,78 @@
+"""Argument checks shared by pgcore: every bad input raises ValueError naming the argument."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+def finite_array(name: str, value: Any) -> npt.NDArray[np.float64]:
+    """Return ``value`` as a float64 array, or raise ValueError if any entry is NaN or inf."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from err
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
+    return array
+
+
+def finite_float(name: str, value: Any) -> float:
+    """Return ``value`` as a finite Python float, or raise ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a number, got {value!r}") from err
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def float_in_range(
+    name: str, value: Any, low: float, high: float, *, low_open: bool = False
+) -> float:
+    """A finite float in [low, high] (or (low, high] with ``low_open``), else ValueError."""
+    number = finite_float(name, value)
+    too_low = number <= low if low_open else number < low
+    if too_low or number > high:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value!r}")
+    return number
+
+
+def positive_float(name: str, value: Any) -> float:
+    """A finite float > 0, else ValueError."""
+    number = finite_float(name, value)
+    if number <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return number
+
+
+def non_negative_float(name: str, value: Any) -> float:
+    """A finite float >= 0, else ValueError."""
+    number = finite_float(name, value)
+    if number < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return number
+
+
+def positive_int(name: str, value: Any, *, maximum: int | None = None) -> int:
+    """An int >= 1 (and <= maximum), else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < 1 or (maximum is not None and value > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        raise ValueError(f"{name} must be >= 1{upper}, got {value!r}")
+    return int(value)
+
+
+def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
+    """One of ``options`` (case-insensitive), returned lower-case, else ValueError."""
+    if not isinstance(value, str) or value.lower() not in options:
+        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+    return value.lower()
