@@ -1,0 +1,30 @@
+"""Entry point: `streamlit run app/Home.py`. Sets up the page and the navigation only;
+every page lives in app/pages/. Pages whose file is not there yet are simply not listed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # so `import pgcore` / `import app` work under `streamlit run`
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.pages_index import available_pages  # noqa: E402
+
+st.set_page_config(
+    page_title="Policy gradients, by hand",
+    page_icon=":material/trending_up:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+navigation = st.navigation(
+    [
+        st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.url_path, default=page.default)
+        for page in available_pages()
+    ]
+)
+navigation.run()

@@ -1,0 +1,44 @@
+"""Figures for the Policies page."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+
+from app.theme import COLORS, SEQUENCE, make_figure, vline
+from pgcore.policies import TwoActionPolicy
+
+
+def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figure:
+    """π, ∇π and ∇log π of both actions over θ, the current θ marked."""
+    theta_now = float(current.theta)
+    series = [
+        ("π(Right)", curve.pi_right, current.pi_right, "right", "solid"),
+        ("π(Left)", curve.pi_left, current.pi_left, "left", "solid"),
+        ("∇π(Right)", curve.grad_pi_right, current.grad_pi_right, "right", "dash"),
+        ("∇π(Left)", curve.grad_pi_left, current.grad_pi_left, "left", "dash"),
+        ("∇log π(Right)", curve.score_right, current.score_right, "right", "dot"),
+        ("∇log π(Left)", curve.score_left, current.score_left, "left", "dot"),
+    ]
+    traces = []
+    for name, values, now, color, dash in series:
+        traces.append(dict(type="scatter", x=curve.theta, y=values, name=name, mode="lines",
+                           line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2)))
+        traces.append(dict(type="scatter", x=[theta_now], y=[float(now)], mode="markers", showlegend=False,
+                           name=name, marker=dict(color=COLORS[color], size=9, line=dict(color="white", width=1)),
+                           hovertemplate=f"{name} = %{{y:.4f}}<extra></extra>"))
+    return make_figure(traces, "The sigmoid policy and its gradients", "θ", "value", height=420,
+                       yaxis=dict(range=[-1.05, 1.05]), shapes=[vline(theta_now)])
+
+
+def action_bars(labels: list[str], values: npt.NDArray[np.float64], title: str, y_title: str,
+                *, highlight: int | None = None, y_range: tuple[float, float] | None = None) -> go.Figure:
+    """One bar per action (probabilities, scores, …), optionally one bar highlighted."""
+    colors = [SEQUENCE[i % len(SEQUENCE)] for i in range(len(labels))]
+    opacity = [1.0 if highlight is None or i == highlight else 0.45 for i in range(len(labels))]
+    bar = dict(type="bar", x=labels, y=values, marker=dict(color=colors, opacity=opacity),
+               text=[f"{v:.3f}" for v in values], textposition="outside", cliponaxis=False,
+               hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    layout = {"yaxis": dict(range=list(y_range))} if y_range is not None else {}
+    return make_figure([bar], title, "action a", y_title, height=320, legend_below=False, **layout)

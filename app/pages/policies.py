@@ -1,0 +1,202 @@
+"""Page 1 — Policies: how parameters become action probabilities, and their gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app.charts.policies import action_bars, sigmoid_curves
+from app.format import num, signed
+from app.state import Param, bind, mirror, show_notices
+from app.theme import PLOTLY_CONFIG
+from pgcore.policies import linear_softmax_policy, sigmoid, softmax_policy, two_action_policy
+
+MAX_ACTIONS = 6
+WORKED_PREFERENCES = (2.0, 1.0, 0.5)
+THETA_RANGE = (-6.0, 6.0)
+PREF_RANGE = (-5.0, 5.0)
+N_FEATURES = 2
+LINEAR_ACTIONS = 3
+DEFAULT_FEATURES = ((1.0, 0.0), (0.0, 1.0), (0.5, 0.5))
+
+PARAMS = {
+    "pol_theta": Param("theta", 0.0, *THETA_RANGE),
+    "pol_k": Param("k", 3, 2, MAX_ACTIONS),
+    "pol_temperature": Param("T", 1.0, 0.1, 5.0),
+    "pol_action": Param("a", "a1", options=tuple(f"a{i + 1}" for i in range(MAX_ACTIONS))),
+    "pol_shift": Param("shift", 0.0, -10.0, 10.0),
+    **{f"pol_h{i}": Param(f"h{i + 1}", (WORKED_PREFERENCES + (0.0,) * MAX_ACTIONS)[i], *PREF_RANGE)
+       for i in range(MAX_ACTIONS)},
+    **{f"pol_lin_theta{j}": Param(f"w{j + 1}", (0.5, -0.5)[j], -3.0, 3.0) for j in range(N_FEATURES)},
+}
+PHI_KEYS = {(a, j): f"pol_phi_{a}_{j}" for a in range(LINEAR_ACTIONS) for j in range(N_FEATURES)}
+
+
+def use_worked_preset() -> None:
+    """Button callback: the seed article's preferences (2.0, 1.0, 0.5) at T = 1."""
+    st.session_state["pol_k"] = 3
+    st.session_state["pol_temperature"] = 1.0
+    for i, h in enumerate(WORKED_PREFERENCES):
+        st.session_state[f"pol_h{i}"] = h
+
+
+notices = bind(PARAMS)
+for (a, j), key in PHI_KEYS.items():
+    st.session_state.setdefault(key, DEFAULT_FEATURES[a][j])
+
+st.title("Policies")
+st.markdown(
+    "A policy turns parameters θ into action probabilities π_θ(a|s). Policy-gradient "
+    "learning needs two things from it: how π changes with θ (∇π) and the **score** ∇log π, "
+    "which says how to make the action you took more likely."
+)
+show_notices(notices)
+with st.expander("What to try", icon=":material/lightbulb:"):
+    st.markdown(
+        "- Drag θ far right: π(Right) → 1 and ∇log π(Right) → 0 — a confident policy "
+        "barely changes when it is right.\n"
+        "- Click *Use the worked example*, then add a constant to every preference: "
+        "the probabilities do not move.\n"
+        "- Lower the temperature: the softmax sharpens towards the largest preference."
+    )
+
+sigmoid_tab, softmax_tab, linear_tab = st.tabs(["Sigmoid · 2 actions", "Softmax · K actions", "Linear features"])
+
+# --- Sigmoid ---------------------------------------------------------------------------
+with sigmoid_tab:
+    theta = st.slider("θ", *THETA_RANGE, step=0.01, key="pol_theta",
+                      help="The policy's single parameter. π(Right) = σ(θ).")
+    now = two_action_policy(theta)
+    curve = two_action_policy(np.linspace(*THETA_RANGE, 241))
+    s, t = float(now.pi_right), num(theta, 2)
+
+    chart_col, math_col = st.columns([3, 2], gap="large")
+    with chart_col:
+        st.plotly_chart(sigmoid_curves(curve, now), config=PLOTLY_CONFIG, key="pol_sigmoid_chart")
+    with math_col:
+        st.latex(rf"\pi(\text{{Right}}) = \sigma(\theta) = \frac{{1}}{{1 + e^{{-{signed(theta, 2)}}}}} = {num(s, 4)}")
+        st.latex(rf"\pi(\text{{Left}}) = 1 - \sigma(\theta) = {num(now.pi_left, 4)}")
+        st.latex(rf"\nabla_\theta \pi(\text{{Right}}) = \sigma(1-\sigma) = {num(s, 4)} \cdot {num(now.pi_left, 4)} = {num(now.grad_pi_right, 4)}")
+        st.latex(rf"\nabla_\theta \pi(\text{{Left}}) = -\sigma(1-\sigma) = {num(now.grad_pi_left, 4)}")
+        st.latex(rf"\nabla_\theta \log \pi(\text{{Right}}) = \frac{{\nabla \pi}}{{\pi}} = 1 - \sigma = {num(now.score_right, 4)}")
+        st.latex(rf"\nabla_\theta \log \pi(\text{{Left}}) = -\sigma = {num(now.score_left, 4)}")
+        st.markdown("**The average score is zero**, at every θ:")
+        st.latex(
+            rf"\textstyle\sum_a \pi(a)\,\nabla\log\pi(a) = {num(s, 4)} \cdot {signed(now.score_right, 4)}"
+            rf" + {num(now.pi_left, 4)} \cdot {signed(now.score_left, 4)} = {num(now.mean_score, 4)}"
+        )
+        st.caption(
+            f"At θ = {t} the score of Right is {num(now.score_right, 3)}: one unit of θ adds "
+            f"{num(now.score_right, 3)} to log π(Right). Sampling actions from π, "
+            "these pushes cancel on average — the fact that makes baselines free (page 3)."
+        )
+
+# --- Softmax ---------------------------------------------------------------------------
+with softmax_tab:
+    controls, plots = st.columns([1, 2], gap="large")
+    with controls:
+        st.button("Use the worked example (2.0, 1.0, 0.5)", on_click=use_worked_preset, key="pol_preset",
+                  icon=":material/restart_alt:")
+        k = st.slider("Number of actions K", 2, MAX_ACTIONS, key="pol_k")
+        temperature = st.slider("Temperature T", 0.1, 5.0, step=0.05, key="pol_temperature",
+                                help="π(a) ∝ exp(h(a)/T). Small T: near-greedy; large T: near-uniform.")
+        prefs = np.array([st.slider(f"Preference h(a{i + 1})", *PREF_RANGE, step=0.1, key=f"pol_h{i}")
+                          for i in range(k)])
+    labels = [f"a{i + 1}" for i in range(k)]
+    policy = softmax_policy(prefs, temperature)
+
+    with plots:
+        st.plotly_chart(action_bars(labels, policy.probs, "Action probabilities π(a)", "π(a)", y_range=(0, 1.12)),
+                        config=PLOTLY_CONFIG, key="pol_probs_chart")
+        exps = " + ".join(f"e^{{{num(h / temperature, 2)}}}" for h in prefs)
+        st.latex(
+            rf"\pi(a_1) = \frac{{e^{{h_1/T}}}}{{\sum_b e^{{h_b/T}}}} = \frac{{e^{{{num(prefs[0] / temperature, 2)}}}}}{{{exps}}}"
+            rf" = {num(policy.probs[0], 3)}"
+        )
+
+    st.subheader("The score with respect to the preferences")
+    if st.session_state["pol_action"] not in labels:  # K shrank below the chosen action
+        st.session_state["pol_action"] = labels[-1]
+    action_label = st.select_slider("Action taken", options=labels, key="pol_action")
+    index = labels.index(action_label)
+    action = index + 1
+    score = policy.score[index]
+    score_col, zero_col = st.columns(2, gap="large")
+    with score_col:
+        st.plotly_chart(
+            action_bars(labels, score, f"∂ log π(a{action}) / ∂h(b)", "score", highlight=index),
+            config=PLOTLY_CONFIG, key="pol_score_chart",
+        )
+        st.latex(
+            rf"\frac{{\partial \log \pi(a_{action})}}{{\partial h_b}} = \frac{{\mathbb{{1}}[b = {action}] - \pi(b)}}{{T}}"
+            rf" = \left({', '.join(num(v, 3) for v in score)}\right)"
+        )
+        st.caption("One-hot minus π, divided by T: taking a raises its own preference and lowers every other in proportion to its probability.")
+    with zero_col:
+        st.markdown("**Weighted by π, the scores cancel:**")
+        st.latex(rf"\textstyle\sum_a \pi(a)\, \nabla_h \log\pi(a) = \left({', '.join(num(v, 4) for v in policy.mean_score)}\right)")
+        shift = st.slider("Add a constant c to every preference", -10.0, 10.0, step=0.5, key="pol_shift")
+        shifted = softmax_policy(prefs + shift, temperature)
+        change = float(np.max(np.abs(shifted.probs - policy.probs)))
+        st.latex(rf"\max_a \left|\pi_{{h + {signed(shift, 1)}}}(a) - \pi_h(a)\right| = {change:.1e}")
+        st.caption("Only differences between preferences matter: adding c to all of them leaves π unchanged.")
+        two = softmax_policy(prefs[:2], temperature)
+        as_sigmoid = float(sigmoid((prefs[0] - prefs[1]) / temperature))
+        st.markdown("**Two actions are a sigmoid.** With only a1 and a2:")
+        st.latex(
+            rf"\frac{{e^{{h_1/T}}}}{{e^{{h_1/T}} + e^{{h_2/T}}}} = {num(two.probs[0], 4)}"
+            rf"\;=\; \sigma\!\left(\frac{{h_1 - h_2}}{{T}}\right) = \sigma({num((prefs[0] - prefs[1]) / temperature, 3)}) = {num(as_sigmoid, 4)}"
+        )
+
+# --- Linear features -------------------------------------------------------------------
+with linear_tab:
+    st.markdown(
+        "In a real problem preferences come from features: h(a) = θ · φ(s, a). "
+        "Edit the weights θ and the feature table φ for one state."
+    )
+    weights_col, table_col = st.columns([1, 2], gap="large")
+    with weights_col:
+        weights = np.array([st.slider(f"θ{j + 1}", -3.0, 3.0, step=0.1, key=f"pol_lin_theta{j}")
+                            for j in range(N_FEATURES)])
+    with table_col:
+        features = np.zeros((LINEAR_ACTIONS, N_FEATURES))
+        header = st.columns(N_FEATURES + 1)
+        header[0].markdown("**action**")
+        for j in range(N_FEATURES):
+            header[j + 1].markdown(f"**φ{j + 1}(s, a)**")
+        for a in range(LINEAR_ACTIONS):
+            row = st.columns(N_FEATURES + 1)
+            row[0].markdown(f"a{a + 1}")
+            for j in range(N_FEATURES):
+                features[a, j] = row[j + 1].number_input(
+                    f"φ{j + 1}(s, a{a + 1})", min_value=-5.0, max_value=5.0, step=0.5,
+                    key=PHI_KEYS[(a, j)], label_visibility="collapsed",
+                )
+    linear = linear_softmax_policy(weights, features, st.session_state["pol_temperature"])
+    lin_labels = [f"a{a + 1}" for a in range(LINEAR_ACTIONS)]
+    st.latex(
+        r"h(a) = \theta \cdot \phi(s, a) = \left(" + ", ".join(num(h, 2) for h in linear.preferences) + r"\right)"
+        r"\qquad \pi = \left(" + ", ".join(num(p, 3) for p in linear.probs) + r"\right)"
+        + rf"\qquad (T = {num(linear.temperature, 2)})"
+    )
+    prob_col, grad_col = st.columns(2, gap="large")
+    with prob_col:
+        st.plotly_chart(action_bars(lin_labels, linear.probs, "π(a) from linear preferences", "π(a)", y_range=(0, 1.12)),
+                        config=PLOTLY_CONFIG, key="pol_linear_chart")
+    with grad_col:
+        st.latex(r"\nabla_\theta \log \pi(a) = \frac{\phi(s,a) - \sum_b \pi(b)\,\phi(s,b)}{T}")
+        rows = []
+        for a in range(LINEAR_ACTIONS):
+            rows.append({
+                "action": lin_labels[a],
+                "π(a)": num(linear.probs[a], 4),
+                **{f"∇θ{j + 1} log π": num(linear.score[a, j], 4) for j in range(N_FEATURES)},
+                **{f"∇θ{j + 1} π": num(linear.grad_pi[a, j], 4) for j in range(N_FEATURES)},
+            })
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption(
+            "The score is the action's features minus the policy's average features: "
+            "a step along it moves θ towards what is special about the action taken."
+        )
+
+mirror(PARAMS)

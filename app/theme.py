@@ -1,0 +1,100 @@
+"""One colour-blind-safe palette (Okabe–Ito) and one figure style for every page.
+
+The same quantity keeps the same colour everywhere: Right is always blue, Left always
+vermillion, exact values black, sampled estimates grey, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+# Plotly's named templates are deep-copied into every figure, which costs ~20 ms a chart;
+# the few settings we want are applied directly instead (see make_figure).
+pio.templates.default = "none"
+
+COLORS = {
+    # actions
+    "right": "#0072B2",  # blue
+    "left": "#D55E00",  # vermillion
+    # truth vs samples
+    "exact": "#000000",
+    "estimate": "#7F7F7F",
+    "highlight": "#CC79A7",  # reddish purple: the current point / the learner's choice
+    # baselines (Baselines page) and algorithms (CartPole page)
+    "none": "#E69F00",  # orange: no baseline / plain REINFORCE
+    "constant": "#56B4E9",  # sky blue
+    "mean": "#009E73",  # bluish green: the batch / episode mean
+    "value": "#0072B2",  # blue: V(s)
+    "optimal": "#CC79A7",  # reddish purple: the variance-optimal baseline
+    "reinforce": "#E69F00",
+    "reinforce_baseline": "#009E73",
+    "reinforce_value": "#0072B2",
+    "actor_critic": "#CC79A7",
+}
+
+#: Extra colours for series without a fixed meaning (K actions, several runs).
+SEQUENCE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _axis(title: str) -> dict[str, Any]:
+    return dict(title=dict(text=title), zeroline=True, zerolinecolor="#BBBBBB", gridcolor="#E5E8EC",
+                showgrid=True, linecolor="#888888", showline=True, ticks="outside", automargin=True)
+
+
+def make_figure(
+    traces: list[dict[str, Any]],
+    title: str,
+    x_title: str,
+    y_title: str,
+    *,
+    height: int = 360,
+    legend_below: bool = True,
+    **layout: Any,
+) -> go.Figure:
+    """A figure in the shared look: title, labelled axes, compact margins.
+
+    Traces and layout are plain dicts handed to one constructor: building figures with
+    property setters (update_layout & co.) costs ~10x more, and every slider move pays it.
+    """
+    base: dict[str, Any] = dict(
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
+        height=height,
+        margin=dict(l=55, r=20, t=50, b=50),
+        hovermode="closest",
+        font=dict(size=13, color="#1B1F24"),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=SEQUENCE,
+        xaxis=_axis(x_title),
+        yaxis=_axis(y_title),
+        showlegend=legend_below,
+    )
+    if legend_below:
+        base["legend"] = dict(orientation="h", yanchor="top", y=-0.22, x=0.0)
+    return go.Figure(data=traces, layout=_deep_merge(base, layout))
+
+
+def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:
+    """A vertical line across the plot at ``x`` (a layout shape)."""
+    return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+                line=dict(color=color, width=1.5, dash=dash))
+
+
+def hline(y: float, color: str = COLORS["exact"], dash: str = "dot") -> dict[str, Any]:
+    """A horizontal line across the plot at ``y`` (a layout shape)."""
+    return dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y,
+                line=dict(color=color, width=1.2, dash=dash))
+
+
+#: Pass as ``config=`` to st.plotly_chart: no plotly logo, a small mode bar.
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}

@@ -1,0 +1,179 @@
+"""Shared checks for page tests: run a page under AppTest, move widgets, and assert that
+nothing shows an exception, a NaN/inf, or an empty chart."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ROOT / "app" / "pages"
+
+#: Widget kinds AppTest can drive, by the attribute that lists them.
+WIDGET_KINDS = ("slider", "select_slider", "number_input", "selectbox", "radio", "checkbox", "toggle",
+                "segmented_control", "pills", "multiselect", "text_input")
+
+_NON_FINITE = re.compile(r"(?<![A-Za-z\\])(nan|inf|infinity)(?![A-Za-z])", re.IGNORECASE)
+
+
+def page_app(name: str, *, timeout: float = 60, query: dict[str, str] | None = None) -> AppTest:
+    """An AppTest for ``app/pages/<name>.py`` (absolute path), run once and checked."""
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=timeout)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert_healthy(at)
+    return at
+
+
+def _decode(value: Any) -> Any:
+    """Plotly's JSON encodes numpy arrays as {"dtype", "bdata"}; turn them back into arrays."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return array.reshape(value["shape"]) if "shape" in value and isinstance(value["shape"], list) else array
+    return value
+
+
+def chart_specs(at: AppTest) -> list[dict[str, Any]]:
+    """The plotly figure JSON of every chart on the page."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def trace_arrays(trace: dict[str, Any]) -> Iterator[np.ndarray]:
+    """The numeric data arrays of one trace (x, y, z, …), decoded."""
+    for field in ("x", "y", "z", "values", "r", "theta", "base", "error_y"):
+        if field not in trace:
+            continue
+        value = trace[field]
+        if field == "error_y":
+            value = value.get("array") if isinstance(value, dict) else None
+            if value is None:
+                continue
+        value = _decode(value)
+        if isinstance(value, list):
+            try:
+                array = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                continue  # categorical labels
+        elif isinstance(value, np.ndarray):
+            array = value.astype(float)
+        else:
+            continue
+        yield array
+
+
+def assert_charts_have_data(at: AppTest) -> None:
+    """Every chart has a title, at least one trace with data, and no NaN/inf in its numbers."""
+    for spec in chart_specs(at):
+        title = spec.get("layout", {}).get("title", {})
+        assert (title.get("text") if isinstance(title, dict) else title), "a chart has no title"
+        traces = spec.get("data", [])
+        assert traces, f"chart {title} has no traces"
+        sizes = []
+        for trace in traces:
+            for array in trace_arrays(trace):
+                # None in a list becomes NaN: plotly's gap marker, allowed only in line gaps.
+                assert not np.any(np.isinf(array)), f"chart {title} has inf values"
+                if trace.get("connectgaps") is None and trace.get("type", "scatter") != "scatter":
+                    assert not np.any(np.isnan(array)), f"chart {title} has NaN values"
+                sizes.append(array.size)
+        assert sum(sizes) > 0, f"chart {title} is empty"
+
+
+def shown_text(at: AppTest) -> list[str]:
+    """Every piece of text the learner can read: markdown, LaTeX, captions, metrics, tables."""
+    texts: list[str] = []
+    for kind in ("markdown", "latex", "caption", "code", "info", "warning", "success", "title", "header",
+                 "subheader", "text"):
+        texts.extend(str(el.value) for el in at.get(kind))
+    for metric in at.get("metric"):
+        texts.append(str(metric.value))
+    for table in list(at.get("dataframe")) + list(at.get("table")):
+        try:
+            texts.append(table.value.to_string())
+        except Exception:  # noqa: BLE001 - a table we cannot read as text is not checked
+            pass
+    return texts
+
+
+def assert_healthy(at: AppTest) -> None:
+    """No exception, no error box, no NaN/inf in any shown text, no empty chart."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("error"), [e.value for e in at.get("error")]
+    for text in shown_text(at):
+        match = _NON_FINITE.search(text)
+        assert match is None, f"non-finite number shown: {text[:200]!r}"
+    assert_charts_have_data(at)
+
+
+def widgets(at: AppTest) -> list[tuple[str, Any]]:
+    """(kind, widget) for every keyed, drivable widget on the page now."""
+    found = []
+    for kind in WIDGET_KINDS:
+        for widget in getattr(at, kind):
+            if widget.key and not widget.disabled:
+                found.append((kind, widget))
+    return found
+
+
+def probe_values(kind: str, widget: Any) -> list[Any]:
+    """Values to try for a widget: its extremes and a few in between."""
+    if kind == "slider":
+        lo, hi = widget.min, widget.max
+        if isinstance(lo, (int, float)) and not isinstance(lo, bool):
+            if isinstance(widget.value, (tuple, list)):
+                return [(lo, hi), (lo, lo), (hi, hi)]
+            mid = lo + (hi - lo) / 2 if isinstance(lo, float) else (lo + hi) // 2
+            quarter = lo + (hi - lo) / 4 if isinstance(lo, float) else lo + (hi - lo) // 4
+            return [lo, hi, mid, quarter]
+        return []
+    if kind == "number_input":
+        lo = widget.min if widget.min is not None else -1e6
+        hi = widget.max if widget.max is not None else 1e6
+        return [lo, hi, type(lo)((lo + hi) / 2) if isinstance(lo, int) else (lo + hi) / 2]
+    if kind in ("checkbox", "toggle"):
+        return [True, False]
+    if kind in ("selectbox", "radio", "select_slider", "segmented_control", "pills"):
+        return [("index", i) for i in range(len(widget.options))]
+    if kind == "multiselect":
+        return [("indices", []), ("indices", list(range(len(widget.options))))]
+    return []
+
+
+def set_widget(at: AppTest, kind: str, key: str, value: Any) -> None:
+    """Set a widget by key, choosing options by index (labels may be formatted)."""
+    widget = getattr(at, kind)(key=key)
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "index":
+        option = _raw_option(widget, value[1])
+        widget.set_value(option)
+    elif isinstance(value, tuple) and len(value) == 2 and value[0] == "indices":
+        widget.set_value([_raw_option(widget, i) for i in value[1]])
+    else:
+        widget.set_value(value)
+
+
+def _raw_option(widget: Any, index: int) -> Any:
+    """The index-th option. AppTest only knows options as displayed strings, so pages give
+    option widgets plain string options (no ``format_func``) and map them back themselves."""
+    return widget.options[index]
+
+
+def sweep_every_widget(name: str, *, timeout: float = 60) -> int:
+    """Run the page, then move each widget through its probe values one at a time from a
+    fresh page, asserting a healthy page after every move. Returns the number of runs."""
+    base = page_app(name, timeout=timeout)
+    runs = 1
+    for kind, widget in widgets(base):
+        for value in probe_values(kind, widget):
+            at = page_app(name, timeout=timeout)
+            set_widget(at, kind, widget.key, value)
+            at.run()
+            assert_healthy(at), (kind, widget.key, value)
+            runs += 1
+    return runs

@@ -1,0 +1,156 @@
+"""pgcore.grid1d: the seed's worked numbers, exact J and ∇J, sampling, enumeration, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pgcore.grid1d import (
+    enumerate_trajectories,
+    exact_values,
+    expected_return,
+    expected_return_grad,
+    sample_episodes,
+    trajectory_steps,
+    worked_step,
+)
+
+TOL = 1e-9
+
+
+def test_worked_step_right_matches_the_article():
+    s = worked_step(0.0)
+    got = (s.pi_action, s.ret, s.advantage, s.grad_pi, s.grad_log_pi, s.policy_gradient, s.theta_new)
+    np.testing.assert_allclose(got, (0.5, 0.9, 0.4, 0.25, 0.5, 0.2, 0.02), rtol=0, atol=TOL)
+    assert s.pi_right_new == pytest.approx(1 / (1 + np.exp(-0.02)), abs=TOL)
+    assert round(s.pi_right_new, 3) == 0.505
+
+
+def test_worked_step_left_matches_the_article():
+    s = worked_step(0.0, action="left")
+    got = (s.pi_action, s.ret, s.advantage, s.grad_pi, s.grad_log_pi, s.policy_gradient, s.theta_new)
+    np.testing.assert_allclose(got, (0.5, 0.0, -0.5, -0.25, -0.5, 0.25, 0.025), rtol=0, atol=TOL)
+    assert s.pi_right_new > s.pi_right  # Left with negative advantage also favours Right
+
+
+def test_repeated_steps_climb():
+    theta = 0.0
+    for _ in range(20):
+        theta = worked_step(theta).theta_new
+    assert 0.3 < theta < 0.4  # each step adds 0.1 · (1 − σ(θ)) · 0.4 ≈ 0.02, shrinking slowly
+    assert worked_step(theta).pi_right > 0.57
+
+
+def test_exact_values_from_bellman():
+    v = exact_values(0.0)
+    # V1 = γ p1 p2 / (1 − γ² p1 (1 − p2)) = 0.225 / 0.7975 at θ = 0
+    assert v.v_s1 == pytest.approx(0.225 / 0.7975, abs=1e-12)
+    assert v.v_s2 == pytest.approx(0.5 + 0.5 * 0.9 * v.v_s1, abs=1e-12)
+    assert v.q_s1_right == pytest.approx(0.9 * v.v_s2, abs=1e-12)
+    # V is the π-average of Q in both states
+    assert v.v_s1 == pytest.approx(0.5 * v.q_s1_right + 0.5 * v.q_s1_left, abs=1e-12)
+    assert v.v_s2 == pytest.approx(0.5 * v.q_s2_right + 0.5 * v.q_s2_left, abs=1e-12)
+    assert v.a_s1_right > 0 > v.a_s1_left
+    assert v.v_s1 < 0.5  # the article's V estimate 0.5 is too high
+
+
+POINTS = [(0.0, 0.0, 0.9), (1.3, -0.7, 0.95), (-2.0, 3.0, 1.0), (0.5, 0.5, 0.3), (4.0, -4.0, 0.99)]
+
+
+@pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS)
+def test_exact_gradient_matches_finite_differences(t1, t2, gamma):
+    h = 1e-6
+    fd1 = (expected_return(t1 + h, t2, gamma) - expected_return(t1 - h, t2, gamma)) / (2 * h)
+    fd2 = (expected_return(t1, t2 + h, gamma) - expected_return(t1, t2 - h, gamma)) / (2 * h)
+    g1, g2 = expected_return_grad(t1, t2, gamma)
+    assert g1 == pytest.approx(fd1, rel=1e-6, abs=1e-10)
+    assert g2 == pytest.approx(fd2, rel=1e-6, abs=1e-10)
+
+
+@pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS)
+def test_exact_gradient_matches_autograd(t1, t2, gamma):
+    theta = torch.tensor([t1, t2], dtype=torch.float64, requires_grad=True)
+    p1, p2 = torch.sigmoid(theta[0]), torch.sigmoid(theta[1])
+    j = gamma * p1 * p2 / (1 - gamma**2 * p1 * (1 - p2))
+    (grad,) = torch.autograd.grad(j, theta)
+    assert expected_return(t1, t2, gamma) == pytest.approx(j.item(), rel=1e-12)
+    np.testing.assert_allclose(expected_return_grad(t1, t2, gamma), grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS)
+def test_enumeration_sums_to_exact_gradient(t1, t2, gamma):
+    table = enumerate_trajectories(t1, t2, gamma, max_loops=3000)
+    assert table.missing_probability < 1e-12
+    assert table.probability.sum() == pytest.approx(1.0, abs=1e-12)
+    assert float((table.probability * table.ret).sum()) == pytest.approx(expected_return(t1, t2, gamma), abs=1e-12)
+    assert table.gradient_theta1 == pytest.approx(expected_return_grad(t1, t2, gamma)[0], abs=1e-12)
+
+
+def test_arrays_broadcast_for_contour_maps():
+    t1, t2 = np.meshgrid(np.linspace(-3, 3, 5), np.linspace(-2, 2, 4))
+    j = expected_return(t1, t2)
+    g1, g2 = expected_return_grad(t1, t2)
+    assert j.shape == g1.shape == g2.shape == (4, 5)
+    assert expected_return(t1[1, 2], t2[1, 2]) == pytest.approx(j[1, 2], rel=1e-14)
+
+
+def test_extremes_stay_finite():
+    for t1, t2 in [(1000, -1000), (-1000, 1000), (1000, 1000), (-1000, -1000)]:
+        for gamma in (0.0, 0.5, 1.0):
+            values = [expected_return(t1, t2, gamma), *expected_return_grad(t1, t2, gamma)]
+            assert all(np.isfinite(values)), (t1, t2, gamma, values)
+
+
+@pytest.mark.parametrize(("t1", "t2", "gamma", "seed"), [(0.0, 0.0, 0.9, 0), (0.8, -0.5, 0.95, 1), (-1.0, 1.5, 0.7, 2)])
+def test_monte_carlo_gradient_within_four_standard_errors(t1, t2, gamma, seed):
+    episodes = sample_episodes(t1, 200_000, np.random.default_rng(seed), theta2=t2, gamma=gamma)
+    estimates = episodes.returns * episodes.score_theta1  # REINFORCE: G(τ) ∇θ₁ log P(τ)
+    standard_error = estimates.std(ddof=1) / np.sqrt(estimates.size)
+    exact = expected_return_grad(t1, t2, gamma)[0]
+    assert abs(estimates.mean() - exact) < 4 * standard_error
+    j_err = episodes.returns.std(ddof=1) / np.sqrt(episodes.n)
+    assert abs(episodes.returns.mean() - expected_return(t1, t2, gamma)) < 4 * j_err
+    est2 = episodes.returns * episodes.score_theta2
+    assert abs(est2.mean() - expected_return_grad(t1, t2, gamma)[1]) < 4 * est2.std(ddof=1) / np.sqrt(est2.size)
+
+
+def test_sampler_is_reproducible_and_matches_probabilities():
+    a = sample_episodes(0.3, 50_000, np.random.default_rng(7), theta2=-0.2)
+    b = sample_episodes(0.3, 50_000, np.random.default_rng(7), theta2=-0.2)
+    np.testing.assert_array_equal(a.loops, b.loops)
+    np.testing.assert_array_equal(a.reached_goal, b.reached_goal)
+    table = enumerate_trajectories(0.3, -0.2, max_loops=2)
+    for k, goal, prob in zip(table.episodes.loops, table.episodes.reached_goal, table.probability):
+        freq = np.mean((a.loops == k) & (a.reached_goal == goal))
+        assert abs(freq - prob) < 4 * np.sqrt(prob * (1 - prob) / a.n)
+
+
+def test_trajectory_steps_describe_the_path():
+    assert trajectory_steps(0, False) == [("S1", "left", 0.0, "end")]
+    steps = trajectory_steps(1, True)
+    assert [s[0] for s in steps] == ["S1", "S2", "S1", "S2"]
+    assert steps[-1] == ("S2", "right", 1.0, "S3")
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: worked_step(float("nan")), "theta"),
+        (lambda: worked_step(0.0, gamma=1.5), "gamma"),
+        (lambda: worked_step(0.0, gamma=-0.1), "gamma"),
+        (lambda: worked_step(0.0, alpha=-0.1), "alpha"),
+        (lambda: worked_step(0.0, action="up"), "action"),
+        (lambda: worked_step(0.0, v_estimate=float("inf")), "v_estimate"),
+        (lambda: expected_return(float("nan")), "theta1"),
+        (lambda: expected_return_grad(0.0, float("inf")), "theta2"),
+        (lambda: expected_return(0.0, gamma=2.0), "gamma"),
+        (lambda: sample_episodes(0.0, 0, np.random.default_rng(0)), "n"),
+        (lambda: sample_episodes(0.0, 10, 42), "rng"),
+        (lambda: enumerate_trajectories(0.0, max_loops=-1), "max_loops"),
+        (lambda: trajectory_steps(-1, True), "loops"),
+    ],
+)
+def test_bad_input_names_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -1,0 +1,66 @@
+"""The Policies page under AppTest: defaults, the worked numbers, every widget at its extremes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app_helpers import assert_healthy, page_app, sweep_every_widget
+
+
+def latex(at) -> str:
+    return "\n".join(el.value for el in at.latex)
+
+
+def test_defaults_show_the_theta_zero_numbers():
+    at = page_app("policies")
+    text = latex(at)
+    # at θ = 0: π = 0.5, 0.5, ∇π = ±0.25, ∇log π = ±0.5, weighted score 0
+    assert r"\pi(\text{Right}) = \sigma(\theta) = \frac{1}{1 + e^{-0.00}} = 0.5000" in text
+    assert r"\nabla_\theta \pi(\text{Left}) = -\sigma(1-\sigma) = -0.2500" in text
+    assert r"\nabla_\theta \log \pi(\text{Right}) = \frac{\nabla \pi}{\pi} = 1 - \sigma = 0.5000" in text
+    assert r"\nabla_\theta \log \pi(\text{Left}) = -\sigma = -0.5000" in text
+    assert "= 0.0000" in text
+
+
+def test_moving_theta_changes_numbers():
+    at = page_app("policies")
+    before = latex(at)
+    at.slider(key="pol_theta").set_value(2.0).run()
+    assert_healthy(at)
+    after = latex(at)
+    assert before != after
+    assert "= 0.8808" in after  # σ(2)
+
+
+def test_worked_preset_gives_063_023_014():
+    at = page_app("policies")
+    at.slider(key="pol_h0").set_value(-1.0).run()
+    at.button(key="pol_preset").click().run()
+    assert_healthy(at)
+    assert at.slider(key="pol_k").value == 3
+    bars = [el for el in at.get("plotly_chart")]
+    assert "0.629" in latex(at) or r"= 0.629" in latex(at)
+    assert bars
+
+
+def test_score_row_is_one_hot_minus_pi():
+    at = page_app("policies")
+    at.select_slider(key="pol_action").set_value("a2").run()
+    assert_healthy(at)
+    # worked preferences: π = (0.629, 0.231, 0.140) → score of a2 = (−0.629, 0.769, −0.140)
+    assert r"\left(-0.629, 0.769, -0.140\right)" in latex(at)
+
+
+def test_shrinking_k_below_chosen_action_is_fine():
+    at = page_app("policies")
+    at.slider(key="pol_k").set_value(6).run()
+    at.select_slider(key="pol_action").set_value("a6").run()
+    at.slider(key="pol_k").set_value(2).run()
+    assert_healthy(at)
+    assert at.select_slider(key="pol_action").value == "a2"
+
+
+@pytest.mark.slow
+def test_every_widget_through_its_extremes():
+    runs = sweep_every_widget("policies")
+    assert runs > 40
