@@ -1,0 +1,308 @@
+"""Training core on CartPole: config validation, the NEXT_STEP autoreset bookkeeping,
+determinism, a smoke run of every algorithm, progress/cancel API, CLI, and one slow
+end-to-end solve."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from pgcore.cartpole import (
+    ALGOS,
+    SOLVE_THRESHOLD,
+    SOLVE_WINDOW,
+    TrainConfig,
+    TrainingRun,
+    _per_step_grad_variance,
+    iter_training,
+    main,
+    preset_config,
+    running_mean,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def small(algo: str, seed: int = 0, **overrides) -> TrainConfig:
+    return preset_config("fast", algo, seed, **{"max_env_steps": 3000, **overrides})
+
+
+# ---------------------------------------------------------------------------------------
+# Config
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("algo", "ppo"),
+        ("seed", -1),
+        ("seed", 1.5),
+        ("gamma", 1.2),
+        ("gamma", float("nan")),
+        ("policy_lr", 0.0),
+        ("value_lr", -1e-3),
+        ("hidden_size", 0),
+        ("activation", "gelu"),
+        ("num_envs", 0),
+        ("rollout_steps", 0),
+        ("advantage_estimator", "td"),
+        ("gae_lambda", 1.5),
+        ("n_steps", 0),
+        ("entropy_coef", -0.1),
+        ("max_grad_norm", -1.0),
+        ("max_env_steps", 0),
+        ("max_wall_seconds", -1.0),
+        ("normalize_returns", "yes"),
+    ],
+)
+def test_bad_config_raises_value_error_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_articles_preset_matches_the_articles():
+    config = preset_config("articles", "reinforce", seed=3)
+    assert (config.gamma, config.hidden_size, config.policy_lr) == (0.9, 128, 3e-4)
+    assert config.normalize_returns and config.num_envs == 1 and config.activation == "relu"
+    assert config.seed == 3
+
+
+def test_preset_config_overrides_and_rejects_unknown_fields():
+    assert preset_config("fast", "actor_critic", 1, gae_lambda=0.5).gae_lambda == 0.5
+    with pytest.raises(ValueError, match="overrides"):
+        preset_config("fast", "reinforce", 0, learning_rate=1.0)
+    with pytest.raises(ValueError, match="name"):
+        preset_config("slow", "reinforce", 0)
+
+
+def test_config_is_frozen():
+    config = TrainConfig()
+    with pytest.raises(AttributeError):
+        config.gamma = 0.5  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------
+# Environment bookkeeping
+# ---------------------------------------------------------------------------------------
+
+
+def test_vector_cartpole_autoresets_on_the_next_step():
+    # What the training loop relies on: the ending step returns the final observation
+    # (outside the bounds), the following step returns the reset observation with
+    # reward 0 and no flags.
+    env = gym.make_vec("CartPole-v1", num_envs=1, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=0)
+    done = False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(np.ones(1, dtype=np.int64))
+        done = bool(terminated[0] or truncated[0])
+    assert terminated[0] and reward[0] == 1.0
+    assert abs(obs[0, 0]) > 2.4 or abs(obs[0, 2]) > 12 * 2 * np.pi / 360
+    obs, reward, terminated, truncated, _ = env.step(np.ones(1, dtype=np.int64))
+    assert reward[0] == 0.0 and not terminated[0] and not truncated[0]
+    assert np.all(np.abs(obs) <= 0.05)
+    env.close()
+
+
+def test_actor_critic_rollout_masks_the_reset_step_and_keeps_the_final_observation():
+    config = small("actor_critic", num_envs=4, rollout_steps=200)
+    run = TrainingRun(config)
+    env = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=0)
+    in_progress = np.zeros(4, dtype=np.int64)
+    batch, _, _ = run._collect_rollout(env, obs, np.zeros(4, dtype=bool), np.zeros(4), in_progress)
+    env.close()
+    done = batch.terminated | batch.truncated
+    assert done.sum() > 4  # an untrained policy drops the pole every ~20 steps
+    # invalid exactly on the step after an episode end
+    expected_valid = np.ones_like(batch.valid)
+    expected_valid[1:] = ~done[:-1]
+    np.testing.assert_array_equal(batch.valid, expected_valid)
+    assert np.all(batch.rewards[~batch.valid] == 0.0)
+    # the stored next observation after a termination is the final (out-of-bounds) one
+    t, n = np.nonzero(batch.terminated)
+    final = batch.obs[t + 1, n]
+    assert np.all((np.abs(final[:, 0]) > 2.4) | (np.abs(final[:, 2]) > 0.2094))
+    # env steps count valid transitions only; every finished episode's length adds up
+    assert run.env_steps == int(batch.valid.sum())
+    assert sum(run.episode_lengths) + in_progress.sum() == run.env_steps
+    assert np.all(np.array(run.episode_returns) == np.array(run.episode_lengths))
+
+
+def test_reinforce_batch_holds_one_episode_per_env():
+    run = TrainingRun(small("reinforce", num_envs=5))
+    record = next(run)
+    run.close()
+    assert record.episode_returns.size == 5
+    assert record.env_steps == record.episode_lengths.sum() == record.batch_steps
+    assert np.all(np.diff(record.episode_end_steps) >= 0)
+    assert record.episode_end_steps[-1] == record.env_steps
+
+
+# ---------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_every_algorithm_runs_and_reports_progress(algo):
+    records = []
+    result = train(small(algo, measure_grad_variance=True), callback=records.append)
+    assert result.stop_reason == "max_env_steps"
+    assert result.env_steps >= 3000 and result.updates == len(records)
+    steps = [r.env_steps for r in records]
+    assert steps == sorted(steps) and steps[-1] == result.env_steps
+    finished = np.concatenate([r.episode_returns for r in records])
+    np.testing.assert_array_equal(finished, result.episode_returns)
+    np.testing.assert_array_equal(result.episode_returns, result.episode_lengths)  # +1 per step
+    assert np.all(np.diff(result.episode_end_steps) >= 0)
+    last = records[-1]
+    assert 0.0 < last.entropy <= np.log(2) + 1e-6
+    assert last.grad_variance is not None and last.grad_variance > 0
+    assert np.isfinite(last.policy_loss) and last.weight_variance >= 0
+    assert (last.value_loss is not None) == (algo in ("reinforce_value", "actor_critic"))
+    assert last.steps_per_second > 0
+    assert result.policy.algo == algo
+    assert np.all(result.policy.probabilities(np.zeros((3, 4))).sum(axis=1) > 0.999)
+
+
+@pytest.mark.parametrize("algo", ["reinforce_baseline", "actor_critic"])
+def test_same_seed_same_returns_different_seed_different_returns(algo):
+    first = train(small(algo, seed=7))
+    second = train(small(algo, seed=7))
+    other = train(small(algo, seed=8))
+    np.testing.assert_array_equal(first.episode_returns, second.episode_returns)
+    for name, array in first.policy.weights.items():
+        np.testing.assert_array_equal(array, second.policy.weights[name])
+    assert not np.array_equal(first.episode_returns[:20], other.episode_returns[:20])
+
+
+def test_nstep_estimator_runs():
+    result = train(small("actor_critic", advantage_estimator="nstep", n_steps=3))
+    assert result.env_steps >= 3000
+
+
+def test_global_torch_rng_is_left_alone():
+    state = torch.get_rng_state().clone()
+    train(small("reinforce_value", max_env_steps=500))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_cancel_with_should_stop_and_with_break():
+    calls = []
+    result = train(small("reinforce"), callback=calls.append, should_stop=lambda: len(calls) >= 2)
+    assert result.updates == 2 and result.stop_reason == "cancelled"
+
+    run = iter_training(small("actor_critic"))
+    for record in run:
+        if record.update == 3:
+            break
+    partial = run.result()
+    assert partial.updates == 3 and partial.stop_reason == "cancelled"
+    assert partial.env_steps == record.env_steps
+
+
+def test_wall_clock_budget_stops_the_run():
+    result = train(small("reinforce", max_env_steps=10_000_000, max_wall_seconds=0.3))
+    assert result.stop_reason == "max_wall_seconds"
+    assert result.wall_seconds < 3.0
+
+
+def test_solved_is_the_first_20_episode_mean_at_or_above_475():
+    # A run that never solves reports None; running_mean is the quantity solved is based on.
+    result = train(small("reinforce", max_env_steps=2000))
+    assert not result.solved and result.steps_to_solve is None
+    means = running_mean(result.episode_returns, SOLVE_WINDOW)
+    assert np.all(means[SOLVE_WINDOW - 1 :] < SOLVE_THRESHOLD)
+    np.testing.assert_allclose(running_mean([1.0, 3.0, 5.0], 2), [1.0, 2.0, 4.0])
+
+
+def test_per_step_grad_variance_matches_a_loop_over_steps():
+    torch.manual_seed(0)
+    run = TrainingRun(small("reinforce", max_env_steps=100))
+    obs = torch.randn(6, 4)
+    actions = torch.tensor([0, 1, 1, 0, 1, 0])
+    weights = torch.randn(6)
+    grads = []
+    for s, a, w in zip(obs, actions, weights):
+        run.policy.zero_grad()
+        loss = -w * torch.log_softmax(run.policy(s[None]), dim=-1)[0, a]
+        loss.backward()
+        grads.append(torch.cat([p.grad.reshape(-1) for p in run.policy.parameters()]))
+    flat = torch.stack(grads)
+    expected = float(((flat - flat.mean(0)) ** 2).sum(1).mean())
+    got = _per_step_grad_variance(run.policy, obs, actions, weights)
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_reinforce_value_fast_preset_solves_within_150k_steps():
+    result = train(preset_config("fast", "reinforce_value", seed=0, max_env_steps=150_000))
+    assert result.solved, result.summary()
+    assert result.steps_to_solve <= 150_000
+    assert result.final_avg_return >= SOLVE_THRESHOLD
+
+
+# ---------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgcore.cartpole", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+BAD_ARGUMENTS = [
+    ["--algo", "ppo"],
+    ["--algo", "reinforce", "--max-steps", "0"],
+    ["--algo", "reinforce", "--max-steps", "-5"],
+    ["--algo", "reinforce", "--max-steps", "lots"],
+    ["--algo", "reinforce", "--seed", "-1"],
+    ["--algo", "reinforce", "--preset", "turbo"],
+    ["--seed", "1"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_ARGUMENTS)
+def test_cli_bad_arguments_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "error" in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("args", [BAD_ARGUMENTS[0], BAD_ARGUMENTS[1]])
+def test_cli_bad_arguments_exit_2_in_a_real_process(args):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    assert "error" in out.stderr and out.stdout == ""
+
+
+def test_cli_short_run_prints_json_last(tmp_path):
+    path = tmp_path / "policy.safetensors"
+    out = run_cli("--algo", "actor_critic", "--seed", "2", "--max-steps", "2000", "--save", str(path))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(summary) == {
+        "algo", "seed", "solved", "steps_to_solve", "episodes", "wall_seconds", "final_avg_return"
+    }
+    assert summary["algo"] == "actor_critic" and summary["seed"] == 2
+    assert summary["solved"] is False and summary["steps_to_solve"] is None
+    assert summary["episodes"] > 0 and summary["final_avg_return"] > 0
+    assert path.stat().st_size > 0
