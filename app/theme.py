@@ -65,6 +65,8 @@ def make_figure(
 
     Traces and layout are plain dicts handed to one constructor: building figures with
     property setters (update_layout & co.) costs ~10x more, and every slider move pays it.
+    Plotly's property validation is skipped here for the same reason; the page tests
+    validate every chart the app draws (tests/app_helpers.py), so a typo still fails CI.
     """
     base: dict[str, Any] = dict(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
@@ -81,7 +83,7 @@ def make_figure(
     )
     if legend_below:
         base["legend"] = dict(orientation="h", yanchor="top", y=-0.22, x=0.0)
-    return go.Figure(data=traces, layout=_deep_merge(base, layout))
+    return go.Figure(data=traces, layout=_deep_merge(base, layout), _validate=False)
 
 
 def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import plotly.graph_objects as go
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +72,8 @@ def trace_arrays(trace: dict[str, Any]) -> Iterator[np.ndarray]:
 def assert_charts_have_data(at: AppTest) -> None:
     """Every chart has a title, at least one trace with data, and no NaN/inf in its numbers."""
     for spec in chart_specs(at):
+        # the app builds figures without plotly's validation (for speed); validate them here
+        go.Figure(spec)
         title = spec.get("layout", {}).get("title", {})
         assert (title.get("text") if isinstance(title, dict) else title), "a chart has no title"
         traces = spec.get("data", [])

@@ -21,13 +21,18 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         ("∇log π(Right)", curve.score_right, current.score_right, "right", "dot"),
         ("∇log π(Left)", curve.score_left, current.score_left, "left", "dot"),
     ]
-    traces = []
-    for name, values, now, color, dash in series:
-        traces.append(dict(type="scatter", x=curve.theta, y=values, name=name, mode="lines",
-                           line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2)))
-        traces.append(dict(type="scatter", x=[theta_now], y=[float(now)], mode="markers", showlegend=False,
-                           name=name, marker=dict(color=COLORS[color], size=9, line=dict(color="white", width=1)),
-                           hovertemplate=f"{name} = %{{y:.4f}}<extra></extra>"))
+    traces = [
+        dict(type="scatter", x=curve.theta, y=values, name=name, mode="lines",
+             line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2))
+        for name, values, _, color, dash in series
+    ]
+    # all six current values in one marker trace: fewer traces keep a rerun cheap
+    traces.append(dict(
+        type="scatter", x=[theta_now] * len(series), y=[float(now) for _, _, now, _, _ in series],
+        mode="markers", showlegend=False, name="at current θ", text=[name for name, *_ in series],
+        marker=dict(color=[COLORS[color] for *_, color, _ in series], size=9, line=dict(color="white", width=1)),
+        hovertemplate="%{text} = %{y:.4f}<extra></extra>",
+    ))
     return make_figure(traces, "The sigmoid policy and its gradients", "θ", "value", height=420,
                        yaxis=dict(range=[-1.05, 1.05]), shapes=[vline(theta_now)])
 

@@ -67,7 +67,7 @@ with sigmoid_tab:
     theta = st.slider("θ", *THETA_RANGE, step=0.01, key="pol_theta",
                       help="The policy's single parameter. π(Right) = σ(θ).")
     now = two_action_policy(theta)
-    curve = two_action_policy(np.linspace(*THETA_RANGE, 241))
+    curve = two_action_policy(np.linspace(*THETA_RANGE, 121))
     s, t = float(now.pi_right), num(theta, 2)
 
     chart_col, math_col = st.columns([3, 2], gap="large")
@@ -185,15 +185,15 @@ with linear_tab:
                         config=PLOTLY_CONFIG, key="pol_linear_chart")
     with grad_col:
         st.latex(r"\nabla_\theta \log \pi(a) = \frac{\phi(s,a) - \sum_b \pi(b)\,\phi(s,b)}{T}")
-        rows = []
+        columns = ["action", "π(a)"] + [f"∇θ{j + 1} log π(a)" for j in range(N_FEATURES)] + \
+                  [f"∇θ{j + 1} π(a)" for j in range(N_FEATURES)]
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for a in range(LINEAR_ACTIONS):
-            rows.append({
-                "action": lin_labels[a],
-                "π(a)": num(linear.probs[a], 4),
-                **{f"∇θ{j + 1} log π": num(linear.score[a, j], 4) for j in range(N_FEATURES)},
-                **{f"∇θ{j + 1} π": num(linear.grad_pi[a, j], 4) for j in range(N_FEATURES)},
-            })
-        st.dataframe(rows, hide_index=True, width="stretch")
+            cells = [lin_labels[a], num(linear.probs[a], 4)]
+            cells += [num(linear.score[a, j], 4) for j in range(N_FEATURES)]
+            cells += [num(linear.grad_pi[a, j], 4) for j in range(N_FEATURES)]
+            lines.append("| " + " | ".join(cells) + " |")
+        st.markdown("\n".join(lines))  # a markdown table: no dataframe conversion on every rerun
         st.caption(
             "The score is the action's features minus the policy's average features: "
             "a step along it moves θ towards what is special about the action taken."
