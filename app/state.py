@@ -73,7 +73,8 @@ def bind(params: dict[str, Param]) -> list[str]:
             try:
                 value = param.parse(raw)
             except (ValueError, TypeError):
-                notices.append(f"`{param.name}={raw}` in the link is not a valid setting; using {param.format(param.default)}.")
+                # the raw value is not echoed: it is untrusted text from a URL
+                notices.append(f"The link's value for `{param.name}` is not valid here; using {param.format(param.default)}.")
                 value = param.default
         st.session_state[key] = value
     return notices
@@ -94,5 +95,5 @@ def mirror(params: dict[str, Param]) -> None:
 
 def show_notices(notices: list[str]) -> None:
     """Tell the learner, briefly, that part of the link was ignored."""
-    for notice in notices:
-        st.info(notice, icon=":material/link_off:")
+    if notices:
+        st.info("\n".join(f"- {notice}" for notice in notices), icon=":material/link_off:")

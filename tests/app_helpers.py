@@ -180,3 +180,58 @@ def sweep_every_widget(name: str, *, timeout: float = 60) -> int:
             assert_healthy(at), (kind, widget.key, value)
             runs += 1
     return runs
+
+
+def random_value(kind: str, widget: Any, rng: np.random.Generator) -> Any:
+    """A random setting for a widget; a third of the time one of its extremes."""
+    if kind == "slider":
+        lo, hi = widget.min, widget.max
+        if isinstance(widget.value, (tuple, list)):
+            a, b = sorted(rng.uniform(lo, hi, 2))
+            return (type(lo)(a), type(lo)(b)) if isinstance(lo, int) else (a, b)
+        if rng.random() < 1 / 3:
+            return lo if rng.random() < 0.5 else hi
+        if isinstance(lo, int) and not isinstance(lo, bool):
+            return int(rng.integers(lo, hi + 1))
+        step = widget.step or 0.01
+        return float(min(hi, lo + step * round(rng.uniform(0, hi - lo) / step)))
+    if kind == "number_input":
+        lo = widget.min if widget.min is not None else -1e3
+        hi = widget.max if widget.max is not None else 1e3
+        if rng.random() < 1 / 3:
+            return lo if rng.random() < 0.5 else hi
+        if isinstance(lo, int) and not isinstance(lo, bool):
+            return int(rng.integers(lo, hi + 1))
+        return float(rng.uniform(lo, hi))
+    if kind in ("checkbox", "toggle"):
+        return bool(rng.random() < 0.5)
+    if kind in ("selectbox", "radio", "select_slider", "segmented_control", "pills"):
+        return ("index", int(rng.integers(len(widget.options))))
+    if kind == "multiselect":
+        chosen = [i for i in range(len(widget.options)) if rng.random() < 0.5]
+        return ("indices", chosen)
+    return None
+
+
+def fuzz_page(name: str, combinations: int, seed: int, *, timeout: float = 60) -> int:
+    """Set every widget to random values (extremes included) ``combinations`` times in a row,
+    asserting a healthy page after each. Returns the number of combinations run."""
+    rng = np.random.default_rng(seed)
+    at = page_app(name, timeout=timeout)
+    for combination in range(combinations):
+        for kind, widget in widgets(at):
+            value = random_value(kind, widget, rng)
+            if value is not None:
+                set_widget(at, kind, widget.key, value)
+        at.run()
+        try:
+            assert_healthy(at)
+        except AssertionError as err:
+            settings = {w.key: w.value for _, w in widgets(at)}
+            raise AssertionError(f"combination {combination} of {name}: {settings}") from err
+    return combinations
+
+
+def widget_values(at: AppTest) -> dict[str, Any]:
+    """{key: value} for every keyed widget on the page."""
+    return {widget.key: widget.value for _, widget in widgets(at)}
