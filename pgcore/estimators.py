@@ -1,0 +1,611 @@
+"""Score-function estimates of ∂J/∂θ₁ on the 3-state grid, with and without baselines:
+vectorized per-episode samples, their exact mean and variance, and the variance-optimal
+baseline (which is not E[G]).
+
+One episode gives one estimate, a sum over its visits to S1 (the only place θ₁ acts)::
+
+    X(b) = Σ_t γᵗ ψ_t (G_t − b),     ψ_t = ∂ log π(a_t|S1)/∂θ₁ = 1 − p₁ (Right) or −p₁ (Left)
+
+Every episode is k loops S1 →R S2 →L S1 and then an ending, so S1 is visited at
+t = 0, 2, …, 2k, action Right at every visit but possibly the last, and every sum over
+visits is a geometric series in k. With g = γ², e = 1 if the goal is reached, c the reward
+offset added to every reward, S_g(k) = Σ_{l<k} g^l, M_g(k) = Σ_{l<k} (l+1) g^l and
+R_g(k) = Σ_{l<k} (k−l) g^l, the closed forms are
+
+    score sum        Y_u = Σ_t ψ_t          = k q₁ + ψ_end          (q₁ = 1 − p₁)
+    weighted score   Y_w = Σ_t γᵗ ψ_t       = q₁ S_g(k) + ψ_end g^k
+    return           G₀  = c[(1+γ) S_g(k) + (1+eγ) g^k] + e γ g^k
+    Σ_t γᵗ ψ_t G_t   = e γ^{2k+1} Y_u + c[q₁(1+γ) M_g(k) + (1+eγ) g^k Y_u]
+    Σ_t ψ_t G_t      = e γ[q₁ g S_g(k) + ψ_end]
+                       + c[q₁((1+γ) R_g(k) + (1+eγ) g S_g(k)) + ψ_end (1+eγ)]
+
+Every visit is to S1, so every baseline here (a constant, the batch mean, V(S1), b*) is one
+number per episode and X(b) = X₀ − b·Y. Since E[Y] = 0, Var X(b) is a parabola in b with
+its minimum at b* = E[X₀ Y] / E[Y²] — a score-weighted average of returns, not E[G].
+
+Example:
+    >>> x = gradient_samples(0.0, 100_000, baseline="optimal", seed=1)
+    >>> bool(abs(x.mean() - 0.177) < 0.01)      # ∂J/∂θ₁ at θ = 0 is 0.17689…
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pgcore._checks import finite_array, finite_float, float_in_range, positive_float, positive_int
+from pgcore.grid1d import MAX_SAMPLES, Episodes, sample_episodes
+from pgcore.policies import log_sigmoid, sigmoid
+
+Array = npt.NDArray[np.float64]
+
+#: Named baselines; a plain float is a constant baseline.
+BASELINES = ("none", "mean", "value", "optimal")
+#: Enumeration stops once P(k > cap) < 1e-20, or at this many loops.
+MAX_ENUMERATED_LOOPS = 200_000
+#: Learners' θ₁ is kept in [−LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT] so a wild step stays finite.
+LEARNER_THETA_LIMIT = 20.0
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------------------
+
+
+def _check_gamma(gamma: float) -> float:
+    return float_in_range("gamma", gamma, 0.0, 1.0)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _check_baseline(baseline: str | float) -> str | float:
+    if isinstance(baseline, str):
+        if baseline.lower() not in BASELINES:
+            raise ValueError(f"baseline must be one of {', '.join(BASELINES)} or a number; got {baseline!r}")
+        return baseline.lower()
+    return finite_float("baseline", baseline)
+
+
+def _check_flag(name: str, value: bool) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Geometric sums in k, stable for γ → 1 and exact at γ = 0 and γ = 1
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sums:
+    power: Array  #: g^k
+    s: Array  #: S_g(k) = Σ_{l<k} g^l
+    m: Array | None  #: M_g(k) = Σ_{l<k} (l+1) g^l   (only when asked for)
+    r: Array | None  #: R_g(k) = Σ_{l<k} (k−l) g^l   (only when asked for)
+
+
+def _sums(g: float, loops: npt.NDArray[np.int64], *, want_m: bool = False, want_r: bool = False) -> _Sums:
+    k = loops.astype(np.float64)
+    if g == 1.0:
+        triangle = k * (k + 1.0) / 2.0 if (want_m or want_r) else None
+        return _Sums(power=np.ones_like(k), s=k, m=triangle, r=triangle)
+    if g == 0.0:
+        power = (loops == 0).astype(np.float64)
+        s = 1.0 - power
+        return _Sums(power=power, s=s, m=s, r=k)
+    log_g = math.log(g)
+    scaled = k * log_g
+    power = np.exp(scaled)
+    s = np.expm1(scaled) / math.expm1(log_g)  # (1 − g^k)/(1 − g) without cancellation
+    one_minus_g = -math.expm1(log_g)
+    m = (s - k * power) / one_minus_g if want_m else None  # (1 − g) M = S − k g^k
+    r = (k - g * s) / one_minus_g if want_r else None  # (1 − g) R = k − g S
+    return _Sums(power=power, s=s, m=m, r=r)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-episode terms
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpisodeTerms:
+    """What one episode contributes, for a whole batch (every field shape (n,)).
+
+    ret:      G₀, the discounted return from t = 0 (with the reward offset).
+    weighted: X₀ = Σ_t γᵗ ψ_t G_t, or Σ_t ψ_t G_t without the γᵗ weight.
+    score:    Y  = Σ_t γᵗ ψ_t, or Σ_t ψ_t without the weight: what a baseline multiplies.
+    An estimate with a per-episode baseline b is X₀ − b·Y.
+    """
+
+    ret: Array
+    weighted: Array
+    score: Array
+
+
+def _terms(loops, goal, p1, q1, gamma: float, offset: float, discount_weight: bool) -> EpisodeTerms:
+    """Closed forms of the module docstring; p1/q1 scalars or arrays broadcasting to loops."""
+    with_offset = offset != 0.0
+    sums = _sums(gamma * gamma, loops, want_m=with_offset and discount_weight,
+                 want_r=with_offset and not discount_weight)
+    e = goal.astype(np.float64)
+    psi_end = np.where(goal, q1, -p1)
+    score_sum = q1 * loops + psi_end  # Y_u
+    end_factor = 1.0 + e * gamma  # 1 + eγ
+    ret = offset * ((1.0 + gamma) * sums.s + end_factor * sums.power) + e * gamma * sums.power
+    if discount_weight:
+        score = q1 * sums.s + psi_end * sums.power
+        weighted = e * gamma * sums.power * score_sum
+        if with_offset:
+            weighted = weighted + offset * (q1 * (1.0 + gamma) * sums.m + end_factor * sums.power * score_sum)
+    else:
+        score = score_sum
+        g_s = gamma * gamma * sums.s
+        weighted = e * gamma * (q1 * g_s + psi_end)
+        if with_offset:
+            weighted = weighted + offset * (q1 * ((1.0 + gamma) * sums.r + end_factor * g_s) + psi_end * end_factor)
+    return EpisodeTerms(ret=np.asarray(ret, dtype=np.float64), weighted=np.asarray(weighted, dtype=np.float64),
+                        score=np.asarray(score, dtype=np.float64))
+
+
+def episode_terms(episodes: Episodes, *, reward_offset: float = 0.0, discount_weight: bool = True) -> EpisodeTerms:
+    """G₀, X₀ and Y for every episode of a batch from ``grid1d.sample_episodes``.
+
+    Args:
+        episodes: the batch (its θ₁ and γ are used).
+        reward_offset: c, added to every reward of every step.
+        discount_weight: keep the γᵗ factor (unbiased for the discounted J) or drop it.
+    """
+    if not isinstance(episodes, Episodes):
+        raise ValueError(f"episodes must be a grid1d.Episodes, got {type(episodes).__name__}")
+    offset = finite_float("reward_offset", reward_offset)
+    discount_weight = _check_flag("discount_weight", discount_weight)
+    p1, q1 = float(sigmoid(episodes.theta1)), float(sigmoid(-episodes.theta1))
+    return _terms(episodes.loops, episodes.reached_goal, p1, q1, episodes.gamma, offset, discount_weight)
+
+
+def leave_one_out_mean(values: Array, axis: int = -1) -> Array:
+    """For each entry, the mean of the *other* entries along ``axis`` (same shape).
+
+    Independent of the entry it is subtracted from, so a baseline built this way stays unbiased.
+    """
+    n = values.shape[axis]
+    if n < 2:
+        raise ValueError("n must be >= 2 for a leave-one-out mean")
+    total = values.sum(axis=axis, keepdims=True)
+    return (total - values) / (n - 1)
+
+
+# ---------------------------------------------------------------------------------------
+# Exact J, ∂J/∂θ₁ with a reward offset
+# ---------------------------------------------------------------------------------------
+#
+# Bellman with every reward shifted by c:
+#   V1 = c + γ p₁ V2          V2 = c + p₂ + γ (1 − p₂) V1
+#   ⇒ V1 = (c (1 + γ p₁) + γ p₁ p₂) / D,   D = 1 − γ² p₁ (1 − p₂)
+#   ∂V1/∂θ₁ = γ p₁ q₁ [(c + p₂) + γ (1 − p₂) V1] / D
+
+
+def _log_d(log_p1, log_q1, log_p2, gamma: float):
+    """log D, D = (1 − γ²) + γ² q₁ + γ² p₁ p₂: a sum of non-negative terms, no cancellation."""
+    log_g2 = 2.0 * math.log(gamma) if gamma > 0 else -np.inf
+    log_a = math.log1p(-gamma * gamma) if gamma < 1 else -np.inf
+    with np.errstate(divide="ignore"):
+        return np.logaddexp(np.logaddexp(log_a, log_g2 + log_q1), log_g2 + log_p1 + log_p2)
+
+
+def _value_and_gradient(theta1, theta2, gamma: float, offset: float) -> tuple[Array, Array]:
+    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
+    p1, q1 = np.exp(log_p1), np.exp(log_q1)
+    p2, q2 = sigmoid(theta2), sigmoid(-theta2)
+    inv_d = np.exp(-_log_d(log_p1, log_q1, log_sigmoid(theta2), gamma))
+    value = (offset * (1.0 + gamma * p1) + gamma * p1 * p2) * inv_d
+    grad = gamma * p1 * q1 * ((offset + p2) + gamma * q2 * value) * inv_d
+    return value, grad
+
+
+def _scalar_or_array(x: Array) -> Array | float:
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def expected_return_with_offset(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9,
+                                reward_offset: float = 0.0) -> Array | float:
+    """J_c = V^π(S1) when every reward gets + c: (c(1 + γp₁) + γp₁p₂) / (1 − γ²p₁(1 − p₂)).
+
+    Equals grid1d.expected_return at c = 0. θ may be arrays (broadcast); a float for scalars.
+    """
+    t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
+    gamma = _check_gamma(gamma)
+    value, _ = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
+    return _scalar_or_array(value)
+
+
+def expected_gradient(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9,
+                      reward_offset: float = 0.0) -> Array | float:
+    """∂J_c/∂θ₁ exactly: γ p₁ (1 − p₁) [(c + p₂) + γ (1 − p₂) J_c] / (1 − γ² p₁ (1 − p₂)).
+
+    What every unbiased estimator here averages to. With c = 0 it is grid1d's
+    ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D². Example: ``expected_gradient(0.0)`` ≈ 0.176885.
+    """
+    t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
+    gamma = _check_gamma(gamma)
+    _, grad = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
+    return _scalar_or_array(grad)
+
+
+# ---------------------------------------------------------------------------------------
+# Exact moments by enumerating trajectories
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EstimatorMoments:
+    """Exact moments of one episode's (G₀, X₀, Y), summed over all trajectories with P(τ).
+
+    Var X(b) = E[X₀²] − 2b E[X₀Y] + b² E[Y²] − E[X₀]²   (E[Y] = 0), minimal at b* = E[X₀Y]/E[Y²].
+    """
+
+    mean: float  #: E[X₀]: ∂J/∂θ₁ when the γᵗ weight is kept, biased without it
+    x_sq: float  #: E[X₀²]
+    x_score: float  #: E[X₀ Y]
+    score_sq: float  #: E[Y²]
+    score_mean: float  #: E[Y] — zero: the lemma E[∇log π] = 0, summed over the episode
+    return_mean: float  #: E[G₀] = J_c = V(S1)
+    return_sq: float  #: E[G₀²]
+    missing_probability: float  #: mass of trajectories longer than the enumeration cap
+    max_loops: int  #: the cap
+
+    @property
+    def optimal_baseline(self) -> float:
+        """b* = E[X₀ Y] / E[Y²]: the constant that minimizes the variance."""
+        return self.x_score / self.score_sq if self.score_sq > 0 else 0.0
+
+    @property
+    def return_variance(self) -> float:
+        return max(self.return_sq - self.return_mean**2, 0.0)
+
+    def variance(self, b: npt.ArrayLike) -> Array | float:
+        """Var X(b) for a constant baseline b (scalar or array of b's)."""
+        b = finite_array("b", b)
+        v = self.x_sq - 2.0 * b * self.x_score + b * b * self.score_sq - self.mean**2
+        return _scalar_or_array(np.maximum(v, 0.0))
+
+    def variance_of(self, baseline: str | float, n: int = 2) -> float:
+        """Exact variance of one per-episode estimate under a named or constant baseline.
+
+        "mean" is the leave-one-out mean of the other n − 1 returns, independent of the
+        episode: Var = Var X(J) + E[Y²] Var(G₀) / (n − 1).
+        """
+        baseline = _check_baseline(baseline)
+        if baseline == "none":
+            return float(self.variance(0.0))
+        if baseline == "value":
+            return float(self.variance(self.return_mean))
+        if baseline == "optimal":
+            return float(self.variance(self.optimal_baseline))
+        if baseline == "mean":
+            n = positive_int("n", n)
+            if n < 2:
+                raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
+            return float(self.variance(self.return_mean)) + self.score_sq * self.return_variance / (n - 1)
+        return float(self.variance(baseline))
+
+
+def _enumeration_cap(log_q: float) -> int:
+    if log_q < -1e-300:
+        return int(min(MAX_ENUMERATED_LOOPS, math.ceil(math.log(1e-20) / log_q)))
+    return MAX_ENUMERATED_LOOPS
+
+
+def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, discount_weight: bool):
+    """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass."""
+    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
+    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
+    log_q = log_p1 + log_q2  # a loop: Right in S1, Left in S2
+    cap = _enumeration_cap(float(np.max(log_q)))
+    k = np.arange(cap + 1, dtype=np.int64)
+    loops = np.concatenate([k, k])[None, :]  # (1, 2(cap+1)): first every "left" ending, then every goal
+    goal = np.concatenate([np.zeros(cap + 1, bool), np.ones(cap + 1, bool)])[None, :]
+    log_end = np.where(goal, (log_p1 + log_p2)[:, None], log_q1[:, None])
+    prob = np.exp(loops * log_q[:, None] + log_end)  # (L, 2(cap+1))
+    p1, q1 = np.exp(log_p1)[:, None], np.exp(log_q1)[:, None]
+    t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
+    x, y, g = np.broadcast_arrays(t.weighted, t.score, t.ret)
+    out = dict(
+        mean=(prob * x).sum(1), x_sq=(prob * x * x).sum(1), x_score=(prob * x * y).sum(1),
+        score_sq=(prob * y * y).sum(1), score_mean=(prob * y).sum(1),
+        return_mean=(prob * g).sum(1), return_sq=(prob * g * g).sum(1),
+    )
+    missing = np.maximum(1.0 - prob.sum(1), 0.0)
+    return out, cap, missing
+
+
+def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward_offset: float = 0.0,
+                  discount_weight: bool = True) -> EstimatorMoments:
+    """Exact E[X₀], E[X₀²], E[X₀Y], E[Y²], E[G₀], E[G₀²] by summing over every trajectory
+    with k ≤ cap loops (cap: tail mass < 1e-20, at most MAX_ENUMERATED_LOOPS)."""
+    theta1 = finite_float("theta1", theta1)
+    theta2 = finite_float("theta2", theta2)
+    gamma = _check_gamma(gamma)
+    offset = finite_float("reward_offset", reward_offset)
+    discount_weight = _check_flag("discount_weight", discount_weight)
+    sums, cap, missing = _moments_table(np.array([theta1]), theta2, gamma, offset, discount_weight)
+    return EstimatorMoments(**{name: float(v[0]) for name, v in sums.items()},
+                            missing_probability=float(missing[0]), max_loops=cap)
+
+
+def variance_by_offset(offsets: npt.ArrayLike, theta1: float, theta2: float = 0.0, gamma: float = 0.9, *,
+                       n: int = 2, discount_weight: bool = True) -> dict[str, Array]:
+    """Exact Var of one estimate for each named baseline at each reward offset c: shape (m,) each."""
+    cs = finite_array("offsets", offsets).ravel()
+    out = {name: np.empty(cs.size) for name in BASELINES}
+    for i, c in enumerate(cs):
+        mom = exact_moments(theta1, theta2, gamma, float(c), discount_weight)
+        for name in BASELINES:
+            out[name][i] = mom.variance_of(name, n)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Sampled estimates
+# ---------------------------------------------------------------------------------------
+
+
+def _baseline_per_episode(baseline: str | float, terms: EpisodeTerms, moments: EstimatorMoments | None):
+    if baseline == "none":
+        return 0.0
+    if baseline == "mean":
+        return leave_one_out_mean(terms.ret)
+    if baseline == "value":
+        return moments.return_mean
+    if baseline == "optimal":
+        return moments.optimal_baseline
+    return baseline
+
+
+def gradient_samples(
+    theta1: float,
+    n: int,
+    *,
+    baseline: str | float = "none",
+    seed: int = 0,
+    gamma: float = 0.9,
+    theta2: float = 0.0,
+    reward_offset: float = 0.0,
+    discount_weight: bool = True,
+) -> Array:
+    """n per-episode estimates of ∂J/∂θ₁, shape (n,): Σ_t γᵗ ψ_t (G_t − b) over the visits to S1.
+
+    Args:
+        theta1, theta2: the policy; gamma: the discount in [0, 1].
+        n: number of episodes (1 … 20,000,000; at least 2 for "mean").
+        baseline: "none"; a number (a constant b); "mean": the mean G₀ of the *other*
+            episodes in the batch (leave-one-out, so unbiased; estimates then share a tiny
+            O(1/n²) covariance); "value": the exact V^π(S1) (every visit is to S1);
+            "optimal": the exact variance-minimizing constant b* = E[X₀Y]/E[Y²].
+        seed: the same seed gives the same episodes, whichever baseline.
+        reward_offset: c added to every reward (it changes J; see expected_gradient).
+        discount_weight: drop γᵗ (as much code does) to see the bias that costs.
+
+    Example:
+        >>> gradient_samples(0.0, 3, seed=0).shape
+        (3,)
+    """
+    n = positive_int("n", n, maximum=MAX_SAMPLES)
+    baseline = _check_baseline(baseline)
+    if baseline == "mean" and n < 2:
+        raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
+    return compare_baselines(theta1, n, baselines=(baseline,), seed=seed, gamma=gamma, theta2=theta2,
+                             reward_offset=reward_offset, discount_weight=discount_weight)[baseline]
+
+
+def compare_baselines(
+    theta1: float,
+    n: int,
+    *,
+    baselines: tuple[str | float, ...] = BASELINES,
+    seed: int = 0,
+    gamma: float = 0.9,
+    theta2: float = 0.0,
+    reward_offset: float = 0.0,
+    discount_weight: bool = True,
+) -> dict[str | float, Array]:
+    """The same n episodes estimated under each baseline: {baseline: shape (n,) array}."""
+    theta1 = finite_float("theta1", theta1)
+    theta2 = finite_float("theta2", theta2)
+    n = positive_int("n", n, maximum=MAX_SAMPLES)
+    gamma = _check_gamma(gamma)
+    seed = _check_seed(seed)
+    offset = finite_float("reward_offset", reward_offset)
+    discount_weight = _check_flag("discount_weight", discount_weight)
+    checked = tuple(_check_baseline(b) for b in baselines)
+    if "mean" in checked and n < 2:
+        raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
+    episodes = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
+    terms = episode_terms(episodes, reward_offset=offset, discount_weight=discount_weight)
+    moments = None
+    if "value" in checked or "optimal" in checked:
+        moments = exact_moments(theta1, theta2, gamma, offset, discount_weight)
+    return {b: terms.weighted - _baseline_per_episode(b, terms, moments) * terms.score for b in checked}
+
+
+def score_samples(theta1: float, n: int, *, seed: int = 0, gamma: float = 0.9, theta2: float = 0.0) -> Array:
+    """Σ_t ∇θ₁ log π(a_t|s_t) for n sampled episodes, shape (n,): mean zero (the lemma)."""
+    theta1 = finite_float("theta1", theta1)
+    episodes = sample_episodes(theta1, positive_int("n", n, maximum=MAX_SAMPLES),
+                               np.random.default_rng(_check_seed(seed)), theta2=theta2, gamma=gamma)
+    return episodes.score_theta1
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """Mean, std, variance and standard error of n estimates, and the reduction vs a reference."""
+
+    mean: float
+    std: float
+    variance: float
+    standard_error: float
+    n: int
+
+
+def summarize(samples: npt.ArrayLike) -> SampleSummary:
+    """Mean, sample std (ddof = 1), variance and standard error std/√n of a 1-D array."""
+    x = finite_array("samples", samples).ravel()
+    if x.size < 2:
+        raise ValueError(f"samples must hold at least 2 numbers, got {x.size}")
+    var = float(x.var(ddof=1))
+    return SampleSummary(mean=float(x.mean()), std=math.sqrt(var), variance=var,
+                         standard_error=math.sqrt(var / x.size), n=int(x.size))
+
+
+def empirical_variance_curve(terms_weighted: Array, terms_score: Array, b: npt.ArrayLike) -> Array:
+    """Sample variance of X₀ − b·Y over a grid of constant b, shape of b: a measured parabola."""
+    x = finite_array("terms_weighted", terms_weighted).ravel()
+    y = finite_array("terms_score", terms_score).ravel()
+    bs = finite_array("b", b)
+    if x.size != y.size or x.size < 2:
+        raise ValueError("terms_weighted and terms_score must have the same length >= 2")
+    xc, yc = x - x.mean(), y - y.mean()
+    vxx, vxy, vyy = (xc @ xc) / (x.size - 1), (xc @ yc) / (x.size - 1), (yc @ yc) / (x.size - 1)
+    return np.maximum(vxx - 2.0 * bs * vxy + bs * bs * vyy, 0.0)
+
+
+def running_mean(samples: npt.ArrayLike, points: int = 400) -> tuple[npt.NDArray[np.int64], Array]:
+    """The mean of the first m samples at ≤ ``points`` log-spaced m: (m, mean), both (≤ points,)."""
+    x = finite_array("samples", samples).ravel()
+    if x.size == 0:
+        raise ValueError("samples must not be empty")
+    points = positive_int("points", points)
+    m = np.unique(np.geomspace(1, x.size, num=min(points, x.size)).round().astype(np.int64))
+    return m, np.cumsum(x)[m - 1] / m
+
+
+# ---------------------------------------------------------------------------------------
+# The seed's two-trajectory arithmetic
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoSampleArithmetic:
+    """ψ·G and ψ·(G − b) for a handful of trajectories (every field shape (m,) or a float)."""
+
+    returns: Array
+    scores: Array
+    baseline: float
+    plain: Array  #: ψ_i G_i
+    with_baseline: Array  #: ψ_i (G_i − b)
+    plain_mean: float
+    with_baseline_mean: float
+    mean_score: float  #: the sample mean of ψ — zero only in expectation
+    shift: float  #: plain_mean − with_baseline_mean = b · mean_score
+
+
+def baseline_arithmetic(returns: npt.ArrayLike, scores: npt.ArrayLike, baseline: float) -> TwoSampleArithmetic:
+    """The seed's example: returns (100, 90), scores (0.5, −0.3), b = 95 → (50, −27) → (2.5, 1.5)."""
+    g = finite_array("returns", returns).ravel()
+    psi = finite_array("scores", scores).ravel()
+    b = finite_float("baseline", baseline)
+    if g.size == 0 or g.size != psi.size:
+        raise ValueError(f"returns and scores must have the same non-zero length, got {g.size} and {psi.size}")
+    plain, shifted = psi * g, psi * (g - b)
+    return TwoSampleArithmetic(returns=g, scores=psi, baseline=b, plain=plain, with_baseline=shifted,
+                               plain_mean=float(plain.mean()), with_baseline_mean=float(shifted.mean()),
+                               mean_score=float(psi.mean()), shift=float(b * psi.mean()))
+
+
+# ---------------------------------------------------------------------------------------
+# Variance → speed: many learners, sampled gradient ascent on θ₁
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearningRun:
+    """K learners climbing J_c by sampled gradient ascent on θ₁ (θ₂ fixed).
+
+    theta: θ₁ after each update, shape (updates + 1, learners), row 0 the start.
+    objective: J_c(θ₁) of each learner at each point, same shape.
+    """
+
+    baseline: str
+    theta: Array
+    objective: Array
+
+    @property
+    def mean(self) -> Array:
+        return self.objective.mean(axis=1)
+
+    @property
+    def std(self) -> Array:
+        return self.objective.std(axis=1)
+
+
+def learning_curves(
+    baseline: str,
+    *,
+    theta1_start: float = 0.0,
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    reward_offset: float = 0.0,
+    learners: int = 20,
+    updates: int = 60,
+    episodes_per_update: int = 4,
+    step_size: float = 1.0,
+    discount_weight: bool = True,
+    seed: int = 0,
+) -> LearningRun:
+    """SGA θ₁ ← θ₁ + α · mean of ``episodes_per_update`` estimates, for every learner at once.
+
+    One vectorized draw per update for all learners: k ~ Geometric(1 − q(θ₁)) per episode,
+    the ending independent of k (as grid1d.sample_episodes). "value" and "optimal" use each
+    learner's exact V(S1) and b* at its current θ₁; "mean" the other episodes of the update.
+    θ₁ is clipped to ±LEARNER_THETA_LIMIT so a huge noisy step stays finite.
+    """
+    baseline = _check_baseline(baseline)
+    if not isinstance(baseline, str):
+        raise ValueError(f"baseline must be one of {', '.join(BASELINES)} for learning; got {baseline!r}")
+    theta1_start = finite_float("theta1_start", theta1_start)
+    theta2 = finite_float("theta2", theta2)
+    gamma = _check_gamma(gamma)
+    offset = finite_float("reward_offset", reward_offset)
+    learners = positive_int("learners", learners, maximum=1000)
+    updates = positive_int("updates", updates, maximum=10_000)
+    m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)
+    if baseline == "mean" and m < 2:
+        raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
+    alpha = positive_float("step_size", step_size)
+    discount_weight = _check_flag("discount_weight", discount_weight)
+    rng = np.random.default_rng(_check_seed(seed))
+
+    p2 = float(sigmoid(theta2))
+    theta = np.full(learners, np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
+    path = np.empty((updates + 1, learners))
+    path[0] = theta
+    for step in range(updates):
+        p1, q1 = sigmoid(theta)[:, None], sigmoid(-theta)[:, None]
+        stop = q1 + p1 * p2  # 1 − q
+        loops = rng.geometric(np.maximum(stop, 1e-12), size=(learners, m)).astype(np.int64) - 1
+        goal = rng.random((learners, m)) < (p1 * p2) / stop
+        t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
+        if baseline == "none":
+            b = 0.0
+        elif baseline == "mean":
+            b = leave_one_out_mean(t.ret, axis=1)
+        elif baseline == "value":
+            b = _value_and_gradient(theta, np.full_like(theta, theta2), gamma, offset)[0][:, None]
+        else:
+            sums, _, _ = _moments_table(theta, theta2, gamma, offset, discount_weight)
+            b = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)[:, None]
+        grad = (t.weighted - b * t.score).mean(axis=1)
+        theta = np.clip(theta + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
+        path[step + 1] = theta
+    objective = _value_and_gradient(path, np.full_like(path, theta2), gamma, offset)[0]
+    return LearningRun(baseline=baseline, theta=path, objective=objective)
