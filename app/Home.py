@@ -16,7 +16,7 @@ from app.pages_index import available_pages  # noqa: E402
 
 st.set_page_config(
     page_title="Policy gradients, by hand",
-    page_icon=":material/trending_up:",
+    page_icon=str(ROOT / "app" / "assets" / "favicon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
 )

@@ -8,7 +8,7 @@ from app.pages_index import available_pages
 
 st.title("Policy gradients, by hand")
 st.markdown(
-    "Policy-gradient methods learn a policy π_θ directly: nudge the parameters θ in the "
+    "Policy-gradient methods learn a policy $\\pi_\\theta$ directly: nudge the parameters θ in the "
     "direction that makes good actions more likely. This explainer takes you from a "
     "one-parameter policy you can compute on paper to neural networks trained on CartPole. "
     "Every number on every page is live: move a slider and watch θ, π_θ, returns, "

@@ -46,7 +46,7 @@ for (a, j), key in PHI_KEYS.items():
 
 st.title("Policies")
 st.markdown(
-    "A policy turns parameters θ into action probabilities π_θ(a|s). Policy-gradient "
+    "A policy turns parameters θ into action probabilities $\\pi_\\theta(a \\mid s)$. Policy-gradient "
     "learning needs two things from it: how π changes with θ (∇π) and the **score** ∇log π, "
     "which says how to make the action you took more likely."
 )
@@ -70,20 +70,29 @@ with sigmoid_tab:
     curve = two_action_policy(np.linspace(*THETA_RANGE, 121))
     s, t = float(now.pi_right), num(theta, 2)
 
-    chart_col, math_col = st.columns([3, 2], gap="large")
+    chart_col, math_col = st.columns([1, 1], gap="large")
     with chart_col:
         st.plotly_chart(sigmoid_curves(curve, now), config=PLOTLY_CONFIG, key="pol_sigmoid_chart")
+        st.caption("∇log π(Right) = 1 − σ is exactly π(Left), and ∇log π(Left) = −π(Right): "
+                   "those curves lie on top of each other.")
     with math_col:
-        st.latex(rf"\pi(\text{{Right}}) = \sigma(\theta) = \frac{{1}}{{1 + e^{{-{signed(theta, 2)}}}}} = {num(s, 4)}")
-        st.latex(rf"\pi(\text{{Left}}) = 1 - \sigma(\theta) = {num(now.pi_left, 4)}")
-        st.latex(rf"\nabla_\theta \pi(\text{{Right}}) = \sigma(1-\sigma) = {num(s, 4)} \cdot {num(now.pi_left, 4)} = {num(now.grad_pi_right, 4)}")
-        st.latex(rf"\nabla_\theta \pi(\text{{Left}}) = -\sigma(1-\sigma) = {num(now.grad_pi_left, 4)}")
-        st.latex(rf"\nabla_\theta \log \pi(\text{{Right}}) = \frac{{\nabla \pi}}{{\pi}} = 1 - \sigma = {num(now.score_right, 4)}")
-        st.latex(rf"\nabla_\theta \log \pi(\text{{Left}}) = -\sigma = {num(now.score_left, 4)}")
+        st.latex(
+            r"\begin{aligned}"
+            rf"\pi(\text{{Right}}) &= \sigma(\theta) = \tfrac{{1}}{{1 + e^{{-{signed(theta, 2)}}}}} = {num(s, 4)} \\"
+            rf"\pi(\text{{Left}}) &= 1 - \sigma(\theta) = {num(now.pi_left, 4)} \\[4pt]"
+            rf"\nabla_\theta \pi(\text{{Right}}) &= \sigma(1-\sigma) = {num(now.grad_pi_right, 4)} \\"
+            rf"\nabla_\theta \pi(\text{{Left}}) &= -\sigma(1-\sigma) = {num(now.grad_pi_left, 4)} \\[4pt]"
+            rf"\nabla_\theta \log \pi(\text{{Right}}) &= \tfrac{{\nabla \pi}}{{\pi}} = 1 - \sigma = {num(now.score_right, 4)} \\"
+            rf"\nabla_\theta \log \pi(\text{{Left}}) &= \tfrac{{\nabla \pi}}{{\pi}} = -\sigma = {num(now.score_left, 4)}"
+            r"\end{aligned}"
+        )
         st.markdown("**The average score is zero**, at every θ:")
         st.latex(
-            rf"\textstyle\sum_a \pi(a)\,\nabla\log\pi(a) = {num(s, 4)} \cdot {signed(now.score_right, 4)}"
-            rf" + {num(now.pi_left, 4)} \cdot {signed(now.score_left, 4)} = {num(now.mean_score, 4)}"
+            r"\begin{aligned}"
+            r"\textstyle\sum_a \pi(a)\,\nabla\log\pi(a) "
+            rf"&= {num(s, 4)} \cdot {signed(now.score_right, 4)} \\ &\quad + {num(now.pi_left, 4)} \cdot {signed(now.score_left, 4)} \\"
+            rf"&= {num(now.mean_score, 4)}"
+            r"\end{aligned}"
         )
         st.caption(
             f"At θ = {t} the score of Right is {num(now.score_right, 3)}: one unit of θ adds "
