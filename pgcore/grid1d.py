@@ -117,6 +117,29 @@ def worked_step(
     )
 
 
+def worked_steps(
+    theta: float,
+    n_steps: int,
+    action: str = "right",
+    gamma: float = 0.9,
+    v_estimate: float = 0.5,
+    alpha: float = 0.1,
+) -> list[WorkedStep]:
+    """``n_steps`` worked updates in a row, each starting where the previous one ended.
+
+    Every step takes the same action with the same γ, V̂ and α, so with Right and the
+    defaults θ climbs by 0.1 · (1 − σ(θ)) · 0.4 per step: 0 → 0.02 → 0.0399 → …
+
+    >>> [round(s.theta_new, 4) for s in worked_steps(0.0, 2)]
+    [0.02, 0.0399]
+    """
+    n_steps = positive_int("n_steps", n_steps, maximum=100_000)
+    steps = [worked_step(theta, action, gamma, v_estimate, alpha)]
+    for _ in range(n_steps - 1):
+        steps.append(worked_step(steps[-1].theta_new, action, gamma, v_estimate, alpha))
+    return steps
+
+
 # ---------------------------------------------------------------------------------------
 # Exact values from the Bellman equations
 # ---------------------------------------------------------------------------------------

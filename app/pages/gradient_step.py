@@ -1,0 +1,394 @@
+"""Page 2 — Gradient step: the seed's worked update on the 3-state grid, the exact J(θ) it
+climbs, and the log-derivative trick that makes one sampled episode right on average."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app.charts.grid import (
+    convergence_chart,
+    grid_path,
+    history_chart,
+    objective_curve,
+    objective_map,
+    quiver_segments,
+    trajectory_label,
+)
+from app.format import num, signed
+from app.state import Param, bind, mirror, show_notices
+from app.theme import COLORS, PLOTLY_CONFIG
+from pgcore.grid1d import (
+    enumerate_trajectories,
+    exact_values,
+    expected_return,
+    expected_return_grad,
+    sample_episodes,
+    worked_step,
+    worked_steps,
+)
+from pgcore.logtrick import convergence_curve, estimator_stats, pi_gradient_sum_theta1, s1_decomposition
+from pgcore.policies import sigmoid
+
+THETA_RANGE = (-6.0, 6.0)
+ACTIONS = ("Right", "Left")
+ESTIMATORS = ("G", "G − V̂")
+HISTORY_LIMIT = 500
+MAP_POINTS = 41
+FIELD_POINTS = 13
+MC_MAX_EPISODES = 100_000
+MC_REPEATS = 4
+MC_SEED = 2024
+
+PARAMS = {
+    "gs_theta": Param("theta1", 0.0, *THETA_RANGE),
+    "gs_theta2": Param("theta2", 0.0, *THETA_RANGE),
+    "gs_gamma": Param("gamma", 0.9, 0.0, 1.0),
+    "gs_v": Param("V", 0.5, -1.0, 1.0),
+    "gs_alpha": Param("alpha", 0.1, 0.0, 2.0),
+    "gs_action": Param("action", "Right", options=ACTIONS),
+    "gs_estimator": Param("estimator", "G", options=ESTIMATORS),
+    "gs_seed": Param("seed", 0, 0, 999),
+    "gs_cap": Param("cap", 3, 0, 30),
+}
+
+
+# --- cached pure results ----------------------------------------------------------------
+@st.cache_data(max_entries=64)
+def objective_slice(theta2: float, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.linspace(*THETA_RANGE, 241)
+    return grid, expected_return(grid, theta2, gamma)
+
+
+@st.cache_data(max_entries=32)
+def objective_surface(gamma: float):
+    axis = np.linspace(*THETA_RANGE, MAP_POINTS)
+    t1, t2 = np.meshgrid(axis, axis)  # rows: θ₂, columns: θ₁
+    coarse = np.linspace(THETA_RANGE[0] + 0.5, THETA_RANGE[1] - 0.5, FIELD_POINTS)
+    f1, f2 = np.meshgrid(coarse, coarse)
+    g1, g2 = expected_return_grad(f1, f2, gamma)
+    arrows = quiver_segments(f1, f2, g1, g2, length=0.8 * float(coarse[1] - coarse[0]))
+    return axis, expected_return(t1, t2, gamma), arrows
+
+
+@st.cache_data(max_entries=64)
+def monte_carlo(theta1: float, theta2: float, gamma: float, baseline: float):
+    return convergence_curve(theta1, theta2, gamma, baseline, n_max=MC_MAX_EPISODES, repeats=MC_REPEATS, seed=MC_SEED)
+
+
+@st.cache_data(max_entries=128)
+def single_sample_stats(theta1: float, theta2: float, gamma: float, baseline: float):
+    return (estimator_stats(theta1, theta2, gamma, baseline),
+            estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False))
+
+
+# --- buttons ----------------------------------------------------------------------------
+def take_steps(n_steps: int) -> None:
+    """Button callback: n worked updates from the current θ₁, recorded in the history."""
+    ss = st.session_state
+    steps = worked_steps(ss["gs_theta"], n_steps, ss["gs_action"], ss["gs_gamma"], ss["gs_v"], ss["gs_alpha"])
+    history = ss.setdefault("gs_history", [])
+    if not history or history[-1][0] != ss["gs_theta"]:
+        history.append((ss["gs_theta"], steps[0].pi_right))
+    ss["gs_clipped"] = False
+    theta = ss["gs_theta"]
+    for step in steps:
+        theta = step.theta_new
+        if not THETA_RANGE[0] <= theta <= THETA_RANGE[1]:
+            theta = float(np.clip(theta, *THETA_RANGE))
+            ss["gs_clipped"] = True
+            history.append((theta, worked_step(theta).pi_right))
+            break
+        history.append((theta, step.pi_right_new))
+    del history[:-HISTORY_LIMIT]
+    ss["gs_theta"] = theta
+
+
+def reset() -> None:
+    st.session_state["gs_theta"] = 0.0
+    st.session_state["gs_history"] = []
+    st.session_state["gs_clipped"] = False
+
+
+def resample() -> None:
+    st.session_state["gs_seed"] = (st.session_state["gs_seed"] + 1) % 1000
+
+
+notices = bind(PARAMS)
+st.session_state.setdefault("gs_history", [])
+
+st.title("Gradient step")
+st.markdown(
+    "A robot on three cells S1 S2 S3 is rewarded +1 for reaching S3. In S1 it goes Right "
+    "with probability σ(θ₁), in S2 with probability σ(θ₂). Take one policy-gradient step by "
+    "hand, see which way the *true* expected return J(θ) slopes, and find out why one "
+    "sampled episode is enough to point uphill — on average."
+)
+show_notices(notices)
+with st.expander("What to try", icon=":material/lightbulb:"):
+    st.markdown(
+        "- Press **Apply update** once at the defaults: θ₁ goes 0 → 0.02, the article's number. "
+        "Then **Take 20 steps** and watch π(Right|S1) climb.\n"
+        "- Switch the action to **Left**: the advantage turns negative, and the step still "
+        "raises π(Right|S1) (θ₁ → 0.025).\n"
+        "- Set V̂ to 0.95: now even reaching the goal counts as *worse than expected* and the "
+        "step pushes the wrong way. The true V^π(S1) is only 0.28.\n"
+        "- Press **Resample** a few times: the grey slope jumps around, but its average is the "
+        "black tangent. With baseline G − V̂ some samples even point downhill.\n"
+        "- Raise the length cap in the table: the sum of P·G·∇log P closes in on the exact gradient."
+    )
+
+# --- controls ---------------------------------------------------------------------------
+c1, c2, c3, c4, c5, c6 = st.columns(6)
+theta = c1.slider("θ₁ (policy in S1)", *THETA_RANGE, step=0.01, key="gs_theta",
+                  help="π(Right|S1) = σ(θ₁). Apply update moves it for you.")
+theta2 = c2.slider("θ₂ (policy in S2)", *THETA_RANGE, step=0.01, key="gs_theta2",
+                   help="π(Right|S2) = σ(θ₂). The article never changes it; J depends on it.")
+gamma = c3.slider("Discount γ", 0.0, 1.0, step=0.01, key="gs_gamma")
+v_hat = c4.slider("V̂(S1), assumed", -1.0, 1.0, step=0.01, key="gs_v",
+                  help="The article's guess of V^π(S1), used as the baseline in the advantage.")
+alpha = c5.slider("Learning rate α", 0.0, 2.0, step=0.01, key="gs_alpha")
+action_name = c6.radio("Action in S1", ACTIONS, key="gs_action", horizontal=True)
+
+b1, b2, b3, m1, m2, m3 = st.columns(6, vertical_alignment="center")
+b1.button("Apply update", on_click=take_steps, args=(1,), key="gs_apply", type="primary",
+          icon=":material/arrow_upward:", width="stretch")
+b2.button("Take 20 steps", on_click=take_steps, args=(20,), key="gs_apply20",
+          icon=":material/fast_forward:", width="stretch")
+b3.button("Reset", on_click=reset, key="gs_reset", icon=":material/restart_alt:", width="stretch")
+
+step = worked_step(theta, action_name, gamma, v_hat, alpha)
+other = worked_step(theta, "Left" if action_name == "Right" else "Right", gamma, v_hat, alpha)
+truth = exact_values(theta, theta2, gamma)
+history = st.session_state["gs_history"]
+m1.metric("θ₁ now", num(theta, 4))
+m2.metric("π(Right|S1) now", num(step.pi_right, 4))
+m3.metric("updates taken", max(len(history) - 1, 0))
+if st.session_state.get("gs_clipped"):
+    st.caption(f"θ₁ reached the edge of its range and was held at {num(theta, 2)}.")
+
+# --- the worked example -----------------------------------------------------------------
+st.header("1 · One update, every number")
+act, oth = step.action.capitalize(), other.action.capitalize()
+t = num(theta, 4)
+steps_col, draw_col = st.columns([3, 2], gap="large")
+with steps_col:
+    tabs = st.tabs(["1 Policy", "2 Trajectory", "3 Return", "4 Advantage", "5a ∇π", "5b ∇log π",
+                    "6 Gradient", "7 Update", f"8 If {oth}"])
+    with tabs[0]:
+        st.latex(rf"\pi_\theta(\text{{Right}} \mid S_1) = \sigma(\theta_1) = \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}")
+        st.latex(rf"\pi_\theta(\text{{Left}} \mid S_1) = 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}")
+        st.caption("Two actions, one parameter: the sigmoid policy of the Policies page.")
+    with tabs[1]:
+        if step.action == "right":
+            st.latex(r"\tau = (S_1, \text{Right}, R_1 = 0, S_2, \text{Right}, R_2 = 1, S_3)")
+            st.caption(
+                "The article lets the robot go Right in S2 as well. That is an assumption: under the "
+                f"current θ₂ it happens with probability π(Right|S2) = σ(θ₂) = {num(sigmoid(theta2), 4)}, "
+                f"and the whole path with probability {num(step.pi_right * sigmoid(theta2), 4)}."
+            )
+        else:
+            st.latex(r"\tau = (S_1, \text{Left}, R_1 = 0, \text{end})")
+            st.caption("The article's Left: the robot stays in S1 and the episode ends with nothing earned.")
+    with tabs[2]:
+        if step.action == "right":
+            st.latex(rf"G_0 = R_1 + \gamma R_2 = 0 + {num(gamma, 2)} \cdot 1 = {num(step.ret, 4)}")
+        else:
+            st.latex(rf"G_0 = R_1 = {num(step.ret, 4)}")
+    with tabs[3]:
+        st.latex(rf"\hat A(S_1, \text{{{act}}}) = G_0 - \hat V(S_1) = {num(step.ret, 4)} - {signed(v_hat, 4)} = {num(step.advantage, 4)}")
+        st.caption("One return stands in for Q^π(S1, a), and an assumed number for V^π(S1). "
+                   "Compare both with the truth below.")
+    with tabs[4]:
+        sign = "" if step.action == "right" else "-"
+        st.latex(rf"\nabla_{{\theta_1}} \pi(\text{{{act}}} \mid S_1) = {sign}\sigma(1-\sigma) = {sign}{num(step.pi_right, 4)} \cdot {num(step.pi_left, 4)} = {num(step.grad_pi, 4)}")
+    with tabs[5]:
+        st.latex(rf"\nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1) = \frac{{\nabla \pi}}{{\pi}} = \frac{{{num(step.grad_pi, 4)}}}{{{num(step.pi_action, 4)}}} = {num(step.grad_log_pi, 4)}")
+    with tabs[6]:
+        st.latex(rf"\hat g = \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A = {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}")
+    with tabs[7]:
+        st.latex(rf"\theta_1 \leftarrow \theta_1 + \alpha \hat g = {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}")
+        st.latex(rf"\pi(\text{{Right}} \mid S_1) = \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}")
+        st.caption("Apply update above does exactly this and carries the new θ₁ forward.")
+    with tabs[8]:
+        route = r"(S_1, \text{Left}, 0, \text{end})" if other.action == "left" else r"(S_1, \text{Right}, 0, S_2, \text{Right}, 1, S_3)"
+        st.latex(rf"\tau = {route}, \quad G_0 = {num(other.ret, 4)}, \quad \hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}")
+        st.latex(rf"\nabla \pi = {num(other.grad_pi, 4)}, \quad \nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}")
+        st.latex(rf"\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}, \quad \theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}")
+        st.caption("Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
+                   "less likely, which makes Right more likely.")
+with draw_col:
+    st.plotly_chart(grid_path(0, step.action == "right", f"The worked trajectory: {trajectory_label(0, step.action == 'right')}",
+                              color=COLORS[step.action]),
+                    config=PLOTLY_CONFIG, key="gs_path_chart")
+
+st.subheader("The article's guesses next to the truth")
+g1, g2, g3, g4 = st.columns(4)
+q_true = truth.q_s1_right if step.action == "right" else truth.q_s1_left
+a_true = truth.a_s1_right if step.action == "right" else truth.a_s1_left
+g1.metric("V̂(S1), assumed", num(v_hat, 4), delta=f"true V^π(S1) = {num(truth.v_s1, 4)}", delta_color="off")
+g2.metric(f"G₀, one episode ({act})", num(step.ret, 4), delta=f"true Q^π(S1, {act}) = {num(q_true, 4)}", delta_color="off")
+g3.metric("Â = G₀ − V̂", num(step.advantage, 4), delta=f"true A^π(S1, {act}) = {num(a_true, 4)}", delta_color="off")
+decomp = s1_decomposition(theta, theta2, gamma)
+g4.metric("ĝ, the worked step's gradient", num(step.policy_gradient, 4),
+          delta=f"exact ∂J/∂θ₁ = {num(decomp.gradient, 4)}", delta_color="off")
+st.markdown(
+    f"The worked step uses a *guessed* V̂(S1) = {num(v_hat, 2)} and a trajectory in which S2 "
+    f"happens to go Right. The truth, from the Bellman equations at θ = ({num(theta, 2)}, {num(theta2, 2)}), "
+    f"γ = {num(gamma, 2)}: the robot reaches S3 far less often than the guess implies. The exact "
+    "gradient follows from the policy gradient theorem — one visit's gradient, times the "
+    "discounted number of visits to S1 (the robot can loop back from S2):"
+)
+st.latex(
+    rf"\frac{{\partial J}}{{\partial \theta_1}} = \underbrace{{\frac{{1}}{{1 - \gamma^2 \pi(R|S_1)\pi(L|S_2)}}}}_{{{num(decomp.visits, 4)}}}"
+    rf"\;\underbrace{{\textstyle\sum_a \nabla\pi(a|S_1)\, Q^\pi(S_1, a)}}_{{{num(decomp.one_visit, 4)}}} = {num(decomp.gradient, 4)}"
+)
+if len(history) > 1:
+    steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
+    st.plotly_chart(history_chart(list(steps_taken), thetas, pis), config=PLOTLY_CONFIG, key="gs_history_chart")
+    st.caption(f"{len(history) - 1} updates: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
+               f"π(Right|S1) {num(pis[0], 4)} → {num(pis[-1], 4)}.")
+else:
+    st.caption("Press **Apply update** or **Take 20 steps** to start a history of θ₁ and π(Right|S1).")
+
+# --- the true objective -----------------------------------------------------------------
+st.header("2 · The hill being climbed: J(θ)")
+st.markdown(
+    "J(θ) = V^π(S1), the expected return from the start, in closed form. Its slope is the "
+    "exact gradient. One sampled episode gives an estimate of that slope."
+)
+s1, s2, s3 = st.columns([2, 1, 2], vertical_alignment="bottom")
+seed = s1.slider("Episode seed", 0, 999, key="gs_seed", help="Which episode is sampled (a seeded generator).")
+s2.button("Resample", on_click=resample, key="gs_resample", icon=":material/casino:", width="stretch")
+estimator = s3.radio("Sampled estimate uses", ESTIMATORS, key="gs_estimator", horizontal=True,
+                     help="G: plain REINFORCE. G − V̂: the same with your V̂ as a constant baseline.")
+baseline = v_hat if estimator == "G − V̂" else 0.0
+episode = sample_episodes(theta, 1, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
+k, goal = int(episode.loops[0]), bool(episode.reached_goal[0])
+ret = float(episode.returns[0])
+score1, score2 = float(episode.score_theta1[0]), float(episode.score_theta2[0])
+sample_g1, sample_g2 = (ret - baseline) * score1, (ret - baseline) * score2
+exact_g1, exact_g2 = expected_return_grad(theta, theta2, gamma)
+stats, naive_stats = single_sample_stats(theta, theta2, gamma, baseline)
+grid, j_grid = objective_slice(theta2, gamma)
+j_now = float(expected_return(theta, theta2, gamma))
+
+curve_col, map_col = st.columns(2, gap="large")
+with curve_col:
+    slopes = [
+        ("exact ∂J/∂θ₁", float(exact_g1), COLORS["exact"], "solid"),
+        ("worked step ĝ", step.policy_gradient, COLORS["highlight"], "dash"),
+        ("one sampled episode", sample_g1, COLORS["estimate"], "dot"),
+    ]
+    st.plotly_chart(objective_curve(grid, j_grid, theta, j_now, slopes), config=PLOTLY_CONFIG, key="gs_curve_chart")
+    base_txt = "" if baseline == 0.0 else rf" - {signed(baseline, 2)}"
+    st.latex(
+        rf"\hat g_1 = (G(\tau){base_txt})\, \nabla_{{\theta_1}} \log P(\tau) = ({num(ret, 4)}{base_txt}) \cdot {signed(score1, 4)}"
+        rf" = {num(sample_g1, 4)} \quad\text{{vs}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 4)}"
+    )
+    st.caption(f"Sampled episode (seed {seed}): {trajectory_label(k, goal)}.")
+with map_col:
+    axis, surface, field = objective_surface(gamma)
+    st.plotly_chart(objective_map(axis, surface, field, (theta, theta2), (float(exact_g1), float(exact_g2)),
+                                  (sample_g1, sample_g2)), config=PLOTLY_CONFIG, key="gs_map_chart")
+    st.caption("Arrows point uphill. At the current θ: the exact gradient (black) and the one "
+               "sampled episode's estimate of it (grey), drawn on the same scale.")
+
+if stats.exact_gradient > 0 or stats.exact_gradient < 0:
+    direction = (f"points **downhill** with probability {num(100 * stats.wrong_way, 1)} %"
+                 if stats.wrong_way > 0 else "never points downhill here")
+    st.markdown(
+        f"A single episode's estimate is **0 with probability {num(100 * stats.zero, 1)} %** "
+        f"(it moves θ₁ not at all), {direction}, and has standard deviation "
+        f"{num(stats.std, 4)} around its mean {num(stats.mean, 4)} — which is the exact "
+        f"gradient {num(stats.exact_gradient, 4)}. One step can be useless or wrong; "
+        "the average over episodes is right."
+    )
+else:
+    st.markdown("At γ = 0 every return is 0: J is flat and every estimate is exactly 0.")
+st.plotly_chart(grid_path(k, goal, f"The sampled episode (seed {seed}): {trajectory_label(k, goal)}",
+                          color=COLORS["estimate"], height=260 + 18 * min(2 * k, 8)),
+                config=PLOTLY_CONFIG, key="gs_sample_path_chart")
+
+# --- the log-derivative trick -----------------------------------------------------------
+st.header("3 · The log-derivative trick")
+st.markdown(
+    "Why does G(τ)·∇log P(τ) average to ∇J? Write J as a sum over trajectories and use "
+    "∇P = P ∇log P, which holds for any positive P:"
+)
+st.latex(
+    r"\nabla J(\theta) = \nabla \sum_\tau P(\tau)\, G(\tau) = \sum_\tau \nabla P(\tau)\, G(\tau)"
+    r" = \sum_\tau P(\tau)\, \nabla \log P(\tau)\, G(\tau) = \mathbb{E}_{\tau \sim \pi_\theta}\big[G(\tau)\, \nabla \log P(\tau)\big]"
+)
+st.markdown("The probability of a trajectory is a product of policy choices and environment moves:")
+st.latex(
+    r"\log P(\tau) = \log \mu(s_0) + \sum_t \Big(\log \pi_\theta(a_t \mid s_t) + \log p(s_{t+1} \mid s_t, a_t)\Big)"
+    r"\;\Rightarrow\; \nabla \log P(\tau) = \sum_t \nabla \log \pi_\theta(a_t \mid s_t)"
+)
+st.markdown(
+    "μ and p do not depend on θ, so their gradients are zero: **you never need a model of "
+    "the environment**. On the grid, an episode with k loops has "
+    f"∇θ₁ log P(τ) = (k + 1)(1 − σ(θ₁)) = (k + 1)·{num(step.pi_left, 4)} if it reaches S3, and "
+    f"k(1 − σ(θ₁)) − σ(θ₁) = k·{num(step.pi_left, 4)} − {num(step.pi_right, 4)} if it ends by going Left."
+)
+cap = st.slider("Longest trajectory listed (loops k)", 0, 30, key="gs_cap",
+                help="Every trajectory with at most this many S1 → S2 → S1 loops, both endings.")
+table = enumerate_trajectories(theta, theta2, gamma, max_loops=cap)
+eps = table.episodes
+naive_score = pi_gradient_sum_theta1(eps)
+rows = {
+    "τ": [trajectory_label(int(kk), bool(gg)) for kk, gg in zip(eps.loops, eps.reached_goal)],
+    "P(τ)": table.probability,
+    "G(τ)": table.ret,
+    "∇θ₁ log P(τ)": table.score_theta1,
+    "P·G·∇log P": table.product,
+    "Σ ∇θ₁π (no ÷π)": naive_score,
+    "P·G·Σ∇π": table.probability * table.ret * naive_score,
+}
+fmt = {name: st.column_config.NumberColumn(format="%.6f") for name in rows if name != "τ"}
+st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(eps.loops) + 1) + 3, 330), column_config=fmt)
+listed_sum = table.gradient_theta1
+listed_naive = float(np.sum(rows["P·G·Σ∇π"]))
+st.latex(
+    rf"\sum_{{\text{{listed}}\ \tau}} P\, G\, \nabla_{{\theta_1}} \log P = {num(listed_sum, 6)}"
+    rf"\quad\text{{vs exact}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 6)}"
+    rf"\qquad \text{{probability not listed}} = {num(table.missing_probability, 6)}"
+)
+st.caption("The gap comes only from the longer trajectories left out; raise the cap and it closes.")
+
+st.subheader("Sampling instead of listing")
+mc = monte_carlo(theta, theta2, gamma, baseline)
+if stats.exact_gradient > 0 or stats.exact_gradient < 0:
+    st.plotly_chart(convergence_chart(mc.n, mc.rms_error, mc.predicted, mc.rms_error_naive, mc.predicted_naive,
+                                      mc.repeats), config=PLOTLY_CONFIG, key="gs_convergence_chart")
+    st.caption(
+        f"{mc.repeats} independent runs of up to {MC_MAX_EPISODES:,} episodes (fixed seed {MC_SEED}), estimate "
+        f"{'G' if baseline == 0.0 else 'G − V̂'}. The error of the ∇log π average falls like 1/√N, "
+        "a factor 10 for every 100× more episodes."
+    )
+else:
+    st.info("At γ = 0 every estimate is exactly 0, and so is the gradient: there is no error to plot.",
+            icon=":material/info:")
+
+st.subheader("Why ∇log π and not ∇π?")
+st.markdown(
+    "Drop the division by π and use Σ_t ∇π(a_t|s_t) in place of the score. Each step is then "
+    "weighted by one extra factor π(a_t|s_t) — the probability of the very action that was "
+    "sampled, counted twice. The average converges, but to the wrong number:"
+)
+st.latex(
+    rf"\mathbb{{E}}\Big[G \textstyle\sum_t \nabla \log \pi\Big] = {num(stats.mean, 4)} = \dfrac{{\partial J}}{{\partial \theta_1}}"
+    rf"\qquad \mathbb{{E}}\Big[G \textstyle\sum_t \nabla \pi\Big] = {num(naive_stats.mean, 4)} \neq {num(stats.exact_gradient, 4)}"
+)
+w1, w2, w3 = st.columns(3)
+w1.metric("exact ∂J/∂θ₁", num(mc.exact_gradient, 4))
+w2.metric(f"mean of {mc.repeats * MC_MAX_EPISODES:,} with ÷π", num(mc.mean, 4),
+          delta=f"± {num(mc.standard_error, 4)} (1 s.e.)", delta_color="off")
+w3.metric("… without ÷π", num(mc.mean_naive, 4),
+          delta=f"± {num(mc.standard_error_naive, 4)}; expected {num(mc.naive_expectation, 4)}", delta_color="off")
+st.caption(
+    "The article says ∇log π is used because it lowers variance. The real reason is "
+    "stronger: without dividing by π the estimate is biased, however many episodes you average."
+)
+
+mirror(PARAMS)

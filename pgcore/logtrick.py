@@ -1,0 +1,265 @@
+"""The log-derivative trick on the 3-state grid, in numbers: single-episode gradient
+estimates, their exact mean and spread by enumeration, Monte Carlo convergence curves, and
+the biased estimator that forgets to divide by π.
+
+Everything is about ∂J/∂θ₁, the parameter of the policy in S1. One episode τ gives
+
+    X(τ) = (G(τ) − b) · Σ_t ∇θ₁ log π(a_t|s_t)          (the score-function estimate)
+    Y(τ) = (G(τ) − b) · Σ_t ∇θ₁ π(a_t|s_t)              (the same, without dividing by π)
+
+E[X] = ∂J/∂θ₁ for any constant b; E[Y] is not, because ∇π = π ∇log π weights every step
+by one extra factor π(a_t|s_t).
+
+Example:
+    >>> stats = estimator_stats(0.0)
+    >>> round(stats.mean - stats.exact_gradient, 12)
+    0.0
+    >>> round(estimator_stats(0.0, divide_by_pi=False).mean / stats.exact_gradient, 12)
+    0.5
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pgcore._checks import finite_float, float_in_range, positive_int
+from pgcore.grid1d import Episodes, TrajectoryTable, enumerate_trajectories, exact_values, expected_return_grad
+from pgcore.grid1d import sample_episodes
+from pgcore.policies import log_sigmoid, sigmoid
+
+Array = npt.NDArray[np.float64]
+
+#: Enumeration stops once the trajectories left out carry less probability than this.
+TAIL_MASS = 1e-18
+MAX_LOOPS = 10_000
+
+
+def pi_gradient_sum_theta1(episodes: Episodes) -> Array:
+    """Σ_t ∂π(a_t|s_t)/∂θ₁ per episode, shape (n,): the score with the division by π left out.
+
+    Only visits to S1 depend on θ₁: each Right adds σ(θ₁)(1 − σ(θ₁)), each Left subtracts it.
+    An episode with k loops makes k + 1 Right moves in S1 if it reaches the goal, and k
+    Right moves then one Left otherwise.
+    """
+    slope = float(sigmoid(episodes.theta1) * sigmoid(-episodes.theta1))
+    return slope * (episodes.loops + np.where(episodes.reached_goal, 1.0, -1.0))
+
+
+def single_estimates(episodes: Episodes, baseline: float = 0.0, *, divide_by_pi: bool = True) -> Array:
+    """One gradient estimate per episode, shape (n,).
+
+    divide_by_pi=True:  X = (G − b) · ∇θ₁ log P(τ)      (unbiased: E[X] = ∂J/∂θ₁)
+    divide_by_pi=False: Y = (G − b) · Σ_t ∇θ₁ π(a_t|s_t)  (biased)
+    """
+    baseline = finite_float("baseline", baseline)
+    score = episodes.score_theta1 if divide_by_pi else pi_gradient_sum_theta1(episodes)
+    return (episodes.returns - baseline) * score
+
+
+def loop_cap(theta1: float, theta2: float = 0.0, tail_mass: float = TAIL_MASS) -> int:
+    """The fewest loops k_max such that trajectories with more loops have mass < tail_mass.
+
+    Longer trajectories have probability q^{k_max + 1} with q = σ(θ₁)(1 − σ(θ₂)), the chance
+    of one more loop. Capped at 10,000 (a policy that loops almost surely).
+    """
+    theta1 = finite_float("theta1", theta1)
+    theta2 = finite_float("theta2", theta2)
+    tail_mass = float_in_range("tail_mass", tail_mass, 0.0, 1.0, low_open=True)
+    log_q = float(log_sigmoid(theta1) + log_sigmoid(-theta2))
+    if log_q > -1e-12:
+        return MAX_LOOPS
+    k = math.ceil(math.log(tail_mass) / log_q)
+    return int(min(max(k, 1), MAX_LOOPS))
+
+
+def full_table(theta1: float, theta2: float = 0.0, gamma: float = 0.9) -> TrajectoryTable:
+    """Every trajectory that matters: enumerated up to ``loop_cap`` loops."""
+    return enumerate_trajectories(theta1, theta2, gamma, max_loops=loop_cap(theta1, theta2))
+
+
+@dataclass(frozen=True)
+class EstimatorStats:
+    """The exact distribution summary of one single-episode estimate, from enumeration."""
+
+    exact_gradient: float  #: ∂J/∂θ₁, closed form
+    mean: float  #: E[X], Σ_τ P(τ) X(τ)
+    std: float  #: the standard deviation of X over episodes
+    wrong_way: float  #: P(X has the opposite sign to ∂J/∂θ₁); 0 when ∂J/∂θ₁ = 0
+    zero: float  #: P(X = 0): episodes that do not move θ₁ at all
+    missing_probability: float  #: mass of the trajectories left out (< 1e-18 unless looping forever)
+
+    @property
+    def bias(self) -> float:
+        return self.mean - self.exact_gradient
+
+
+def estimator_stats(
+    theta1: float,
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    baseline: float = 0.0,
+    *,
+    divide_by_pi: bool = True,
+) -> EstimatorStats:
+    """Mean, spread and sign errors of X (or Y) by summing over all trajectories.
+
+    mean = Σ_τ P(τ) X(τ),   std = √(Σ_τ P(τ) X(τ)² − mean²).
+    """
+    table = full_table(theta1, theta2, gamma)
+    x = single_estimates(table.episodes, baseline, divide_by_pi=divide_by_pi)
+    p = table.probability
+    mean = float(np.sum(p * x))
+    second = float(np.sum(p * x * x))
+    exact = float(expected_return_grad(table.episodes.theta1, table.episodes.theta2, gamma)[0])
+    wrong = float(np.sum(p[x * exact < 0])) if exact != 0.0 else 0.0
+    return EstimatorStats(
+        exact_gradient=exact,
+        mean=mean,
+        std=math.sqrt(max(second - mean * mean, 0.0)),
+        wrong_way=wrong,
+        zero=float(np.sum(p[x == 0.0])),
+        missing_probability=table.missing_probability,
+    )
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Sample means of N single-episode estimates against N, for both estimators.
+
+    Fields of shape (m,) are indexed by the sample sizes in ``n``. Errors are root mean
+    squares over ``repeats`` independent runs: √(mean_r (mean of N estimates − ∂J/∂θ₁)²).
+    """
+
+    n: npt.NDArray[np.int64]  #: sample sizes N, from 10 up to n_max, log-spaced
+    rms_error: Array  #: of the ∇log π estimator: shrinks like σ/√N
+    rms_error_naive: Array  #: of the ∇π estimator: stalls at its bias
+    predicted: Array  #: σ/√N from the exact σ
+    predicted_naive: Array  #: √(bias² + σ_Y²/N)
+    exact_gradient: float
+    mean: float  #: pooled mean of all repeats · n_max estimates X
+    standard_error: float  #: its standard error, from the sample
+    mean_naive: float  #: pooled mean of the estimates Y
+    standard_error_naive: float
+    naive_expectation: float  #: E[Y], exact
+    repeats: int
+
+
+def sample_sizes(n_max: int, n_points: int = 25, n_min: int = 10) -> npt.NDArray[np.int64]:
+    """Distinct log-spaced sample sizes from n_min to n_max (inclusive), shape (≤ n_points,)."""
+    n_max = positive_int("n_max", n_max)
+    n_points = positive_int("n_points", n_points, maximum=1000)
+    n_min = positive_int("n_min", n_min)
+    if n_min > n_max:
+        raise ValueError(f"n_min must be <= n_max, got n_min={n_min}, n_max={n_max}")
+    return np.unique(np.round(np.geomspace(n_min, n_max, n_points)).astype(np.int64))
+
+
+def _running_means(estimates: Array, n: npt.NDArray[np.int64]) -> Array:
+    """Mean of the first n[i] entries of every row, shape (rows, len(n)), without a full cumsum."""
+    starts = np.concatenate(([0], n[:-1]))
+    block_sums = np.add.reduceat(estimates, starts, axis=1)
+    return np.cumsum(block_sums, axis=1) / n
+
+
+def _estimates_by_lookup(episodes: Episodes, baseline: float) -> tuple[Array, Array]:
+    """X and Y for every episode, shape (n,) each.
+
+    Both depend only on (loops, reached_goal), so they are computed once per kind of
+    trajectory (row 2k + goal of the enumeration) and gathered: the same numbers as
+    ``single_estimates`` on the episodes, several times faster for long batches.
+    """
+    most_loops = int(episodes.loops.max())
+    if most_loops > MAX_LOOPS:
+        return (single_estimates(episodes, baseline),
+                single_estimates(episodes, baseline, divide_by_pi=False))
+    kinds = enumerate_trajectories(episodes.theta1, episodes.theta2, episodes.gamma, max_loops=most_loops).episodes
+    row = 2 * episodes.loops + episodes.reached_goal
+    return (single_estimates(kinds, baseline)[row],
+            single_estimates(kinds, baseline, divide_by_pi=False)[row])
+
+
+def convergence_curve(
+    theta1: float,
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    baseline: float = 0.0,
+    *,
+    n_max: int = 100_000,
+    n_points: int = 25,
+    repeats: int = 4,
+    seed: int = 0,
+) -> Convergence:
+    """Monte Carlo error against the number of episodes N, for X and Y on the same episodes.
+
+    Draws repeats · n_max episodes with ``sample_episodes`` (one seeded generator), splits
+    them into ``repeats`` independent runs, and measures each run's running mean at the
+    sizes ``sample_sizes(n_max, n_points)``.
+    """
+    n_max = positive_int("n_max", n_max, maximum=2_000_000)
+    repeats = positive_int("repeats", repeats, maximum=1000)
+    if repeats * n_max > 4_000_000:
+        raise ValueError(f"repeats * n_max must be <= 4,000,000, got {repeats} * {n_max}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    n = sample_sizes(n_max, n_points)
+    episodes = sample_episodes(theta1, repeats * n_max, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
+    x, y = _estimates_by_lookup(episodes, baseline)
+    x, y = x.reshape(repeats, n_max), y.reshape(repeats, n_max)
+    exact = estimator_stats(theta1, theta2, gamma, baseline)
+    naive = estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False)
+    g = exact.exact_gradient
+
+    def rms(values: Array) -> Array:
+        return np.sqrt(np.mean((_running_means(values, n) - g) ** 2, axis=0))
+
+    size = float(x.size)
+    return Convergence(
+        n=n,
+        rms_error=rms(x),
+        rms_error_naive=rms(y),
+        predicted=exact.std / np.sqrt(n),
+        predicted_naive=np.sqrt(naive.bias**2 + naive.std**2 / n),
+        exact_gradient=g,
+        mean=float(x.mean()),
+        standard_error=float(x.std(ddof=1) / math.sqrt(size)) if size > 1 else 0.0,
+        mean_naive=float(y.mean()),
+        standard_error_naive=float(y.std(ddof=1) / math.sqrt(size)) if size > 1 else 0.0,
+        naive_expectation=naive.mean,
+        repeats=repeats,
+    )
+
+
+@dataclass(frozen=True)
+class S1Decomposition:
+    """∂J/∂θ₁ by the policy gradient theorem: (discounted visits to S1) × (one visit's gradient).
+
+    one_visit = Σ_a ∇θ₁π(a|S1) Q^π(S1, a) = E_a[∇θ₁ log π(a|S1) A^π(S1, a)]
+              = σ(θ₁)(1 − σ(θ₁)) (Q^π(S1, Right) − Q^π(S1, Left))
+    visits    = Σ_k (γ² σ(θ₁)(1 − σ(θ₂)))^k = 1 / (1 − γ² σ(θ₁)(1 − σ(θ₂)))
+    """
+
+    visits: float
+    one_visit: float
+
+    @property
+    def gradient(self) -> float:
+        return self.visits * self.one_visit
+
+
+def s1_decomposition(theta1: float, theta2: float = 0.0, gamma: float = 0.9) -> S1Decomposition:
+    """The two factors of ∂J/∂θ₁ in S1 (the only state θ₁ acts in); their product is exact.
+
+    1 − γ²σ(θ₁)(1 − σ(θ₂)) is summed as (1 − γ²) + γ²(1 − σ(θ₁)) + γ²σ(θ₁)σ(θ₂), all ≥ 0,
+    so nothing cancels. It is 0 only for a policy that loops forever at γ = 1 (|θ| ≳ 37).
+    """
+    values = exact_values(theta1, theta2, gamma)
+    p1, q1 = float(sigmoid(theta1)), float(sigmoid(-theta1))
+    p2 = float(sigmoid(theta2))
+    stop = (1.0 - gamma * gamma) + gamma * gamma * (q1 + p1 * p2)
+    if stop <= 0.0:
+        raise ValueError(f"theta1={theta1!r}, theta2={theta2!r} at gamma=1 loop forever: S1 is visited without end")
+    return S1Decomposition(visits=1.0 / stop, one_visit=p1 * q1 * (values.q_s1_right - values.q_s1_left))

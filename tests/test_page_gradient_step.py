@@ -1,0 +1,178 @@
+"""The Gradient step page under AppTest: the article's numbers at the defaults, Apply update /
+Take 20 steps / Reset, the truth next to the guesses, the log-trick table, every widget."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.charts.grid import quiver_segments, trajectory_label
+from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
+
+
+def latex(at) -> str:
+    return "\n".join(el.value for el in at.latex)
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_defaults_show_the_articles_numbers():
+    at = page_app("gradient_step")
+    text = latex(at)
+    assert r"= \frac{1}{1 + e^{-0.0000}} = 0.5000" in text  # π(Right|S1)
+    assert r"G_0 = R_1 + \gamma R_2 = 0 + 0.90 \cdot 1 = 0.9000" in text
+    assert r"= 0.9000 - 0.5000 = 0.4000" in text  # Â
+    assert r"= 0.5000 \cdot 0.5000 = 0.2500" in text  # ∇π(Right)
+    assert r"= \frac{0.2500}{0.5000} = 0.5000" in text  # ∇log π(Right)
+    assert r"= 0.5000 \cdot 0.4000 = 0.2000" in text  # ĝ
+    assert r"= 0.0000 + 0.10 \cdot 0.2000 = 0.0200" in text  # θ update
+    assert r"\sigma(0.0200) = 0.5050" in text
+    # step 8, the Left alternative: Â = −0.5, ∇log π = −0.5, ĝ = 0.25, θ → 0.025
+    assert r"\hat g = (-0.5000) \cdot (-0.5000) = 0.2500" in text
+    assert r"0.0000 + 0.10 \cdot 0.2500 = 0.0250" in text
+
+
+def test_guesses_sit_next_to_the_truth():
+    at = page_app("gradient_step")
+    m = metrics(at)
+    assert m["V̂(S1), assumed"] == "0.5000"
+    deltas = {metric.label: metric.proto.delta for metric in at.metric}
+    assert deltas["V̂(S1), assumed"] == "true V^π(S1) = 0.2821"
+    assert deltas["ĝ, the worked step's gradient"] == "exact ∂J/∂θ₁ = 0.1769"
+    assert "1.2539" in latex(at) and "0.1411" in latex(at)  # visits × one visit's gradient
+
+
+def test_apply_update_reset_and_twenty_steps():
+    at = page_app("gradient_step")
+    at.button(key="gs_apply").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_theta"] == pytest.approx(0.02, abs=1e-12)
+    assert metrics(at)["θ₁ now"] == "0.0200"
+    assert metrics(at)["π(Right|S1) now"] == "0.5050"
+    assert metrics(at)["updates taken"] == "1"
+
+    at.button(key="gs_reset").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_theta"] == 0.0
+    assert metrics(at)["θ₁ now"] == "0.0000"
+    assert metrics(at)["updates taken"] == "0"
+
+    pis = []
+    for _ in range(20):
+        at.button(key="gs_apply").click().run()
+        pis.append(float(metrics(at)["π(Right|S1) now"]))
+    assert_healthy(at)
+    assert all(b > a for a, b in zip(pis, pis[1:]))
+    assert 0.3 < at.session_state["gs_theta"] < 0.4
+    assert any("Your updates" in spec["layout"]["title"]["text"] for spec in chart_specs(at))
+    clicked = at.session_state["gs_theta"]
+
+    at.button(key="gs_reset").click().run()
+    at.button(key="gs_apply20").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_theta"] == pytest.approx(clicked, abs=1e-12)
+    assert metrics(at)["updates taken"] == "20"
+
+
+def test_left_update_gives_0025():
+    at = page_app("gradient_step")
+    at.radio(key="gs_action").set_value("Left").run()
+    at.button(key="gs_apply").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_theta"] == pytest.approx(0.025, abs=1e-12)
+
+
+def test_steps_stop_at_the_edge_of_the_range():
+    at = page_app("gradient_step")
+    at.slider(key="gs_alpha").set_value(2.0)
+    at.slider(key="gs_v").set_value(1.0)  # Left: ĝ = (−σ)(0 − 1) ≈ 1, so each step adds ≈ 2
+    at.radio(key="gs_action").set_value("Left")
+    at.slider(key="gs_theta").set_value(1.0).run()
+    at.button(key="gs_apply20").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_theta"] == 6.0
+    assert any("edge of its range" in t for t in shown_text(at))
+
+
+def test_resample_moves_the_seed_and_the_estimate_is_unbiased_on_average():
+    at = page_app("gradient_step")
+    before = latex(at)
+    at.button(key="gs_resample").click().run()
+    assert_healthy(at)
+    assert at.session_state["gs_seed"] == 1
+    text = "\n".join(shown_text(at))
+    assert "which is the exact gradient 0.1769" in text
+    assert before != latex(at) or "seed 1" in text
+
+
+def test_trajectory_table_sums_to_the_exact_gradient():
+    at = page_app("gradient_step")
+    at.slider(key="gs_cap").set_value(30).run()
+    assert_healthy(at)
+    text = latex(at)
+    assert r"P\, G\, \nabla_{\theta_1} \log P = 0.176885" in text
+    assert r"\frac{\partial J}{\partial \theta_1} = 0.176885" in text
+    assert r"\text{probability not listed} = 0.000000" in text
+    table = at.dataframe[0].value
+    assert len(table) == 62
+    assert table["τ"].iloc[0] == "S1 →L ✕"
+    assert table["τ"].iloc[3] == "S1 →R S2 →L S1 →R S2 →R S3"
+
+
+def test_without_dividing_by_pi_the_mean_is_wrong():
+    at = page_app("gradient_step")
+    text = latex(at)
+    # θ = 0, no baseline: E[G Σ∇π] = σ(0) · ∂J/∂θ₁ = 0.0884, not 0.1769
+    assert r"= 0.0884 \neq 0.1769" in text
+    assert metrics(at)["exact ∂J/∂θ₁"] == "0.1769"
+
+
+def test_gamma_zero_and_extremes_are_healthy():
+    at = page_app("gradient_step")
+    at.slider(key="gs_gamma").set_value(0.0).run()
+    assert_healthy(at)
+    at.slider(key="gs_gamma").set_value(1.0)
+    at.slider(key="gs_theta").set_value(6.0)
+    at.slider(key="gs_theta2").set_value(-6.0).run()
+    assert_healthy(at)
+    at.radio(key="gs_estimator").set_value("G − V̂").run()
+    assert_healthy(at)
+
+
+def test_link_sets_the_controls():
+    at = page_app("gradient_step", query={"theta1": "1.5", "action": "Left", "gamma": "7"})
+    assert at.slider(key="gs_theta").value == 1.5
+    assert at.radio(key="gs_action").value == "Left"
+    assert at.slider(key="gs_gamma").value == 0.9  # out of range: default, with a notice
+    assert at.info
+
+
+def test_every_chart_is_titled_with_axes():
+    at = page_app("gradient_step")
+    specs = chart_specs(at)
+    assert len(specs) >= 5
+    for spec in specs:
+        layout = spec["layout"]
+        assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"]
+
+
+def test_trajectory_labels():
+    assert trajectory_label(0, False) == "S1 →L ✕"
+    assert trajectory_label(0, True) == "S1 →R S2 →R S3"
+    assert trajectory_label(1, False) == "S1 →R S2 →L S1 →L ✕"
+    assert trajectory_label(5, True) == "S1 (→R S2 →L S1)×5 →R S2 →R S3"
+
+
+def test_quiver_segments_shape_and_zero_field():
+    xs, ys = quiver_segments([0.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 2.0], length=1.0)
+    assert xs.shape == ys.shape == (14,)
+    assert ys[8] == pytest.approx(1.0)  # the longest arrow gets the full length
+    assert xs[1] == pytest.approx(0.5 ** 0.5)  # the other shrinks with √|g|
+    assert quiver_segments([0.0], [0.0], [0.0], [0.0], 1.0)[0].size == 0
+
+
+@pytest.mark.slow
+def test_every_widget_through_its_extremes():
+    runs = sweep_every_widget("gradient_step")
+    assert runs > 30
