@@ -133,3 +133,24 @@ class BanditSamples:
     arms: npt.NDArray[np.int64]
     rewards: Array
     estimates: Array
+
+
+def shifted(bandit: Bandit, offset: float) -> Bandit:
+    """The same bandit with c added to every arm's mean: ∇J is unchanged, b* moves by c."""
+    return Bandit(bandit.preferences, bandit.means + finite_float("offset", offset), bandit.noise_std)
+
+
+def variance_by_offset(bandit: Bandit, offsets: npt.ArrayLike) -> dict[str, Array]:
+    """Total variance at each reward offset c for b = 0, b = E[R] and b = b*: shape (m,) each.
+
+    b = 0 grows like c² E[|ψ|²]; the other two follow the shift and stay exactly flat.
+    """
+    cs = finite_array("offsets", offsets).ravel()
+    # means + c with b = 0 is the same estimator as the original means with b = −c
+    plain = np.atleast_1d(bandit.total_variance(-cs))
+    # b = E[R] and b = b* move with the shift, so (R − b) and the variance do not change
+    return {
+        "b = 0": plain,
+        "b = E[R]": np.full(cs.size, float(bandit.total_variance(bandit.expected_reward))),
+        "b = b*": np.full(cs.size, float(bandit.total_variance(bandit.optimal_baseline))),
+    }

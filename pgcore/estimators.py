@@ -306,7 +306,11 @@ def _enumeration_cap(log_q: float) -> int:
     return MAX_ENUMERATED_LOOPS
 
 
-def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, discount_weight: bool):
+_ALL_MOMENTS = ("mean", "x_sq", "x_score", "score_sq", "score_mean", "return_mean", "return_sq")
+
+
+def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, discount_weight: bool,
+                   want: tuple[str, ...] = _ALL_MOMENTS):
     """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass."""
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
     log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
@@ -319,12 +323,12 @@ def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, di
     prob = np.exp(loops * log_q[:, None] + log_end)  # (L, 2(cap+1))
     p1, q1 = np.exp(log_p1)[:, None], np.exp(log_q1)[:, None]
     t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
-    x, y, g = np.broadcast_arrays(t.weighted, t.score, t.ret)
-    out = dict(
-        mean=(prob * x).sum(1), x_sq=(prob * x * x).sum(1), x_score=(prob * x * y).sum(1),
-        score_sq=(prob * y * y).sum(1), score_mean=(prob * y).sum(1),
-        return_mean=(prob * g).sum(1), return_sq=(prob * g * g).sum(1),
-    )
+    x, y, g = t.weighted, t.score, t.ret
+    products = {
+        "mean": lambda: x, "x_sq": lambda: x * x, "x_score": lambda: x * y, "score_sq": lambda: y * y,
+        "score_mean": lambda: y, "return_mean": lambda: g, "return_sq": lambda: g * g,
+    }
+    out = {name: (prob * products[name]()).sum(1) for name in want}
     missing = np.maximum(1.0 - prob.sum(1), 0.0)
     return out, cap, missing
 
@@ -548,8 +552,20 @@ class LearningRun:
         return self.objective.std(axis=1)
 
 
-def learning_curves(
-    baseline: str,
+def learning_curves(baseline: str, **kwargs) -> LearningRun:
+    """One baseline's run of :func:`compare_learning` (same keyword arguments)."""
+    return compare_learning((baseline,), **kwargs)[_check_learning_baseline(baseline)]
+
+
+def _check_learning_baseline(baseline: str) -> str:
+    checked = _check_baseline(baseline)
+    if not isinstance(checked, str):
+        raise ValueError(f"baseline must be one of {', '.join(BASELINES)} for learning; got {baseline!r}")
+    return checked
+
+
+def compare_learning(
+    baselines: tuple[str, ...] = BASELINES,
     *,
     theta1_start: float = 0.0,
     theta2: float = 0.0,
@@ -561,17 +577,20 @@ def learning_curves(
     step_size: float = 1.0,
     discount_weight: bool = True,
     seed: int = 0,
-) -> LearningRun:
-    """SGA θ₁ ← θ₁ + α · mean of ``episodes_per_update`` estimates, for every learner at once.
+) -> dict[str, LearningRun]:
+    """SGA θ₁ ← θ₁ + α · (mean of ``episodes_per_update`` estimates), for every learner of
+    every baseline at once: θ has shape (baselines, learners).
 
-    One vectorized draw per update for all learners: k ~ Geometric(1 − q(θ₁)) per episode,
-    the ending independent of k (as grid1d.sample_episodes). "value" and "optimal" use each
-    learner's exact V(S1) and b* at its current θ₁; "mean" the other episodes of the update.
-    θ₁ is clipped to ±LEARNER_THETA_LIMIT so a huge noisy step stays finite.
+    Episodes come from shared uniforms (common random numbers): learner i of every baseline
+    sees the same u's, so differences between baselines are not luck of the draw. With
+    q = p₁(1 − p₂) the loop count is k = ⌊log(1 − u₁) / log q⌋ (a Geometric(1 − q) draw,
+    as grid1d.sample_episodes) and the goal is reached when u₂ < p₁p₂ / (1 − q).
+    "value" and "optimal" use each learner's exact V(S1) and b* at its current θ₁; "mean"
+    the other episodes of the same update. θ₁ is clipped to ±LEARNER_THETA_LIMIT.
     """
-    baseline = _check_baseline(baseline)
-    if not isinstance(baseline, str):
-        raise ValueError(f"baseline must be one of {', '.join(BASELINES)} for learning; got {baseline!r}")
+    names = tuple(_check_learning_baseline(b) for b in baselines)
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"baselines must be a non-empty tuple without repeats, got {baselines!r}")
     theta1_start = finite_float("theta1_start", theta1_start)
     theta2 = finite_float("theta2", theta2)
     gamma = _check_gamma(gamma)
@@ -579,33 +598,40 @@ def learning_curves(
     learners = positive_int("learners", learners, maximum=1000)
     updates = positive_int("updates", updates, maximum=10_000)
     m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)
-    if baseline == "mean" and m < 2:
+    if "mean" in names and m < 2:
         raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
     alpha = positive_float("step_size", step_size)
     discount_weight = _check_flag("discount_weight", discount_weight)
     rng = np.random.default_rng(_check_seed(seed))
 
-    p2 = float(sigmoid(theta2))
-    theta = np.full(learners, np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
-    path = np.empty((updates + 1, learners))
+    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
+    p2 = math.exp(log_p2)
+    rows = {name: i for i, name in enumerate(names)}
+    theta = np.full((len(names), learners), float(np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)))
+    path = np.empty((updates + 1, len(names), learners))
     path[0] = theta
     for step in range(updates):
-        p1, q1 = sigmoid(theta)[:, None], sigmoid(-theta)[:, None]
-        stop = q1 + p1 * p2  # 1 − q
-        loops = rng.geometric(np.maximum(stop, 1e-12), size=(learners, m)).astype(np.int64) - 1
-        goal = rng.random((learners, m)) < (p1 * p2) / stop
+        u_loops, u_goal = rng.random((2, 1, learners, m))  # shared by every baseline
+        log_p1, log_q1 = log_sigmoid(theta)[..., None], log_sigmoid(-theta)[..., None]
+        p1, q1 = np.exp(log_p1), np.exp(log_q1)
+        log_q = np.minimum(log_p1 + log_q2, -1e-12)  # log of the loop probability, kept < 0
+        loops = np.floor(np.log1p(-u_loops) / log_q).astype(np.int64)
+        goal = u_goal * (q1 + p1 * p2) < p1 * p2
         t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
-        if baseline == "none":
-            b = 0.0
-        elif baseline == "mean":
-            b = leave_one_out_mean(t.ret, axis=1)
-        elif baseline == "value":
-            b = _value_and_gradient(theta, np.full_like(theta, theta2), gamma, offset)[0][:, None]
-        else:
-            sums, _, _ = _moments_table(theta, theta2, gamma, offset, discount_weight)
-            b = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)[:, None]
-        grad = (t.weighted - b * t.score).mean(axis=1)
-        theta = np.clip(theta + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
+        grad_terms = t.weighted.copy()  # "none" keeps X₀; the others subtract b·Y in their own row
+        if "mean" in rows:
+            i = rows["mean"]
+            grad_terms[i] = t.weighted[i] - leave_one_out_mean(t.ret[i], axis=-1) * t.score[i]
+        if "value" in rows:
+            i = rows["value"]
+            v = _value_and_gradient(theta[i], np.full(learners, theta2), gamma, offset)[0]
+            grad_terms[i] = t.weighted[i] - v[:, None] * t.score[i]
+        if "optimal" in rows:
+            i = rows["optimal"]
+            sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("x_score", "score_sq"))
+            b_star = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
+            grad_terms[i] = t.weighted[i] - b_star[:, None] * t.score[i]
+        theta = np.clip(theta + alpha * grad_terms.mean(axis=-1), -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
         path[step + 1] = theta
     objective = _value_and_gradient(path, np.full_like(path, theta2), gamma, offset)[0]
-    return LearningRun(baseline=baseline, theta=path, objective=objective)
+    return {name: LearningRun(baseline=name, theta=path[:, i], objective=objective[:, i]) for name, i in rows.items()}

@@ -129,3 +129,16 @@ def test_bad_sampling_input():
         WORKED.sample(10, 0)
     with pytest.raises(ValueError, match="b"):
         WORKED.variance(float("inf"))
+
+
+def test_variance_by_offset_helper():
+    from pgcore.bandit import variance_by_offset
+
+    cs = [-10.0, 0.0, 10.0]
+    v = variance_by_offset(WORKED, cs)
+    for i, c in enumerate(cs):  # against rebuilding the shifted bandit
+        moved = Bandit(WORKED.preferences, np.array(WORKED.means) + c, WORKED.noise_std)
+        assert v["b = 0"][i] == pytest.approx(moved.total_variance(0.0), rel=1e-12)
+        assert v["b = b*"][i] == pytest.approx(moved.total_variance(moved.optimal_baseline), rel=1e-9)
+    assert np.ptp(v["b = b*"]) < 1e-9 and np.ptp(v["b = E[R]"]) < 1e-9
+    assert v["b = 0"][0] > 10 * v["b = 0"][1] and v["b = 0"][2] > 10 * v["b = 0"][1]

@@ -16,6 +16,7 @@ from pgcore.estimators import (
     exact_moments,
     expected_gradient,
     expected_return_with_offset,
+    compare_learning,
     gradient_samples,
     learning_curves,
     leave_one_out_mean,
@@ -313,6 +314,16 @@ def test_learning_curves_shapes_seed_and_variance_helps():
     for name in ("mean", "value", "optimal"):
         assert band[name] < 0.5 * band["none"], band
     assert runs["optimal"].mean[10] > runs["none"].mean[10]
+
+
+def test_compare_learning_uses_common_random_numbers():
+    kwargs = dict(theta1_start=-1.0, updates=5, episodes_per_update=3, seed=2)
+    together = compare_learning(("none", "value"), **kwargs)
+    # each learner's first step is drawn from the same uniforms, whichever baselines run alongside
+    np.testing.assert_allclose(together["none"].theta, compare_learning(("none",), **kwargs)["none"].theta)
+    np.testing.assert_allclose(together["value"].theta, learning_curves("value", **kwargs).theta)
+    with pytest.raises(ValueError, match="baselines"):
+        compare_learning(("none", "none"))
 
 
 @pytest.mark.parametrize(

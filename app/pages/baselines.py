@@ -1,0 +1,406 @@
+"""Page 3 — Baselines & variance: subtracting a baseline keeps the gradient estimate unbiased
+and shrinks its spread, measured on the 3-state grid and exact on a bandit."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app.charts.baselines import (
+    LABELS,
+    bandit_arms_chart,
+    bandit_offset_chart,
+    bandit_parabola,
+    estimate_histograms,
+    learning_chart,
+    mean_std_chart,
+    offset_chart,
+    running_mean_chart,
+    variance_parabola,
+)
+from app.format import num, signed
+from app.state import Param, bind, mirror, show_notices
+from app.theme import PLOTLY_CONFIG
+from pgcore.bandit import Bandit, shifted
+from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
+from pgcore.estimators import (
+    baseline_arithmetic,
+    compare_baselines,
+    empirical_variance_curve,
+    episode_terms,
+    exact_moments,
+    expected_gradient,
+    expected_return_with_offset,
+    compare_learning,
+    running_mean,
+    score_samples,
+    summarize,
+    variance_by_offset,
+)
+from pgcore.grid1d import sample_episodes
+from pgcore.policies import sigmoid
+
+THETA_RANGE = (-4.0, 4.0)
+GAMMA_RANGE = (0.5, 1.0)
+OFFSET_RANGE = (-2.0, 2.0)
+B_RANGE = (-2.0, 3.0)
+MAX_SAMPLES = 10_000
+NAMED = ("none", "mean", "value", "optimal")
+LEARNERS = 20
+UPDATES = 60
+LEARN_START = -2.0
+MAX_ARMS = 5
+ARM_PREFS = (2.0, 1.0, 0.5, 0.0, -0.5)
+ARM_MEANS = (2.0, 0.0, 0.5, 1.0, -1.0)
+SEED_004 = {"bl_g1": 100.0, "bl_g2": 90.0, "bl_s1": 0.5, "bl_s2": -0.3, "bl_cb": 95.0}
+
+PARAMS = {
+    "bl_theta1": Param("theta1", 0.0, *THETA_RANGE),
+    "bl_theta2": Param("theta2", 0.0, *THETA_RANGE),
+    "bl_gamma": Param("gamma", 0.9, *GAMMA_RANGE),
+    "bl_n": Param("N", 2000, 100, MAX_SAMPLES),
+    "bl_seed": Param("seed", 0, 0, 999),
+    "bl_b": Param("b", 0.5, *B_RANGE),
+    "bl_offset": Param("c", 0.0, *OFFSET_RANGE),
+    "bl_weight": Param("gamma_t", True),
+    "bl_alpha": Param("alpha", 3.0, 0.5, 6.0),
+    "bl_batch": Param("episodes", 4, 2, 16),
+    **{key: Param(key.removeprefix("bl_"), value, -1000.0, 1000.0) for key, value in SEED_004.items()},
+    "bl_arms": Param("arms", 3, 2, MAX_ARMS),
+    **{f"bl_h{i}": Param(f"h{i + 1}", ARM_PREFS[i], -4.0, 4.0) for i in range(MAX_ARMS)},
+    **{f"bl_mu{i}": Param(f"mu{i + 1}", ARM_MEANS[i], -5.0, 5.0) for i in range(MAX_ARMS)},
+    "bl_sigma": Param("sigma", 0.5, 0.0, 3.0),
+    "bl_bandit_b": Param("bandit_b", 0.0, -15.0, 15.0),
+    "bl_bandit_c": Param("bandit_c", 0.0, -10.0, 10.0),
+}
+
+
+# --- cached pure results ------------------------------------------------------------------
+@st.cache_data(max_entries=32)
+def measured(theta1, theta2, gamma, n, seed, offset, b, weight):
+    """Estimates under every baseline from the same N episodes, and their raw (X₀, Y) terms."""
+    samples = compare_baselines(theta1, n, baselines=("none", b, "mean", "value", "optimal"), seed=seed,
+                                gamma=gamma, theta2=theta2, reward_offset=offset, discount_weight=weight)
+    episodes = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
+    terms = episode_terms(episodes, reward_offset=offset, discount_weight=weight)
+    by_name = {"none": samples["none"], "constant": samples[b], "mean": samples["mean"],
+               "value": samples["value"], "optimal": samples["optimal"]}
+    return by_name, terms.weighted, terms.score, float(terms.ret.mean())
+
+
+@st.cache_data(max_entries=32)
+def moments(theta1, theta2, gamma, offset, weight):
+    return exact_moments(theta1, theta2, gamma, offset, weight)
+
+
+@st.cache_data(max_entries=16)
+def offset_curves(theta1, theta2, gamma, n, weight):
+    cs = np.linspace(*OFFSET_RANGE, 41)
+    return cs, variance_by_offset(cs, theta1, theta2, gamma, n=n, discount_weight=weight)
+
+
+@st.cache_data(max_entries=16)
+def score_run(theta1, theta2, gamma, n, seed):
+    y = score_samples(theta1, n, seed=seed + 1, gamma=gamma, theta2=theta2)
+    return running_mean(y, points=300)
+
+
+@st.cache_data(max_entries=8)
+def learning(theta2, gamma, offset, alpha, batch, weight, seed):
+    runs = compare_learning(NAMED, theta1_start=LEARN_START, theta2=theta2, gamma=gamma, reward_offset=offset,
+                            learners=LEARNERS, updates=UPDATES, episodes_per_update=batch, step_size=alpha,
+                            discount_weight=weight, seed=seed)
+    return {b: (run.mean, run.std) for b, run in runs.items()}
+
+
+@st.cache_data(max_entries=8)
+def best_objective(theta2, gamma, offset):
+    grid = np.linspace(-20.0, 20.0, 801)
+    return float(np.max(expected_return_with_offset(grid, theta2, gamma, offset)))
+
+
+def markdown_table(rows: list[dict[str, str]]) -> str:
+    """A small table as markdown: far cheaper per rerun than st.dataframe."""
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def use_seed_004() -> None:
+    """Button callback: the seed article's two trajectories."""
+    for key, value in SEED_004.items():
+        st.session_state[key] = value
+
+
+notices = bind(PARAMS)
+
+st.title("Baselines & variance")
+st.markdown(
+    "A policy-gradient estimate from one episode is right **on average** but noisy. Subtracting a "
+    "baseline b from the return keeps the average exactly where it was and can shrink the noise a lot. "
+    "Here you measure it on the same 3-state grid as the previous page, then check every claim "
+    "exactly on a bandit."
+)
+show_notices(notices)
+with st.expander("What to try", icon=":material/lightbulb:"):
+    st.markdown(
+        "- Compare the spread of *no baseline* with the others in the histogram; all means sit on the dashed line.\n"
+        "- In the parabola, note that the lowest point b\\* is **not** at E[G]: the best constant weights "
+        "returns by how big the score is.\n"
+        "- Push the reward offset c to ±2: without a baseline the variance shoots up.\n"
+        "- Switch off *weight each term by γᵗ*: the estimates move off the exact gradient — that is bias.\n"
+        "- In the bandit tab make all preferences equal: b\\* and E[R] coincide. Skew them: they part."
+    )
+
+grid_tab, bandit_tab = st.tabs(["Grid: baselines measured", "Bandit: everything exact"])
+
+# =========================================================================================
+with grid_tab:
+    c1, c2, c3, c4 = st.columns(4)
+    theta1 = c1.slider("θ₁ (policy in S1)", *THETA_RANGE, step=0.1, key="bl_theta1",
+                       help="π(Right|S1) = σ(θ₁). The estimates are of ∂J/∂θ₁.")
+    theta2 = c2.slider("θ₂ (policy in S2)", *THETA_RANGE, step=0.1, key="bl_theta2",
+                       help="π(Right|S2) = σ(θ₂); Left in S2 loops back to S1.")
+    gamma = c3.slider("Discount γ", *GAMMA_RANGE, step=0.01, key="bl_gamma")
+    n = c4.slider("N episodes", 100, MAX_SAMPLES, step=100, key="bl_n", help="Estimates drawn per baseline.")
+    c5, c6, c7, c8 = st.columns(4)
+    b_const = c5.slider("Constant baseline b", *B_RANGE, step=0.05, key="bl_b")
+    offset = c6.slider("Reward offset c (added to every step)", *OFFSET_RANGE, step=0.1, key="bl_offset")
+    seed = c7.number_input("Seed", min_value=0, max_value=999, step=1, key="bl_seed")
+    weight = c8.toggle("Weight each term by γᵗ", key="bl_weight",
+                       help="Off: drop the γᵗ factor, as much code does. The estimate is then biased.")
+
+    samples, xs, ys, batch_return = measured(theta1, theta2, gamma, n, int(seed), offset, b_const, weight)
+    mom = moments(theta1, theta2, gamma, offset, weight)
+    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    j_c = mom.return_mean
+    p1 = float(sigmoid(theta1))
+
+    discount = r"\gamma^t" if weight else ""
+    st.latex(
+        rf"\hat g(b) = \sum_{{t:\,s_t = S_1}} {discount}\,\psi_t\,(G_t - b),\qquad "
+        rf"\psi(\text{{Right}}) = 1 - p_1 = {num(1 - p1, 4)},\quad \psi(\text{{Left}}) = -p_1 = {num(-p1, 4)}"
+    )
+    st.latex(
+        rf"\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)},\qquad J = V^\pi(S_1) = {num(j_c, 4)}"
+        + (rf",\qquad \mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "")
+    )
+    if not weight:
+        st.warning(
+            f"Without γᵗ every estimator averages {num(mom.mean, 4)}, not the true {num(truth, 4)}: "
+            f"a bias of {num(mom.mean - truth, 4)}. Later visits to S1 get full credit instead of γᵗ. "
+            "Baselines don't cause or cure this — they only change the spread.",
+            icon=":material/warning:",
+        )
+
+    # --- N estimates per baseline -------------------------------------------------------
+    st.subheader(f"{n:,} episodes, five baselines")
+    names = list(samples)
+    stats = {name: summarize(x) for name, x in samples.items()}
+    exact_var = {"none": mom.variance_of("none"), "constant": mom.variance_of(b_const),
+                 "mean": mom.variance_of("mean", n), "value": mom.variance_of("value"),
+                 "optimal": mom.variance_of("optimal")}
+    b_used = {"none": 0.0, "constant": b_const, "mean": batch_return, "value": j_c, "optimal": mom.optimal_baseline}
+    hist_col, bar_col = st.columns([3, 2], gap="large")
+    with hist_col:
+        st.plotly_chart(estimate_histograms(samples, truth), config=PLOTLY_CONFIG, key="bl_hist_chart")
+    with bar_col:
+        st.plotly_chart(mean_std_chart(names, np.array([stats[k].mean for k in names]),
+                                       np.array([stats[k].std for k in names]), truth, mom.mean),
+                        config=PLOTLY_CONFIG, key="bl_meanstd_chart")
+    plain_var = stats["none"].variance
+    rows = []
+    for name in names:
+        s = stats[name]
+        reduction = f"{num(plain_var / s.variance, 1)}×" if s.variance > 0 else "—"
+        rows.append({
+            "baseline": LABELS[name],
+            "b": ("≈ " if name == "mean" else "") + num(b_used[name], 4),
+            "mean": num(s.mean, 4),
+            "std": num(s.std, 4),
+            "variance": num(s.variance, 5),
+            "exact variance": num(exact_var[name], 5),
+            "standard error": num(s.standard_error, 5),
+            "(mean − exact)/SE": num((s.mean - truth) / s.standard_error, 2) if s.standard_error > 0 else "—",
+            "variance reduction": reduction,
+        })
+    st.markdown(markdown_table(rows))
+    st.caption(
+        "Every estimate is one episode's Σ γᵗψₜ(Gₜ − b). The batch mean leaves out the episode's own return, "
+        "so it stays unbiased. In this grid every decision is made in S1, so V(sₜ) is the single number "
+        f"V(S1) = {num(j_c, 4)}, and the batch mean estimates the same number. "
+        "Unbiased means |mean − exact| is a few standard errors at most."
+    )
+
+    # --- the parabola -------------------------------------------------------------------
+    st.subheader("Which constant is best? Not E[G]")
+    b_grid = np.linspace(*B_RANGE, 201)
+    parabola_col, parabola_text = st.columns([3, 2], gap="large")
+    with parabola_col:
+        marks = [("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"), ("your b", b_const, "constant")]
+        st.plotly_chart(variance_parabola(b_grid, mom.variance(b_grid), empirical_variance_curve(xs, ys, b_grid), marks),
+                        config=PLOTLY_CONFIG, key="bl_parabola_chart")
+    with parabola_text:
+        x_name, y_name = (r"\sum_t \gamma^t\psi_t G_t", r"\sum_t \gamma^t\psi_t") if weight else (
+            r"\sum_t \psi_t G_t", r"\sum_t \psi_t")
+        st.latex(rf"X = {x_name},\quad Y = {y_name},\quad \hat g(b) = X - bY")
+        st.latex(r"\operatorname{Var}(X - bY) = \operatorname{Var}X - 2b\,\mathbb{E}[XY] + b^2\,\mathbb{E}[Y^2]"
+                 r"\quad(\mathbb{E}[Y] = 0)")
+        st.latex(rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.x_score, 4)}}}"
+                 rf"{{{num(mom.score_sq, 4)}}} = {num(mom.optimal_baseline, 4)}")
+        st.latex(rf"\mathbb{{E}}[G_0] = {num(j_c, 4)}:\quad \operatorname{{Var}} = {num(mom.variance(j_c), 5)}"
+                 rf"\;\text{{vs}}\; {num(mom.variance(mom.optimal_baseline), 5)} \text{{ at }} b^*")
+        st.markdown(
+            "A popular derivation says the best baseline is E[R]. It drops the score from the variance: "
+            "the minimum of Var(X − bY) is the *score-weighted* mean of returns, "
+            "b\\* = E[ψ²G]/E[ψ²] for one decision. Episodes with big |ψ| (here, long ones that loop "
+            "and often reach the goal) count more. E[G] is right only when |ψ| doesn't depend on "
+            "the outcome — see the bandit tab."
+        )
+
+    # --- the lemma ----------------------------------------------------------------------
+    st.subheader("Why a baseline is free: E[∇log π] = 0")
+    lemma_col, lemma_chart = st.columns([2, 3], gap="large")
+    with lemma_col:
+        st.latex(rf"\mathbb{{E}}_a[\psi] = p_1(1 - p_1) + (1 - p_1)(-p_1) = {num(p1, 4)} \cdot {num(1 - p1, 4)}"
+                 rf" - {num(1 - p1, 4)} \cdot {num(p1, 4)} = 0")
+        st.latex(rf"\mathbb{{E}}[bY] = b\,\mathbb{{E}}[Y] = b \cdot {num(mom.score_mean, 6)} = 0")
+        st.markdown(
+            "At every visit the score averages to zero over the action, whatever happened before. "
+            "So b·Y averages to zero for any b that doesn't peek at the action: subtracting it moves "
+            "single estimates, never their mean."
+        )
+    with lemma_chart:
+        count, running = score_run(theta1, theta2, gamma, n, int(seed))
+        score_std = float(np.sqrt(moments(theta1, theta2, gamma, 0.0, False).score_sq))
+        st.plotly_chart(running_mean_chart(count, running, score_std), config=PLOTLY_CONFIG, key="bl_lemma_chart")
+
+    # --- reward offset ------------------------------------------------------------------
+    st.subheader("Shift every reward by c")
+    cs, curves = offset_curves(theta1, theta2, gamma, n, weight)
+    offset_col, offset_text = st.columns([3, 2], gap="large")
+    with offset_col:
+        here = {name: stats[name].variance for name in NAMED}
+        st.plotly_chart(offset_chart(cs, curves, offset, here), config=PLOTLY_CONFIG, key="bl_offset_chart")
+    with offset_text:
+        st.latex(rf"J_c = \frac{{c(1 + \gamma p_1) + \gamma p_1 p_2}}{{1 - \gamma^2 p_1 (1 - p_2)}} = {num(j_c, 4)}")
+        st.latex(rf"\frac{{\partial J_c}}{{\partial \theta_1}} = {num(truth, 4)}\qquad(c = {num(offset, 1)})")
+        st.latex(rf"\frac{{\operatorname{{Var}}_{{\text{{none}}}}}}{{\operatorname{{Var}}_{{b^*}}}} = "
+                 rf"\frac{{{num(exact_var['none'], 4)}}}{{{num(exact_var['optimal'], 4)}}}")
+        st.markdown(
+            "Without a baseline every return carries c·(episode length) into the estimate, and the "
+            "variance grows like c². Every estimator stays unbiased at every c — its mean just follows "
+            "∂J_c/∂θ₁. Careful: adding c to every step of an **episodic** task changes the task (longer "
+            "episodes collect more c), so J, the gradient and the baselined variance move too. A pure shift "
+            "of the return leaves the baselined variance exactly flat: see the bandit tab."
+        )
+
+    # --- seed 004 arithmetic ------------------------------------------------------------
+    st.subheader("Two trajectories by hand")
+    st.button("Use the article's numbers (100, 90; 0.5, −0.3; b = 95)", on_click=use_seed_004, key="bl_seed004",
+              icon=":material/restart_alt:")
+    i1, i2, i3, i4, i5 = st.columns(5)
+    g1 = i1.number_input("Return G₁", -1000.0, 1000.0, step=1.0, key="bl_g1")
+    g2 = i2.number_input("Return G₂", -1000.0, 1000.0, step=1.0, key="bl_g2")
+    s1 = i3.number_input("Score ψ₁", -1000.0, 1000.0, step=0.1, key="bl_s1")
+    s2 = i4.number_input("Score ψ₂", -1000.0, 1000.0, step=0.1, key="bl_s2")
+    cb = i5.number_input("Baseline b", -1000.0, 1000.0, step=1.0, key="bl_cb")
+    calc = baseline_arithmetic([g1, g2], [s1, s2], cb)
+    st.latex(rf"\psi_1 G_1 = {signed(s1, 2)} \cdot {signed(g1, 2)} = {num(calc.plain[0], 2)},\qquad "
+             rf"\psi_2 G_2 = {signed(s2, 2)} \cdot {signed(g2, 2)} = {num(calc.plain[1], 2)}")
+    st.latex(rf"\psi_1 (G_1 - b) = {signed(s1, 2)} \cdot {signed(g1 - cb, 2)} = {num(calc.with_baseline[0], 2)},\qquad "
+             rf"\psi_2 (G_2 - b) = {signed(s2, 2)} \cdot {signed(g2 - cb, 2)} = {num(calc.with_baseline[1], 2)}")
+    st.latex(rf"\text{{mean: }} {num(calc.plain_mean, 2)} \;\to\; {num(calc.with_baseline_mean, 2)},\qquad "
+             rf"\text{{difference}} = b\,\bar\psi = {signed(cb, 2)} \cdot {signed(calc.mean_score, 3)} = {num(calc.shift, 2)}")
+    st.caption(
+        "The two contributions get much closer together, which is the point of a baseline. But this is an "
+        "illustration, not a proof: two scores don't average to zero (here ψ̄ = "
+        f"{num(calc.mean_score, 3)}), so with two samples the baseline also moved the average, by b·ψ̄. "
+        "Only over many episodes does ψ̄ → 0, and the baseline's effect on the mean vanish."
+    )
+
+    # --- variance -> speed -------------------------------------------------------------
+    st.subheader("Lower variance, faster learning")
+    l1, l2 = st.columns(2)
+    alpha = l1.slider("Step size α", 0.5, 6.0, step=0.5, key="bl_alpha")
+    batch = l2.slider("Episodes per update", 2, 16, key="bl_batch")
+    curves_by_baseline = learning(theta2, gamma, offset, alpha, batch, weight, int(seed))
+    best = best_objective(theta2, gamma, offset)
+    st.plotly_chart(learning_chart(np.arange(UPDATES + 1, dtype=float), curves_by_baseline, best),
+                    config=PLOTLY_CONFIG, key="bl_learning_chart")
+    st.caption(
+        f"{LEARNERS} independent learners per baseline all start at θ₁ = {num(LEARN_START, 1)} and take "
+        f"{UPDATES} steps θ₁ ← θ₁ + α·(mean of {batch} estimates), with θ₂, γ and c from above. "
+        "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c. "
+        "Try c = 1 to see plain REINFORCE stagger."
+    )
+
+# =========================================================================================
+with bandit_tab:
+    st.markdown(
+        "One step, K arms: pick A ~ π = softmax(h), get R ~ N(μ_A, σ²). The estimate "
+        "ĝ = ∇_h log π(A)·(R − b) has a closed-form mean and variance, so nothing here is sampled "
+        "except the check at the bottom."
+    )
+    controls, results = st.columns([1, 2], gap="large")
+    with controls:
+        arms = st.slider("Arms K", 2, MAX_ARMS, key="bl_arms")
+        prefs = np.array([st.slider(f"Preference h{i + 1}", -4.0, 4.0, step=0.1, key=f"bl_h{i}") for i in range(arms)])
+        means = np.array([st.slider(f"Mean reward μ{i + 1}", -5.0, 5.0, step=0.1, key=f"bl_mu{i}") for i in range(arms)])
+        sigma = st.slider("Reward noise σ", 0.0, 3.0, step=0.1, key="bl_sigma")
+        bandit_c = st.slider("Reward offset c (added to every arm)", -10.0, 10.0, step=0.5, key="bl_bandit_c")
+        bandit_b = st.slider("Your baseline b", -15.0, 15.0, step=0.1, key="bl_bandit_b")
+    base = Bandit(prefs, means, sigma)
+    bandit = shifted(base, bandit_c)
+    labels = [f"a{i + 1}" for i in range(arms)]
+    with results:
+        st.plotly_chart(bandit_arms_chart(labels, bandit.probs, bandit.means, bandit.gradient),
+                        config=PLOTLY_CONFIG, key="bl_arms_chart")
+        st.latex(rf"J = \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)},\qquad "
+                 rf"\nabla_h J = \pi \odot (\mu - J) = \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)")
+        st.latex(r"\operatorname{Var}\hat g_j(b) = \textstyle\sum_a \pi_a\,\psi_j(a)^2\left((\mu_a - b)^2 + \sigma^2\right)"
+                 r" - (\nabla_j J)^2,\qquad \psi(a) = e_a - \pi")
+        st.latex(rf"b^* = \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}} = "
+                 rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}")
+        st.latex(rf"\textstyle\sum_j \operatorname{{Var}}\hat g_j:\quad b = {num(bandit_b, 2)}: "
+                 rf"{num(bandit.total_variance(bandit_b), 4)},\quad b = \mathbb{{E}}[R]: "
+                 rf"{num(bandit.total_variance(bandit.expected_reward), 4)},\quad b^*: "
+                 rf"{num(bandit.total_variance(bandit.optimal_baseline), 4)}")
+    if bandit.total_variance(bandit.expected_reward) > bandit.total_variance(0.0):
+        st.info("With these arms b = E[R] is even *worse* than no baseline: it sits farther from b* than 0 does.",
+                icon=":material/info:")
+    span = max(6.0, abs(bandit.optimal_baseline) + 3.0, abs(bandit_b) + 1.0)
+    b_axis = np.linspace(bandit.optimal_baseline - span, bandit.optimal_baseline + span, 241)
+    bp_col, bo_col = st.columns(2, gap="large")
+    with bp_col:
+        st.plotly_chart(bandit_parabola(b_axis, bandit.total_variance(b_axis),
+                                        [("E[R]", bandit.expected_reward, "value"),
+                                         ("b*", bandit.optimal_baseline, "optimal"), ("your b", bandit_b, "constant")]),
+                        config=PLOTLY_CONFIG, key="bl_bandit_parabola")
+    with bo_col:
+        offsets = np.linspace(-10.0, 10.0, 81)
+        st.plotly_chart(bandit_offset_chart(offsets, bandit_variance_by_offset(base, offsets), bandit_c),
+                        config=PLOTLY_CONFIG, key="bl_bandit_offset")
+    st.markdown(
+        "Each arm counts in b\\* with weight π_a|ψ(a)|², and |ψ(a)|² = 1 − 2π_a + Σπ² is **largest for "
+        "unlikely arms**. So b\\* = E[R] exactly when every arm's score has the same size (equal "
+        "preferences) or every arm pays the same. With two arms b\\* = π₂μ₁ + π₁μ₂: each arm weighted by the "
+        "*other* one's probability. Noise σ adds the same amount at every b and never moves b\\*. "
+        "Shifting every reward by c leaves ∇J unchanged, makes b = 0 grow like c², and leaves b = E[R] and "
+        "b = b\\* exactly flat."
+    )
+    per_param = bandit.optimal_baselines
+    var_now = bandit.variance(bandit_b)
+    check = bandit.sample(n, np.random.default_rng(int(seed)), b=bandit_b).estimates
+    rows = [{"parameter": f"h{j + 1}", "exact ∂J/∂h": num(bandit.gradient[j], 4),
+             "sampled mean": num(check[:, j].mean(), 4),
+             "exact Var at b": num(var_now[j], 4), "sampled Var at b": num(check[:, j].var(ddof=1), 4),
+             "b*ⱼ (this parameter)": num(per_param[j], 4)} for j in range(arms)]
+    st.markdown(markdown_table(rows))
+    st.caption(
+        f"The check: {n:,} sampled estimates at your b (seed and N from the grid tab). Each parameter has "
+        "its own best constant b*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b* minimizes their total."
+    )
+
+mirror(PARAMS)

@@ -1,0 +1,104 @@
+"""The Baselines & variance page under AppTest: defaults, seed 004's arithmetic, the γᵗ
+toggle, the bandit's b* = E[R] case, and every widget at its extremes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pgcore.bandit import Bandit
+from pgcore.estimators import exact_moments, expected_gradient
+from tests.app_helpers import assert_healthy, chart_specs, page_app, sweep_every_widget
+
+
+def latex(at) -> str:
+    return "\n".join(el.value for el in at.latex)
+
+
+def markdown(at) -> str:
+    return "\n".join(el.value for el in at.markdown)
+
+
+def test_defaults_show_exact_gradient_and_true_b_star():
+    at = page_app("baselines")
+    text = latex(at)
+    mom = exact_moments(0.0)
+    assert rf"\frac{{\partial J}}{{\partial \theta_1}} = {expected_gradient(0.0):.4f}" in text
+    assert f"= {mom.optimal_baseline:.4f}" in text  # b* = 0.4091, not E[G] = 0.2821
+    assert f"{mom.return_mean:.4f}" in text
+    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
+    assert len(titles) == 9 and len(set(titles)) == 9
+
+
+def test_table_is_unbiased_within_four_standard_errors():
+    at = page_app("baselines")
+    table = markdown(at)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| baseline |")]
+    z_scores = [float(line.split("|")[8]) for line in rows[:5]]
+    assert len(z_scores) == 5
+    assert all(abs(z) < 4 for z in z_scores), z_scores
+
+
+def test_seed_004_arithmetic_and_its_reset():
+    at = page_app("baselines")
+    text = latex(at)
+    for piece in ("= 50.00", "= -27.00", "= 2.50", "= 1.50", r"11.50 \;\to\; 2.00", "= 9.50"):
+        assert piece in text, piece
+    at.number_input(key="bl_cb").set_value(0.0).run()
+    assert_healthy(at)
+    assert "= 2.50" not in latex(at)
+    at.button(key="bl_seed004").click().run()
+    assert_healthy(at)
+    assert "= 2.50" in latex(at)
+
+
+def test_dropping_gamma_t_shows_the_bias():
+    at = page_app("baselines")
+    assert not at.warning
+    at.toggle(key="bl_weight").set_value(False).run()
+    assert_healthy(at)
+    assert at.warning and "bias" in at.warning[0].value
+    biased = exact_moments(0.0, discount_weight=False).mean
+    assert rf"\mathbb{{E}}[\hat g] = {biased:.4f}" in latex(at)
+
+
+def test_offset_moves_the_gradient_and_keeps_the_page_healthy():
+    at = page_app("baselines")
+    at.slider(key="bl_offset").set_value(2.0).run()
+    assert_healthy(at)
+    assert f"= {expected_gradient(0.0, 0.0, 0.9, 2.0):.4f}" in latex(at)
+
+
+def test_bandit_b_star_equals_expected_reward_for_equal_preferences():
+    at = page_app("baselines")
+    for i in range(3):
+        at.slider(key=f"bl_h{i}").set_value(1.0)
+    at.run()
+    assert_healthy(at)
+    match = re.search(r"= (-?[\d.]+)\\quad\\text\{vs\}\\quad \\mathbb\{E\}\[R\] = (-?[\d.]+)", latex(at))
+    assert match and match.group(1) == match.group(2)
+    # default skewed arms: they differ, and b = E[R] is worse than no baseline
+    for i, h in enumerate((2.0, 1.0, 0.5)):
+        at.slider(key=f"bl_h{i}").set_value(h)
+    at.run()
+    bandit = Bandit((2.0, 1.0, 0.5), (2.0, 0.0, 0.5), 0.5)
+    assert f"{bandit.optimal_baseline:.4f}" in latex(at)
+    assert at.info and "worse" in at.info[0].value
+
+
+def test_large_n_and_extreme_policy():
+    at = page_app("baselines")
+    at.slider(key="bl_n").set_value(10_000)
+    at.slider(key="bl_theta1").set_value(4.0)
+    at.slider(key="bl_theta2").set_value(-4.0)
+    at.slider(key="bl_gamma").set_value(1.0)
+    at.slider(key="bl_offset").set_value(-2.0)
+    at.run()
+    assert_healthy(at)
+
+
+@pytest.mark.slow
+def test_every_widget_through_its_extremes():
+    runs = sweep_every_widget("baselines", timeout=120)
+    assert runs > 100
