@@ -61,6 +61,7 @@ def main() -> None:
         "bl_b": [round(float(v) * 20) / 20 for v in rng.uniform(-2, 3, 30)],
         "bl_offset": [round(float(v), 1) for v in rng.uniform(-2, 2, 30)],
         "bl_bandit_b": [round(float(v), 1) for v in rng.uniform(-15, 15, 30)],
+        "bl_alpha": [float(v) for v in rng.choice(np.arange(0.5, 6.01, 0.5), 30)],  # re-runs the 80 learners
     }
     for key, values in moves.items():
         print(f"  {key:<12} median rerun {page_rerun_ms(key, values):6.1f} ms")

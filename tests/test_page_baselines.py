@@ -101,4 +101,4 @@ def test_large_n_and_extreme_policy():
 @pytest.mark.slow
 def test_every_widget_through_its_extremes():
     runs = sweep_every_widget("baselines", timeout=120)
-    assert runs > 100
+    assert runs > 80  # ~30 widgets, each at its extremes and two points between
