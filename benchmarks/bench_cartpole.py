@@ -1,0 +1,131 @@
+"""Measure CartPole training with the ``fast`` preset over several seeds (median and worst
+steps-to-solve and wall seconds per algorithm) and the rollout throughput of the batched
+collector against a one-env, one-forward-per-step loop written like the articles' code.
+
+    .venv/bin/python benchmarks/bench_cartpole.py              # 10 seeds, all algorithms
+    .venv/bin/python benchmarks/bench_cartpole.py --quick      # 3 seeds, short throughput run
+    .venv/bin/python benchmarks/bench_cartpole.py --seeds 0,4 --algos actor_critic
+
+Prints figures; asserts nothing. A run that does not solve within ``--max-steps`` counts
+as ``--max-steps`` in the worst column and is reported in the ``solved`` column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from pgcore.cartpole import ALGOS, TrainingRun, preset_config, train  # noqa: E402
+
+
+def parse_seeds(text: str) -> list[int]:
+    if "," in text:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    else:
+        seeds = list(range(int(text)))
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError("seeds: a count (e.g. 10) or a list (e.g. 0,3,7) of seeds >= 0")
+    return seeds
+
+
+def parse_algos(text: str) -> list[str]:
+    algos = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [a for a in algos if a not in ALGOS]
+    if not algos or unknown:
+        raise argparse.ArgumentTypeError(f"algos: comma-separated subset of {', '.join(ALGOS)}")
+    return algos
+
+
+def batched_rollout_rate(num_envs: int, env_steps: int) -> float:
+    """Env steps per second of the training loop's own collector (actor-critic rollouts)."""
+    config = preset_config("fast", "actor_critic", 0, num_envs=num_envs, rollout_steps=256)
+    run = TrainingRun(config)
+    torch.set_num_threads(1)
+    env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=0)
+    needs_reset = np.zeros(num_envs, dtype=bool)
+    ret, length = np.zeros(num_envs), np.zeros(num_envs, dtype=np.int64)
+    run._collect_rollout(env, obs, needs_reset, ret, length)  # warm-up
+    start_steps = run.env_steps
+    tic = time.perf_counter()
+    while run.env_steps - start_steps < env_steps:
+        _, obs, needs_reset = run._collect_rollout(env, obs, needs_reset, ret, length)
+    rate = (run.env_steps - start_steps) / (time.perf_counter() - tic)
+    env.close()
+    run.close()
+    return rate
+
+
+def per_step_loop_rate(env_steps: int) -> float:
+    """The articles' style: one env, one forward per step, torch.multinomial, .item()."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)  # benchmark-only; training never touches the global RNG
+    net = torch.nn.Sequential(torch.nn.Linear(4, 128), torch.nn.ReLU(), torch.nn.Linear(128, 2))
+    env = gym.make("CartPole-v1")
+    state, _ = env.reset(seed=0)
+    tic = time.perf_counter()
+    for _ in range(env_steps):
+        logits = net(torch.as_tensor(state, dtype=torch.float32))
+        probs = torch.softmax(logits, dim=0)
+        action = torch.multinomial(probs, num_samples=1).item()
+        state, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            state, _ = env.reset()
+    rate = env_steps / (time.perf_counter() - tic)
+    env.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=parse_seeds, default=None, help="count or list (default 10)")
+    parser.add_argument("--algos", type=parse_algos, default=list(ALGOS))
+    parser.add_argument("--max-steps", type=int, default=300_000)
+    parser.add_argument("--quick", action="store_true", help="3 seeds, short throughput runs")
+    parser.add_argument("--no-throughput", action="store_true")
+    args = parser.parse_args()
+    seeds = args.seeds if args.seeds is not None else list(range(3 if args.quick else 10))
+
+    print(f"fast preset, seeds {seeds}, budget {args.max_steps} env steps, torch threads 1")
+    header = f"{'algo':<20}{'solved':>8}{'median steps':>14}{'worst steps':>13}{'median s':>10}{'worst s':>9}"
+    print(header)
+    print("-" * len(header))
+    for algo in args.algos:
+        steps, seconds = [], []
+        for seed in seeds:
+            result = train(preset_config("fast", algo, seed, max_env_steps=args.max_steps))
+            steps.append(result.steps_to_solve if result.solved else args.max_steps)
+            seconds.append(result.wall_seconds)
+            print(f"  {algo} seed {seed}: steps_to_solve {result.steps_to_solve} "
+                  f"({result.wall_seconds:.2f} s)", file=sys.stderr, flush=True)
+        solved = sum(s < args.max_steps for s in steps)
+        print(
+            f"{algo:<20}{f'{solved}/{len(seeds)}':>8}{statistics.median(steps):>14,.0f}"
+            f"{max(steps):>13,}{statistics.median(seconds):>10.2f}{max(seconds):>9.2f}",
+            flush=True,
+        )
+
+    if not args.no_throughput:
+        n_steps = 50_000 if args.quick else 400_000
+        loop_steps = 5_000 if args.quick else 20_000
+        loop = per_step_loop_rate(loop_steps)
+        print()
+        print(f"{'rollout':<34}{'env steps/s':>12}{'× per-step loop':>17}")
+        print("-" * 63)
+        print(f"{'per-step loop (articles style)':<34}{loop:>12,.0f}{1.0:>17.1f}")
+        for num_envs in (4, 8, 16, 32, 64):
+            rate = batched_rollout_rate(num_envs, n_steps)
+            print(f"{f'batched, {num_envs} envs':<34}{rate:>12,.0f}{rate / loop:>17.1f}")
+
+
+if __name__ == "__main__":
+    main()
