@@ -60,6 +60,14 @@ def single_estimates(episodes: Episodes, baseline: float = 0.0, *, divide_by_pi:
     return (episodes.returns - baseline) * score
 
 
+def gradient_estimates(episodes: Episodes, baseline: float = 0.0) -> tuple[Array, Array]:
+    """Both components of the score-function estimate per episode, shapes (n,) and (n,):
+    ((G − b) ∇θ₁ log P(τ), (G − b) ∇θ₂ log P(τ)). Each averages to ∂J/∂θ₁, ∂J/∂θ₂."""
+    baseline = finite_float("baseline", baseline)
+    weight = episodes.returns - baseline
+    return weight * episodes.score_theta1, weight * episodes.score_theta2
+
+
 def loop_cap(theta1: float, theta2: float = 0.0, tail_mass: float = TAIL_MASS) -> int:
     """The fewest loops k_max such that trajectories with more loops have mass < tail_mass.
 
@@ -195,9 +203,9 @@ def convergence_curve(
 ) -> Convergence:
     """Monte Carlo error against the number of episodes N, for X and Y on the same episodes.
 
-    Draws repeats · n_max episodes with ``sample_episodes`` (one seeded generator), splits
-    them into ``repeats`` independent runs, and measures each run's running mean at the
-    sizes ``sample_sizes(n_max, n_points)``.
+    Draws ``repeats`` independent runs of n_max episodes with ``sample_episodes`` (one
+    seeded generator) and measures each run's running mean at the sizes
+    ``sample_sizes(n_max, n_points)``. The pooled mean uses all repeats · n_max episodes.
     """
     n_max = positive_int("n_max", n_max, maximum=2_000_000)
     repeats = positive_int("repeats", repeats, maximum=1000)
@@ -206,28 +214,41 @@ def convergence_curve(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     n = sample_sizes(n_max, n_points)
-    episodes = sample_episodes(theta1, repeats * n_max, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
-    x, y = _estimates_by_lookup(episodes, baseline)
-    x, y = x.reshape(repeats, n_max), y.reshape(repeats, n_max)
     exact = estimator_stats(theta1, theta2, gamma, baseline)
     naive = estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False)
+    rng = np.random.default_rng(seed)
+    means_x, means_y = np.empty((repeats, n.size)), np.empty((repeats, n.size))
+    # running sums of x, x², y, y² over everything, for the pooled means and standard errors
+    totals = np.zeros(4)
+    for r in range(repeats):  # one run at a time: arrays that fit in cache are much faster
+        episodes = sample_episodes(theta1, n_max, rng, theta2=theta2, gamma=gamma)
+        x, y = _estimates_by_lookup(episodes, baseline)
+        means_x[r] = _running_means(x[None, :], n)[0]
+        means_y[r] = _running_means(y[None, :], n)[0]
+        totals += (x.sum(), (x * x).sum(), y.sum(), (y * y).sum())  # not np.dot: BLAS threads cost more here
     g = exact.exact_gradient
+    size = float(repeats * n_max)
 
-    def rms(values: Array) -> Array:
-        return np.sqrt(np.mean((_running_means(values, n) - g) ** 2, axis=0))
+    def pooled(total: float, total_sq: float) -> tuple[float, float]:
+        mean = total / size
+        if size < 2:
+            return mean, 0.0
+        variance = max(total_sq - size * mean * mean, 0.0) / (size - 1)
+        return mean, math.sqrt(variance / size)
 
-    size = float(x.size)
+    mean_x, se_x = pooled(totals[0], totals[1])
+    mean_y, se_y = pooled(totals[2], totals[3])
     return Convergence(
         n=n,
-        rms_error=rms(x),
-        rms_error_naive=rms(y),
+        rms_error=np.sqrt(np.mean((means_x - g) ** 2, axis=0)),
+        rms_error_naive=np.sqrt(np.mean((means_y - g) ** 2, axis=0)),
         predicted=exact.std / np.sqrt(n),
         predicted_naive=np.sqrt(naive.bias**2 + naive.std**2 / n),
         exact_gradient=g,
-        mean=float(x.mean()),
-        standard_error=float(x.std(ddof=1) / math.sqrt(size)) if size > 1 else 0.0,
-        mean_naive=float(y.mean()),
-        standard_error_naive=float(y.std(ddof=1) / math.sqrt(size)) if size > 1 else 0.0,
+        mean=mean_x,
+        standard_error=se_x,
+        mean_naive=mean_y,
+        standard_error_naive=se_y,
         naive_expectation=naive.mean,
         repeats=repeats,
     )

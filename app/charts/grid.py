@@ -64,14 +64,17 @@ def grid_path(loops: int, reached_goal: bool, title: str, *, color: str = COLORS
         notes.append(dict(x=1.0, y=2 * drawn, xref="x", yref="y", showarrow=False, xshift=70,
                           text=f"… {loops - drawn} more loop{'s' if loops - drawn > 1 else ''} not drawn",
                           font=dict(color="#555555", size=12)))
-    path = dict(type="scatter", x=xs, y=ts, mode="markers+text", text=["🤖"] + [""] * (len(xs) - 2) + (["✕"] if not reached_goal else ["🏁"]),
-                textposition="middle left", marker=dict(size=11, color=color, line=dict(color="white", width=1)),
+    ends = "✕ ends" if not reached_goal else "goal"
+    path = dict(type="scatter", x=xs, y=ts, mode="markers+text", text=["start"] + [""] * (len(xs) - 2) + [ends],
+                textposition=["top center"] + ["middle left"] * (len(xs) - 2) + ["bottom center"],
+                textfont=dict(size=12, color="#333333"),
+                marker=dict(size=11, color=color, line=dict(color="white", width=1)),
                 customdata=labels, hovertemplate="t = %{y}: %{customdata}<extra></extra>", name="robot", showlegend=False)
     return make_figure(
         [path], title, "cell", "time step t", height=height, legend_below=False,
         xaxis=dict(range=[-1.1, 2.6], tickvals=[-0.75, 0, 1, 2], ticktext=["end", "S1", "S2", "S3"],
                    zeroline=False, showgrid=False),
-        yaxis=dict(autorange="reversed", dtick=1, zeroline=False, rangemode="tozero"),
+        yaxis=dict(range=[ts[-1] + 0.7, -0.7], dtick=1, zeroline=False),
         shapes=cells, annotations=arrows + notes, margin=dict(l=55, r=20, t=50, b=45),
     )
 
@@ -134,10 +137,17 @@ def quiver_segments(x: Array, y: Array, u: Array, v: Array, length: float) -> tu
     return xs.ravel(), ys.ravel()
 
 
-def _arrow(x: float, y: float, dx: float, dy: float, color: str, text: str) -> dict[str, Any]:
-    return dict(x=x + dx, y=y + dy, ax=x, ay=y, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=color, text=text,
-                font=dict(color=color, size=12), bgcolor="rgba(255,255,255,0.75)")
+def _arrow(x: float, y: float, dx: float, dy: float, color: str, text: str) -> list[dict[str, Any]]:
+    """An arrow from (x, y) to (x + dx, y + dy) and its label just beyond the head."""
+    length = max(float(np.hypot(dx, dy)), 1e-12)
+    return [
+        dict(x=x + dx, y=y + dy, ax=x, ay=y, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+             arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=color, text=""),
+        dict(x=x + dx, y=y + dy, xref="x", yref="y", showarrow=False, text=text,
+             xshift=14 * dx / length, yshift=14 * dy / length,
+             xanchor="left" if dx >= 0 else "right", font=dict(color=color, size=12),
+             bgcolor="rgba(255,255,255,0.8)"),
+    ]
 
 
 def objective_map(
@@ -155,7 +165,7 @@ def objective_map(
     one sampled gradient on one scale."""
     xs, ys = field
     traces: list[dict[str, Any]] = [
-        dict(type="contour", x=axis, y=axis, z=j_values, colorscale="Blues", ncontours=14,
+        dict(type="contour", x=axis, y=axis, z=j_values, colorscale="Blues", reversescale=True, ncontours=14,
              contours=dict(showlabels=True, labelfont=dict(size=10, color="#333333")),
              colorbar=dict(title=dict(text="J"), thickness=12), name="J(θ₁, θ₂)",
              hovertemplate="θ₁ = %{x:.2f}<br>θ₂ = %{y:.2f}<br>J = %{z:.4f}<extra></extra>"),
@@ -169,13 +179,13 @@ def objective_map(
     scale = arrow_length / max(g_exact, 1e-12)
     annotations = []
     if g_exact > 0:
-        annotations.append(_arrow(point[0], point[1], exact_grad[0] * scale, exact_grad[1] * scale,
-                                  COLORS["exact"], "exact ∇J"))
+        annotations += _arrow(point[0], point[1], exact_grad[0] * scale, exact_grad[1] * scale,
+                              COLORS["exact"], "exact ∇J")
     if g_sampled > 0:
         # same scale as the exact arrow, but never longer than 3 arrow lengths
         s = min(scale, 3 * arrow_length / g_sampled)
-        annotations.append(_arrow(point[0], point[1], sampled_grad[0] * s, sampled_grad[1] * s,
-                                  COLORS["estimate"], "one episode"))
+        annotations += _arrow(point[0], point[1], sampled_grad[0] * s, sampled_grad[1] * s,
+                              COLORS["estimate"], "one episode")
     lo, hi = float(axis[0]), float(axis[-1])
     return make_figure(
         traces, "J(θ₁, θ₂) with its gradient field", "θ₁ (policy in S1)", "θ₂ (policy in S2)", height=460,

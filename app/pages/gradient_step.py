@@ -27,7 +27,8 @@ from pgcore.grid1d import (
     worked_step,
     worked_steps,
 )
-from pgcore.logtrick import convergence_curve, estimator_stats, pi_gradient_sum_theta1, s1_decomposition
+from pgcore.logtrick import convergence_curve, estimator_stats, gradient_estimates, pi_gradient_sum_theta1
+from pgcore.logtrick import s1_decomposition
 from pgcore.policies import sigmoid
 
 THETA_RANGE = (-6.0, 6.0)
@@ -36,7 +37,7 @@ ESTIMATORS = ("G", "G − V̂")
 HISTORY_LIMIT = 500
 MAP_POINTS = 41
 FIELD_POINTS = 13
-MC_MAX_EPISODES = 100_000
+MC_MAX_EPISODES = 50_000
 MC_REPEATS = 4
 MC_SEED = 2024
 
@@ -176,8 +177,8 @@ with steps_col:
     tabs = st.tabs(["1 Policy", "2 Trajectory", "3 Return", "4 Advantage", "5a ∇π", "5b ∇log π",
                     "6 Gradient", "7 Update", f"8 If {oth}"])
     with tabs[0]:
-        st.latex(rf"\pi_\theta(\text{{Right}} \mid S_1) = \sigma(\theta_1) = \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}")
-        st.latex(rf"\pi_\theta(\text{{Left}} \mid S_1) = 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}")
+        st.latex(rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1) = \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
+                 rf"\pi_\theta(\text{{Left}} \mid S_1) &= 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}\end{{aligned}}")
         st.caption("Two actions, one parameter: the sigmoid policy of the Policies page.")
     with tabs[1]:
         if step.action == "right":
@@ -207,14 +208,16 @@ with steps_col:
     with tabs[6]:
         st.latex(rf"\hat g = \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A = {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}")
     with tabs[7]:
-        st.latex(rf"\theta_1 \leftarrow \theta_1 + \alpha \hat g = {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}")
-        st.latex(rf"\pi(\text{{Right}} \mid S_1) = \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}")
+        st.latex(rf"\begin{{aligned}}\theta_1 &\leftarrow \theta_1 + \alpha \hat g = {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}\\"
+                 rf"\pi(\text{{Right}} \mid S_1) &= \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}\end{{aligned}}")
         st.caption("Apply update above does exactly this and carries the new θ₁ forward.")
     with tabs[8]:
         route = r"(S_1, \text{Left}, 0, \text{end})" if other.action == "left" else r"(S_1, \text{Right}, 0, S_2, \text{Right}, 1, S_3)"
-        st.latex(rf"\tau = {route}, \quad G_0 = {num(other.ret, 4)}, \quad \hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}")
-        st.latex(rf"\nabla \pi = {num(other.grad_pi, 4)}, \quad \nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}")
-        st.latex(rf"\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}, \quad \theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}")
+        st.latex(
+            rf"\begin{{aligned}}&\tau = {route}, \quad G_0 = {num(other.ret, 4)}, \quad \hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}\\"
+            rf"&\nabla \pi = {num(other.grad_pi, 4)}, \quad \nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}\\"
+            rf"&\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}, \quad \theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}\end{{aligned}}"
+        )
         st.caption("Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
                    "less likely, which makes Right more likely.")
 with draw_col:
@@ -223,15 +226,16 @@ with draw_col:
                     config=PLOTLY_CONFIG, key="gs_path_chart")
 
 st.subheader("The article's guesses next to the truth")
-g1, g2, g3, g4 = st.columns(4)
 q_true = truth.q_s1_right if step.action == "right" else truth.q_s1_left
 a_true = truth.a_s1_right if step.action == "right" else truth.a_s1_left
-g1.metric("V̂(S1), assumed", num(v_hat, 4), delta=f"true V^π(S1) = {num(truth.v_s1, 4)}", delta_color="off")
-g2.metric(f"G₀, one episode ({act})", num(step.ret, 4), delta=f"true Q^π(S1, {act}) = {num(q_true, 4)}", delta_color="off")
-g3.metric("Â = G₀ − V̂", num(step.advantage, 4), delta=f"true A^π(S1, {act}) = {num(a_true, 4)}", delta_color="off")
 decomp = s1_decomposition(theta, theta2, gamma)
-g4.metric("ĝ, the worked step's gradient", num(step.policy_gradient, 4),
-          delta=f"exact ∂J/∂θ₁ = {num(decomp.gradient, 4)}", delta_color="off")
+st.markdown(
+    "| | the worked step uses | the truth |\n|---|---|---|\n"
+    f"| value of S1 | V̂(S1) = {num(v_hat, 4)} (assumed) | V^π(S1) = **{num(truth.v_s1, 4)}** |\n"
+    f"| value of {act} in S1 | G₀ = {num(step.ret, 4)} (one episode) | Q^π(S1, {act}) = **{num(q_true, 4)}** |\n"
+    f"| advantage | Â = {num(step.advantage, 4)} | A^π(S1, {act}) = **{num(a_true, 4)}** |\n"
+    f"| gradient | ĝ = {num(step.policy_gradient, 4)} | ∂J/∂θ₁ = **{num(decomp.gradient, 4)}** |"
+)
 st.markdown(
     f"The worked step uses a *guessed* V̂(S1) = {num(v_hat, 2)} and a trajectory in which S2 "
     f"happens to go Right. The truth, from the Bellman equations at θ = ({num(theta, 2)}, {num(theta2, 2)}), "
@@ -265,9 +269,8 @@ estimator = s3.radio("Sampled estimate uses", ESTIMATORS, key="gs_estimator", ho
 baseline = v_hat if estimator == "G − V̂" else 0.0
 episode = sample_episodes(theta, 1, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
 k, goal = int(episode.loops[0]), bool(episode.reached_goal[0])
-ret = float(episode.returns[0])
-score1, score2 = float(episode.score_theta1[0]), float(episode.score_theta2[0])
-sample_g1, sample_g2 = (ret - baseline) * score1, (ret - baseline) * score2
+ret, score1 = float(episode.returns[0]), float(episode.score_theta1[0])
+sample_g1, sample_g2 = (float(g[0]) for g in gradient_estimates(episode, baseline))
 exact_g1, exact_g2 = expected_return_grad(theta, theta2, gamma)
 stats, naive_stats = single_sample_stats(theta, theta2, gamma, baseline)
 grid, j_grid = objective_slice(theta2, gamma)
@@ -281,10 +284,11 @@ with curve_col:
         ("one sampled episode", sample_g1, COLORS["estimate"], "dot"),
     ]
     st.plotly_chart(objective_curve(grid, j_grid, theta, j_now, slopes), config=PLOTLY_CONFIG, key="gs_curve_chart")
-    base_txt = "" if baseline == 0.0 else rf" - {signed(baseline, 2)}"
+    weight = r"G(\tau)" if baseline == 0.0 else r"\big(G(\tau) - \hat V\big)"
+    weight_now = num(ret, 4) if baseline == 0.0 else rf"({num(ret, 4)} - {signed(baseline, 2)})"
     st.latex(
-        rf"\hat g_1 = (G(\tau){base_txt})\, \nabla_{{\theta_1}} \log P(\tau) = ({num(ret, 4)}{base_txt}) \cdot {signed(score1, 4)}"
-        rf" = {num(sample_g1, 4)} \quad\text{{vs}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 4)}"
+        rf"\begin{{aligned}}\hat g_1 &= {weight}\, \nabla_{{\theta_1}} \log P(\tau)\\ &= {weight_now} \cdot {signed(score1, 4)} = {num(sample_g1, 4)}\\"
+        rf"\frac{{\partial J}}{{\partial \theta_1}} &= {num(exact_g1, 4)} \quad \text{{(exact)}}\end{{aligned}}"
     )
     st.caption(f"Sampled episode (seed {seed}): {trajectory_label(k, goal)}.")
 with map_col:
@@ -306,9 +310,6 @@ if stats.exact_gradient > 0 or stats.exact_gradient < 0:
     )
 else:
     st.markdown("At γ = 0 every return is 0: J is flat and every estimate is exactly 0.")
-st.plotly_chart(grid_path(k, goal, f"The sampled episode (seed {seed}): {trajectory_label(k, goal)}",
-                          color=COLORS["estimate"], height=260 + 18 * min(2 * k, 8)),
-                config=PLOTLY_CONFIG, key="gs_sample_path_chart")
 
 # --- the log-derivative trick -----------------------------------------------------------
 st.header("3 · The log-derivative trick")
@@ -380,12 +381,13 @@ st.latex(
     rf"\mathbb{{E}}\Big[G \textstyle\sum_t \nabla \log \pi\Big] = {num(stats.mean, 4)} = \dfrac{{\partial J}}{{\partial \theta_1}}"
     rf"\qquad \mathbb{{E}}\Big[G \textstyle\sum_t \nabla \pi\Big] = {num(naive_stats.mean, 4)} \neq {num(stats.exact_gradient, 4)}"
 )
-w1, w2, w3 = st.columns(3)
-w1.metric("exact ∂J/∂θ₁", num(mc.exact_gradient, 4))
-w2.metric(f"mean of {mc.repeats * MC_MAX_EPISODES:,} with ÷π", num(mc.mean, 4),
-          delta=f"± {num(mc.standard_error, 4)} (1 s.e.)", delta_color="off")
-w3.metric("… without ÷π", num(mc.mean_naive, 4),
-          delta=f"± {num(mc.standard_error_naive, 4)}; expected {num(mc.naive_expectation, 4)}", delta_color="off")
+st.markdown(
+    f"Sampled, {mc.repeats * MC_MAX_EPISODES:,} episodes: the ∇log π average is "
+    f"**{num(mc.mean, 4)} ± {num(mc.standard_error, 4)}** (exact {num(mc.exact_gradient, 4)}); the ∇π "
+    f"average is **{num(mc.mean_naive, 4)} ± {num(mc.standard_error_naive, 4)}**, on its own "
+    f"expectation {num(mc.naive_expectation, 4)}, which misses the gradient by "
+    f"{num(mc.naive_expectation - mc.exact_gradient, 4)} (± is one standard error)."
+)
 st.caption(
     "The article says ∇log π is used because it lowers variance. The real reason is "
     "stronger: without dividing by π the estimate is biased, however many episodes you average."
