@@ -306,3 +306,31 @@ def test_cli_short_run_prints_json_last(tmp_path):
     assert summary["solved"] is False and summary["steps_to_solve"] is None
     assert summary["episodes"] > 0 and summary["final_avg_return"] > 0
     assert path.stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------
+# Reference curves (data/reference_curves.json, made by scripts/make_reference_curves.py)
+# ---------------------------------------------------------------------------------------
+
+
+def test_reference_curves_file_is_small_complete_and_consistent():
+    path = REPO / "data" / "reference_curves.json"
+    assert path.stat().st_size < 200_000
+    document = json.loads(path.read_text())
+    names = {(c["algo"], c["preset"]) for c in document["curves"]}
+    assert names == {(algo, "fast") for algo in ALGOS} | {("reinforce", "articles")}
+    for curve in document["curves"]:
+        size = len(curve["env_steps"])
+        assert len(curve["mean"]) == len(curve["low"]) == len(curve["high"]) == size
+        assert np.all(np.diff(curve["env_steps"]) > 0)
+        assert np.all(np.array(curve["low"]) <= np.array(curve["mean"]) + 1e-9)
+        assert np.all(np.array(curve["mean"]) <= np.array(curve["high"]) + 1e-9)
+        runs = [r for r in document["runs"] if (r["algo"], r["preset"]) == (curve["algo"], curve["preset"])]
+        assert [r["steps_to_solve"] for r in runs] == curve["steps_to_solve"]
+    for run in document["runs"]:
+        assert len(run["env_steps"]) == len(run["avg_return"]) <= 150
+        if run["steps_to_solve"] is not None:  # the curve crosses 475 at (or after) that step
+            solved_at = np.searchsorted(run["env_steps"], run["steps_to_solve"])
+            assert max(run["avg_return"][solved_at:]) >= SOLVE_THRESHOLD
+    fast_solves = [s for c in document["curves"] if c["preset"] == "fast" for s in c["steps_to_solve"]]
+    assert all(s is not None for s in fast_solves)

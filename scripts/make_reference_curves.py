@@ -1,0 +1,117 @@
+"""Train every algorithm with the ``fast`` preset, and plain REINFORCE with the articles'
+preset, on a few fixed seeds, and write data/reference_curves.json: the learning curves
+(env steps → mean return of the last 20 episodes) a page shows before anyone trains.
+
+    .venv/bin/python scripts/make_reference_curves.py            # ~1–2 minutes
+
+Output (JSON, a few tens of KB):
+
+* ``curves``: one entry per algorithm/preset, averaged over seeds on a common grid of
+  env steps: ``name``, ``algo``, ``preset``, ``seeds``, ``env_steps``, ``mean``,
+  ``low`` / ``high`` (min / max over seeds), ``steps_to_solve`` (per seed, null if not
+  solved within the budget), ``max_env_steps``.
+* ``runs``: each seed's own curve, downsampled: ``algo``, ``preset``, ``seed``,
+  ``env_steps`` (at episode ends), ``avg_return`` (20-episode mean), ``steps_to_solve``.
+
+Runs do not stop at solve, so the curves show the plateau after it. Before the first
+episode ends a run has no mean return; the grid value there is the first one it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from pgcore.cartpole import ALGOS, SOLVE_WINDOW, preset_config, running_mean, train  # noqa: E402
+
+SEEDS = (0, 1, 2)
+GRID_POINTS = 101
+RUN_POINTS = 150
+BUDGETS = {"fast": 60_000, "articles": 200_000}
+PLAN = [("fast", algo) for algo in ALGOS] + [("articles", "reinforce")]
+
+
+def downsample(n: int, points: int) -> np.ndarray:
+    """≤ ``points`` indices spread evenly over range(n), always keeping the last."""
+    if n <= points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, points).round().astype(int))
+
+
+def on_grid(end_steps: np.ndarray, avg: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The 20-episode mean as it stood at each grid step (the latest episode ended ≤ x)."""
+    idx = np.searchsorted(end_steps, grid, side="right") - 1
+    return avg[np.clip(idx, 0, None)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "reference_curves.json")
+    args = parser.parse_args()
+
+    curves, runs = [], []
+    started = time.perf_counter()
+    for preset, algo in PLAN:
+        budget = BUDGETS[preset]
+        grid = np.linspace(0, budget, GRID_POINTS).round().astype(int)
+        on_common_grid, solves = [], []
+        for seed in SEEDS:
+            config = preset_config(preset, algo, seed, max_env_steps=budget, stop_when_solved=False)
+            result = train(config)
+            avg = running_mean(result.episode_returns, SOLVE_WINDOW)
+            ends = result.episode_end_steps
+            on_common_grid.append(on_grid(ends, avg, grid))
+            solves.append(result.steps_to_solve)
+            keep = downsample(ends.size, RUN_POINTS)
+            runs.append({
+                "algo": algo,
+                "preset": preset,
+                "seed": seed,
+                "env_steps": ends[keep].tolist(),
+                "avg_return": np.round(avg[keep], 1).tolist(),
+                "steps_to_solve": result.steps_to_solve,
+            })
+            print(f"{preset:>8} {algo:<20} seed {seed}: steps_to_solve {result.steps_to_solve} "
+                  f"({result.wall_seconds:.1f} s)", flush=True)
+        stacked = np.vstack(on_common_grid)
+        curves.append({
+            "name": f"{algo} ({preset})",
+            "algo": algo,
+            "preset": preset,
+            "seeds": list(SEEDS),
+            "max_env_steps": budget,
+            "env_steps": grid.tolist(),
+            "mean": np.round(stacked.mean(axis=0), 1).tolist(),
+            "low": np.round(stacked.min(axis=0), 1).tolist(),
+            "high": np.round(stacked.max(axis=0), 1).tolist(),
+            "steps_to_solve": solves,
+        })
+
+    document = {
+        "description": (
+            "CartPole-v1 learning curves: env steps vs mean undiscounted return of the last "
+            "20 finished episodes; solved = that mean first reaches 475. Made by "
+            "scripts/make_reference_curves.py with pgcore.cartpole."
+        ),
+        "solve_window": SOLVE_WINDOW,
+        "solve_threshold": 475.0,
+        "seeds": list(SEEDS),
+        "curves": curves,
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    size_kb = args.out.stat().st_size / 1024
+    print(f"wrote {args.out} ({size_kb:.0f} KB) in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
