@@ -29,6 +29,9 @@ def page_app(name: str, *, timeout: float = 60, query: dict[str, str] | None = N
     if query:
         at.query_params.update(query)
     at.run()
+    # A page that fails to compile shows nothing and raises nothing under AppTest:
+    # every page starts with a title, so an empty page is a failure.
+    assert at.title, f"{name} rendered no title: did it fail to compile? (see the log above)"
     assert_healthy(at)
     return at
 
