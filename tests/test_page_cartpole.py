@@ -1,0 +1,292 @@
+"""The CartPole training page under AppTest: the page before any training, uploads (good
+and malformed), and — slow, each spawns a real training process — training, Stop, the
+server-wide cap, several seeds, all four algorithms, and every widget at its extremes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from app.training_jobs import shared_registry
+from pgcore.cartpole_policy import policy_to_bytes, random_policy
+from pgcore.cartpole_runs import RunData, run_to_dict, run_to_json
+from tests.app_helpers import ROOT, assert_healthy, chart_specs, page_app, sweep_every_widget, widget_values
+
+PAGE = "cartpole_training"
+TRAIN_TIMEOUT = 240.0
+
+
+def latex(at) -> str:
+    return "\n".join(el.value for el in at.latex)
+
+
+def chart(at, key: str) -> dict:
+    for el in at.get("plotly_chart"):
+        if el.proto.id and key in el.proto.id:
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no chart with key {key}")
+
+
+def titles(at) -> list[str]:
+    return [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
+
+
+def sample_run(name="uploaded demo", algo="reinforce_baseline", n=40) -> RunData:
+    returns = np.concatenate([np.linspace(20.0, 480.0, n - 20).round(), np.full(20, 500.0)])  # solves at the end
+    ends = np.cumsum(returns.astype(int))
+    return RunData(name=name, algo=algo, seed=7, preset="fast", config={"gamma": 0.99},
+                   episode_returns=returns, episode_lengths=returns.astype(int), episode_end_steps=ends,
+                   update_steps=ends[7::8], weight_variance=np.linspace(50, 5, ends[7::8].size),
+                   weight_mean=np.zeros(ends[7::8].size), entropy=np.full(ends[7::8].size, 0.5))
+
+
+def upload(at, key: str, name: str, data: bytes, mime: str = "application/json"):
+    at.file_uploader(key=key).set_value((name, data, mime)).run()
+    assert_healthy(at)
+    return at
+
+
+def runs(at) -> dict:
+    return at.session_state["cp_runs"] if "cp_runs" in at.session_state else {}
+
+
+# --- before any training ---------------------------------------------------------------------
+
+
+def test_defaults_explain_solved_and_show_the_untrained_policy():
+    at = page_app(PAGE)
+    assert r"\ge\; 475" in latex(at)
+    assert any("last 20 finished training episodes" in c.value for c in at.caption)
+    assert "Untrained (random init)" in titles(at)
+    untrained = chart(at, "cp_anim_untrained")
+    assert len(untrained["frames"]) >= 2  # an animation, with play/pause and a step slider
+    assert untrained["layout"]["sliders"][0]["steps"]
+    assert [b["label"] for b in untrained["layout"]["updatemenus"][0]["buttons"]] == ["▶ Play", "❚❚ Pause"]
+    assert not at.button(key="cp_train").disabled
+    # the gradient formula carries the current γ and its horizon
+    assert r"0.990^k" in latex(at) and r"\approx 100" in latex(at)
+    # reference curves: drawn if the data file exists, otherwise the page says so
+    if (ROOT / "data" / "reference_curves.json").exists():
+        assert "Reference learning curves (precomputed)" in titles(at)
+    else:
+        assert any("Reference curves are not available" in i.value for i in at.info)
+
+
+def test_changing_algorithm_loads_its_preset():
+    at = page_app(PAGE)
+    at.radio(key="cp_preset").set_value("articles").run()
+    assert_healthy(at)
+    assert at.select_slider(key="cp_gamma").value == "0.9"
+    assert at.select_slider(key="cp_hidden").value == "128"
+    assert at.select_slider(key="cp_envs").value == "1"
+    assert r"0.900^k" in latex(at)
+
+
+NO_TORCH = r"""
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.run()
+assert not at.exception, [e.value for e in at.exception]
+print("TORCH", sum(1 for m in sys.modules if m == "torch" or m.startswith("torch.")))
+"""
+
+
+def test_rendering_the_page_without_training_does_not_import_torch():
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(ROOT / "app" / "pages" / f"{PAGE}.py")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert "TORCH 0" in result.stdout, result.stdout + result.stderr
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def test_a_valid_run_upload_is_overlaid_and_compared():
+    at = page_app(PAGE)
+    run = sample_run()
+    upload(at, "cp_upload_run", "run.json", run_to_json(run).encode())
+    assert list(runs(at)) == ["uploaded demo"]
+    assert any("Added the uploaded run" in s.value for s in at.success)
+    assert at.multiselect(key="cp_show").value == ["uploaded demo"]
+    curves = chart(at, "cp_curves_chart")
+    assert any(t["name"] == "uploaded demo (20-ep. mean)" for t in curves["data"])
+    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    assert "REINFORCE + mean baseline | 1 | 1 of 1 |" in table  # it reaches 475 on average: solved
+    # a second copy gets a distinct name, and both can be shown
+    upload(at, "cp_upload_run", "run2.json", run_to_json(run).encode() + b" ")
+    assert len(runs(at)) == 2
+
+
+def huge_run_file() -> bytes:
+    d = run_to_dict(sample_run())
+    d["config"] = {"padding": "x" * 70}
+    return json.dumps(d).encode() + b" " * 2_100_000
+
+
+MALFORMED = {
+    "bad JSON": (b'{"format": "pgcore.cartpole.run", ', "not valid JSON"),
+    "wrong schema": (json.dumps({"format": "pgcore.cartpole.run", "format_version": 1, "name": "x"}).encode(),
+                     "is missing"),
+    "NaN values": (run_to_json(sample_run()).replace('"returns":[20.0', '"returns":[NaN').encode(), "not a finite number"),
+    "huge file": (huge_run_file(), "MB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_run_upload_is_refused_and_changes_nothing_else(case):
+    data, reason = MALFORMED[case]
+    at = page_app(PAGE)
+    upload(at, "cp_upload_run", "good.json", run_to_json(sample_run("kept")).encode())
+    at.select_slider(key="cp_gamma").set_value("0.95").run()
+    before = (list(runs(at)), widget_values(at), dict(at.query_params), len(at.get("plotly_chart")))
+    upload(at, "cp_upload_run", "bad.json", data)
+    warnings = [w.value for w in at.warning]
+    assert any("That run file was not used" in w and reason in w and "Nothing else changed" in w
+               for w in warnings), warnings
+    after = (list(runs(at)), widget_values(at), dict(at.query_params), len(at.get("plotly_chart")))
+    assert after == before
+
+
+def test_random_bytes_as_a_policy_are_refused():
+    at = page_app(PAGE)
+    before = (widget_values(at), dict(at.query_params))
+    junk = bytes(np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8))
+    upload(at, "cp_upload_policy", "policy.safetensors", junk, "application/octet-stream")
+    assert any("That policy file was not used" in w.value for w in at.warning)
+    assert not at.session_state["cp_policies"]
+    assert (widget_values(at), dict(at.query_params)) == before
+    assert "cp_anim_trained" not in "".join(el.proto.id for el in at.get("plotly_chart"))
+
+
+def test_an_uploaded_policy_is_animated():
+    at = page_app(PAGE)
+    policy = random_policy(hidden_size=16, seed=5)
+    upload(at, "cp_upload_policy", "p.safetensors", policy_to_bytes(policy), "application/octet-stream")
+    name = at.selectbox(key="cp_anim_run").value
+    assert name.startswith("uploaded policy 1")
+    trained = chart(at, "cp_anim_trained")
+    assert trained["layout"]["title"]["text"] == f"Trained: {name}" and trained["frames"]
+
+
+# --- training (slow: each spawns a real training process) -----------------------------------
+
+
+@pytest.fixture
+def free_slot():
+    """Training tests share the server-wide registry: start each with every slot free."""
+    registry = shared_registry()
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    while registry.running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert registry.running() == 0
+    yield registry
+
+
+def poll(at, until, timeout=TRAIN_TIMEOUT) -> None:
+    """Rerun the page (as st.fragment's run_every would) until ``until(at)`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        at.run()
+        assert_healthy(at)
+        if until(at):
+            return
+    raise AssertionError("timed out waiting for the page")
+
+
+def idle(at) -> bool:
+    job = at.session_state["cp_job"] if "cp_job" in at.session_state else None
+    return job is None and not (at.session_state["cp_pending"] if "cp_pending" in at.session_state else None)
+
+
+def progress_text(at) -> str:
+    return " ".join(p.proto.text for p in at.get("progress"))
+
+
+@pytest.mark.slow
+def test_training_a_tiny_budget_shows_progress_curve_and_table(free_slot):
+    at = page_app(PAGE)
+    at.selectbox(key="cp_algo").set_value("reinforce").run()
+    at.select_slider(key="cp_budget").set_value("2k").run()
+    at.button(key="cp_train").click().run()
+    assert_healthy(at)
+    assert "Run 1 of 1" in progress_text(at) and at.button(key="cp_train").disabled
+    poll(at, lambda a: runs(a) and idle(a))
+    (name,) = runs(at)
+    data = runs(at)[name]["data"]
+    assert data.algo == "reinforce" and data.env_steps >= 2000 and data.episode_returns.size > 0
+    assert data.stop_reason == "max_env_steps" and runs(at)[name]["policy"] is not None
+    assert at.multiselect(key="cp_show").value == [name]
+    assert any(t["name"] == f"{name} (20-ep. mean)" for t in chart(at, "cp_curves_chart")["data"])
+    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    assert "| REINFORCE | 1 | 0 of 1 |" in table
+    assert "Variance of the weights Ψ_t per update" in titles(at)
+    assert chart(at, "cp_anim_trained")["frames"]
+    assert not at.button(key="cp_train").disabled
+
+
+@pytest.mark.slow
+def test_stop_ends_the_run_early_and_keeps_it(free_slot):
+    at = page_app(PAGE)
+    at.radio(key="cp_preset").set_value("articles").run()  # slow learner: will not solve soon
+    at.select_slider(key="cp_budget").set_value(at.select_slider(key="cp_budget").options[-1]).run()
+    at.button(key="cp_train").click().run()
+    poll(at, lambda a: "episodes" in progress_text(a) and " 0 episodes" not in progress_text(a))
+    at.button(key="cp_stop").click().run()
+    poll(at, lambda a: runs(a) and idle(a))
+    (entry,) = runs(at).values()
+    assert entry["data"].stop_reason == "cancelled"
+    assert entry["data"].env_steps < free_slot.limits.max_steps
+    assert entry["policy"] is not None
+    assert any("stopped early" in s.value for s in at.success)
+
+
+@pytest.mark.slow
+def test_a_second_training_waits_for_the_cap_with_a_message(free_slot):
+    assert free_slot.limits.max_trainings == 1, "this test assumes the default PG_MAX_TRAININGS=1"
+    first = page_app(PAGE)
+    first.radio(key="cp_preset").set_value("articles").run()
+    first.button(key="cp_train").click().run()
+    second = page_app(PAGE)
+    second.select_slider(key="cp_budget").set_value("2k").run()
+    second.button(key="cp_train").click().run()
+    assert_healthy(second)
+    assert any("queued (place 1 in line)" in w.value for w in second.warning)
+    assert second.button(key="cp_train").disabled
+    assert not runs(second)
+    first.button(key="cp_stop").click().run()
+    poll(first, idle)
+    # the slot is free: the waiting session starts on its next poll and finishes
+    poll(second, lambda a: runs(a) and idle(a))
+    assert len(runs(second)) == 1 and not second.warning
+
+
+@pytest.mark.slow
+def test_several_seeds_draw_a_band_and_all_algorithms_fill_the_table(free_slot):
+    at = page_app(PAGE)
+    at.select_slider(key="cp_budget").set_value("2k").run()
+    at.radio(key="cp_mode").set_value("Several seeds").run()
+    at.slider(key="cp_n_seeds").set_value(2).run()
+    at.button(key="cp_train").click().run()
+    poll(at, lambda a: len(runs(a)) == 2 and idle(a))
+    assert [d["data"].seed for d in runs(at).values()] == [0, 1]
+    band = chart(at, "cp_band_chart")
+    assert any("mean of 2 runs" in t["name"] for t in band["data"])
+    at.radio(key="cp_mode").set_value("All four algorithms").run()
+    at.button(key="cp_train").click().run()
+    poll(at, lambda a: len(runs(a)) == 6 and idle(a))
+    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    assert table.count(" of ") == 4  # one row per algorithm
+
+
+@pytest.mark.slow
+def test_every_widget_through_its_extremes():
+    assert sweep_every_widget(PAGE) > 40

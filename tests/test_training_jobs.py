@@ -1,0 +1,201 @@
+"""app.training_jobs: worker processes start, stream, finish and cancel; the server-wide
+cap holds and waiting sessions go first come, first served; a dead or abandoned worker
+never holds a slot. Most tests use a scripted worker (no torch: fast); the slow ones run
+the real trainer and check it matches pgcore.cartpole.train exactly."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import app.training_jobs as jobs
+from app.training_jobs import Job, Limits, RunRequest, TrainingRegistry
+
+WAIT = 60.0  # seconds: a spawned child needs a few to import under a loaded CI machine
+
+
+def scripted_worker(requests, limits, out, cancel):
+    """A stand-in for training_worker: per request, 3 updates of 2 episodes each (returns
+    10, 20, …) and then an end message; ``overrides["hold"]`` keeps it waiting for Stop;
+    ``overrides["crash"]`` kills the process without a word."""
+    import os
+
+    for index, request in enumerate(requests):
+        if cancel.is_set():
+            break
+        if request.overrides.get("crash"):
+            os._exit(3)
+        out.put(("start", index, {"algo": request.algo, "seed": request.seed}))
+        returns, ends, step = [], [], 0
+        for update in range(3):
+            new = [10.0 * (len(returns) + 1), 10.0 * (len(returns) + 2)]
+            new_ends = [step + int(new[0]), step + int(new[0] + new[1])]
+            step = new_ends[-1]
+            returns += new
+            ends += new_ends
+            out.put(("update", index, {
+                "update": update + 1, "env_steps": step, "returns": new, "lengths": [int(r) for r in new],
+                "end_steps": new_ends, "weight_variance": 4.0 + update, "weight_mean": 1.0, "entropy": 0.69,
+                "grad_variance": None, "steps_per_second": 1000.0, "wall_seconds": 0.1 * update}))
+        deadline = time.monotonic() + 30
+        while request.overrides.get("hold") and not cancel.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        out.put(("end", index, {
+            "config": {"algo": request.algo}, "returns": np.array(returns), "lengths": np.array(returns, dtype=int),
+            "end_steps": np.array(ends), "env_steps": step, "wall_seconds": 0.5,
+            "stop_reason": "cancelled" if cancel.is_set() else "max_env_steps",
+            "policy_weights": {"layer1.weight": np.zeros((4, 4), np.float32), "layer1.bias": np.zeros(4, np.float32),
+                               "layer2.weight": np.zeros((2, 4), np.float32), "layer2.bias": np.zeros(2, np.float32)},
+            "hidden_size": 4, "activation": "tanh"}))
+        if cancel.is_set():
+            break
+    out.put(("finished", None, None))
+
+
+def request(seed=0, **overrides) -> RunRequest:
+    return RunRequest("fast", "reinforce", seed, overrides, name=f"run {seed}")
+
+
+def wait_until(condition, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_limits_read_from_the_environment_with_safe_fallbacks():
+    assert Limits.from_env({}) == Limits()
+    got = Limits.from_env({"PG_MAX_TRAININGS": "3", "PG_MAX_TRAIN_STEPS": "5000", "PG_MAX_TRAIN_SECONDS": "9.5"})
+    assert got == Limits(3, 5000, 9.5)
+    bad = Limits.from_env({"PG_MAX_TRAININGS": "zero", "PG_MAX_TRAIN_STEPS": "-4", "PG_MAX_TRAIN_SECONDS": "nan"})
+    assert bad == Limits()
+
+
+def test_a_job_streams_updates_and_finishes_with_its_runs():
+    job = Job([request(0), request(1)], Limits(), target=scripted_worker)
+    assert job.wait(WAIT)
+    view = job.view()
+    assert view.status == "done" and not view.active and view.total == 2
+    assert [f.data.name for f in view.finished] == ["run 0", "run 1"]
+    first = view.finished[0].data
+    assert first.episode_returns.tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert first.update_steps.tolist() == [30, 100, 210]
+    assert first.weight_variance.tolist() == [4.0, 5.0, 6.0]
+    assert view.finished[0].policy_weights["layer2.weight"].shape == (2, 4)
+    assert view.errors == []
+
+
+def test_cancel_ends_the_job_early_and_keeps_the_run():
+    job = Job([request(0, hold=True), request(1)], Limits(), target=scripted_worker)
+    assert wait_until(lambda: job.view().env_steps == 210), "no progress arrived"
+    view = job.view()
+    assert view.active and view.live is not None and view.live.episode_returns.size == 6
+    job.cancel()
+    assert job.wait(WAIT)
+    view = job.view()
+    assert view.status == "cancelled"
+    assert [f.data.stop_reason for f in view.finished] == ["cancelled"]  # the second run never started
+
+
+def test_a_crashed_worker_is_reported_and_frees_its_slot():
+    registry = TrainingRegistry(Limits(max_trainings=1), target=scripted_worker)
+    job = registry.submit("a", [request(0, crash=True)])
+    assert job is not None and job.wait(WAIT)
+    view = job.view()
+    assert view.status == "failed" and "ended unexpectedly" in view.errors[0]
+    assert registry.running() == 0
+
+
+def test_the_cap_makes_others_wait_first_come_first_served():
+    registry = TrainingRegistry(Limits(max_trainings=1), target=scripted_worker)
+    first = registry.submit("a", [request(0, hold=True)])
+    assert first is not None and registry.running() == 1
+    assert registry.submit("b", [request(1)]) is None
+    assert registry.submit("c", [request(2)]) is None
+    assert registry.position("b") == 1 and registry.position("c") == 2
+    first.cancel()
+    assert first.wait(WAIT)
+    assert registry.submit("c", [request(2)]) is None, "c is behind b in line"
+    second = registry.submit("b", [request(1)])
+    assert second is not None and registry.position("b") is None
+    assert second.wait(WAIT)
+    third = registry.submit("c", [request(2)])
+    assert third is not None and third.wait(WAIT)
+    assert registry.running() == 0
+
+
+def test_two_slots_run_two_jobs_at_once():
+    registry = TrainingRegistry(Limits(max_trainings=2), target=scripted_worker)
+    a = registry.submit("a", [request(0, hold=True)])
+    b = registry.submit("b", [request(1, hold=True)])
+    assert a is not None and b is not None and registry.running() == 2
+    assert registry.submit("c", [request(2)]) is None
+    a.cancel(), b.cancel()
+    assert a.wait(WAIT) and b.wait(WAIT)
+    assert registry.running() == 0
+
+
+def test_stale_tickets_and_withdrawn_sessions_leave_the_line(monkeypatch):
+    registry = TrainingRegistry(Limits(max_trainings=1), target=scripted_worker)
+    first = registry.submit("a", [request(0, hold=True)])
+    assert registry.submit("gone", [request(1)]) is None
+    assert registry.submit("b", [request(2)]) is None
+    registry.withdraw("b")
+    assert registry.position("b") is None
+    monkeypatch.setattr(jobs, "TICKET_TTL_SECONDS", 0.0)
+    time.sleep(0.01)
+    assert registry.position("gone") is None  # not renewed: dropped
+    first.cancel()
+    assert first.wait(WAIT)
+
+
+def test_an_abandoned_job_is_cancelled(monkeypatch):
+    monkeypatch.setattr(jobs, "ABANDON_SECONDS", 0.5)
+    job = Job([request(0, hold=True)], Limits(), target=scripted_worker)
+    # nobody calls view(): the reader thread cancels it after ABANDON_SECONDS
+    assert job.wait(WAIT)
+    assert job.cancel_requested
+    assert job.view().status == "cancelled"
+
+
+def test_job_needs_requests():
+    with pytest.raises(ValueError):
+        Job([], Limits(), target=scripted_worker)
+
+
+# --- the real worker ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_real_worker_matches_in_process_training_exactly():
+    from pgcore.cartpole import preset_config, train
+
+    job = Job([RunRequest("fast", "reinforce_baseline", 4, {"max_env_steps": 3000}, name="w")], Limits())
+    assert job.wait(120)
+    view = job.view()
+    assert view.status == "done", view.errors
+    (finished,) = view.finished
+    expected = train(preset_config("fast", "reinforce_baseline", 4, max_env_steps=3000))
+    np.testing.assert_array_equal(finished.data.episode_returns, expected.episode_returns)
+    np.testing.assert_array_equal(finished.data.episode_end_steps, expected.episode_end_steps)
+    assert finished.data.env_steps == expected.env_steps
+    assert finished.data.update_steps.size == expected.updates
+    for name, weights in expected.policy.weights.items():
+        np.testing.assert_array_equal(finished.policy_weights[name], weights)
+
+
+@pytest.mark.slow
+def test_the_real_worker_honours_the_caps_and_bad_settings():
+    job = Job([RunRequest("fast", "actor_critic", 0, {"max_env_steps": 10**9}, name="capped"),
+               RunRequest("fast", "reinforce", 0, {"gamma": 7.0}, name="bad")],
+              Limits(max_steps=2000, max_seconds=60))
+    assert job.wait(120)
+    view = job.view()
+    (capped,) = view.finished
+    assert capped.data.config["max_env_steps"] == 2000
+    assert 2000 <= capped.data.env_steps < 2000 + 16 * 16  # one update past the cap at most
+    assert any("gamma" in e for e in view.errors)
