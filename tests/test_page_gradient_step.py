@@ -3,6 +3,8 @@ Take 20 steps / Reset, the truth next to the guesses, the log-trick table, every
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from app.charts.grid import quiver_segments, trajectory_label
@@ -72,6 +74,18 @@ def test_apply_update_reset_and_twenty_steps():
     assert_healthy(at)
     assert at.session_state["gs_theta"] == pytest.approx(clicked, abs=1e-12)
     assert metrics(at)["updates taken"] == "20"
+
+
+def test_moving_theta_by_hand_between_updates_is_not_counted_as_an_update():
+    at = page_app("gradient_step")
+    at.button(key="gs_apply").click().run()
+    at.slider(key="gs_theta").set_value(1.0).run()
+    at.button(key="gs_apply").click().run()
+    assert_healthy(at)
+    assert metrics(at)["updates taken"] == "2"
+    assert at.session_state["gs_theta"] == pytest.approx(1.0 + 0.1 * 0.4 * (1 - 1 / (1 + math.exp(-1.0))), abs=1e-12)
+    # the history keeps the hand-made jump: 0 → 0.02, then 1.0 → the update from 1.0
+    assert [round(h[0], 2) for h in at.session_state["gs_history"]][:3] == [0.0, 0.02, 1.0]
 
 
 def test_left_update_gives_0025():

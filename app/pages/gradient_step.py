@@ -99,8 +99,10 @@ def take_steps(n_steps: int) -> None:
             theta = float(np.clip(theta, *THETA_RANGE))
             ss["gs_clipped"] = True
             history.append((theta, worked_step(theta).pi_right))
+            ss["gs_updates"] = ss.get("gs_updates", 0) + 1
             break
         history.append((theta, step.pi_right_new))
+        ss["gs_updates"] = ss.get("gs_updates", 0) + 1
     del history[:-HISTORY_LIMIT]
     ss["gs_theta"] = theta
 
@@ -108,6 +110,7 @@ def take_steps(n_steps: int) -> None:
 def reset() -> None:
     st.session_state["gs_theta"] = 0.0
     st.session_state["gs_history"] = []
+    st.session_state["gs_updates"] = 0
     st.session_state["gs_clipped"] = False
 
 
@@ -164,7 +167,7 @@ truth = exact_values(theta, theta2, gamma)
 history = st.session_state["gs_history"]
 m1.metric("θ₁ now", num(theta, 4))
 m2.metric("π(Right|S1) now", num(step.pi_right, 4))
-m3.metric("updates taken", max(len(history) - 1, 0))
+m3.metric("updates taken", st.session_state.get("gs_updates", 0))
 if st.session_state.get("gs_clipped"):
     st.caption(f"θ₁ reached the edge of its range and was held at {num(theta, 2)}.")
 
@@ -239,7 +242,9 @@ st.markdown(
 st.markdown(
     f"The worked step uses a *guessed* V̂(S1) = {num(v_hat, 2)} and a trajectory in which S2 "
     f"happens to go Right. The truth, from the Bellman equations at θ = ({num(theta, 2)}, {num(theta2, 2)}), "
-    f"γ = {num(gamma, 2)}: the robot reaches S3 far less often than the guess implies. The exact "
+    f"γ = {num(gamma, 2)}, is V^π(S1) = {num(truth.v_s1, 4)}: the guess is "
+    f"{'too high' if v_hat > truth.v_s1 else 'too low' if v_hat < truth.v_s1 else 'right'} by "
+    f"{num(abs(v_hat - truth.v_s1), 4)}, and a single episode's return stands in for Q^π. The exact "
     "gradient follows from the policy gradient theorem — one visit's gradient, times the "
     "discounted number of visits to S1 (the robot can loop back from S2):"
 )
@@ -250,7 +255,7 @@ st.latex(
 if len(history) > 1:
     steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
     st.plotly_chart(history_chart(list(steps_taken), thetas, pis), config=PLOTLY_CONFIG, key="gs_history_chart")
-    st.caption(f"{len(history) - 1} updates: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
+    st.caption(f"{st.session_state.get('gs_updates', 0)} updates: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
                f"π(Right|S1) {num(pis[0], 4)} → {num(pis[-1], 4)}.")
 else:
     st.caption("Press **Apply update** or **Take 20 steps** to start a history of θ₁ and π(Right|S1).")
@@ -305,7 +310,8 @@ if stats.exact_gradient > 0 or stats.exact_gradient < 0:
         f"A single episode's estimate is **0 with probability {num(100 * stats.zero, 1)} %** "
         f"(it moves θ₁ not at all), {direction}, and has standard deviation "
         f"{num(stats.std, 4)} around its mean {num(stats.mean, 4)} — which is the exact "
-        f"gradient {num(stats.exact_gradient, 4)}. One step can be useless or wrong; "
+        f"gradient {num(stats.exact_gradient, 4)}. One step can be useless"
+        f"{' or point the wrong way' if stats.wrong_way > 0 else ' or far too large'}; "
         "the average over episodes is right."
     )
 else:
