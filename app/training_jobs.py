@@ -8,8 +8,9 @@ summary per update over a queue, and sends the final policy weights as numpy arr
 Stop sets an Event the child checks between updates; the run keeps what it learned.
 
 In the server, one reader thread per job drains its queue into a :class:`Job`, so a page
-only ever reads a snapshot (:meth:`Job.view`) and never blocks. A job whose page stops
-polling for ``ABANDON_SECONDS`` (closed tab) is cancelled, so it cannot hold a slot.
+only ever reads a snapshot (:meth:`Job.view`) and never blocks. A job nobody has looked at
+for ``ABANDON_SECONDS`` (a closed tab) is cancelled; with the default caps the per-run
+wall-clock limit frees the slot sooner anyway.
 
 The registry (:func:`shared_registry`) is one object per server, via ``st.cache_resource``.
 When every slot is busy a session takes a ticket and waits its turn, first come first
@@ -37,7 +38,7 @@ import numpy as np
 
 from pgcore.cartpole_runs import RunData
 
-ABANDON_SECONDS = 30.0
+ABANDON_SECONDS = 300.0  # longer than the default wall cap: a learner may read another page meanwhile
 TICKET_TTL_SECONDS = 20.0
 POLL_SECONDS = 0.1
 

@@ -655,6 +655,9 @@ class ReferenceCurve:
     low: Array | None
     high: Array | None
     note: str
+    preset: str | None = None
+    steps_to_solve: tuple[int | None, ...] = ()
+    """One entry per seed: env steps to solve, None for a seed that did not."""
 
 
 _STEP_KEYS = ("env_steps", "steps", "x")
@@ -726,8 +729,13 @@ def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> 
         note = header
         if isinstance(seeds, (int, list)) and not isinstance(seeds, bool):
             note = f"{len(seeds) if isinstance(seeds, list) else seeds} seeds" + (f", {header}" if header else "")
+        preset = entry.get("preset")
+        preset = preset[:30] if isinstance(preset, str) else None
+        solves = entry.get("steps_to_solve")
+        solves = tuple(int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       and v > 0 else None for v in solves[:100]) if isinstance(solves, list) else ()
         curves.append(ReferenceCurve(name, algo, x[idx], y[idx], None if lo is None else lo[idx],
-                                     None if hi is None else hi[idx], note))
+                                     None if hi is None else hi[idx], note, preset, solves))
     if not curves and not notes:
         notes.append("reference file has no curves")
     return curves, notes

@@ -320,3 +320,16 @@ def test_reference_curves_skip_what_is_broken_and_say_so():
     for garbage in (b"\xff\xfe", b"[1]", b'{"curves": 3}', b"NaN"):
         curves, notes = parse_reference_curves(garbage)
         assert curves == [] and notes
+
+
+def test_the_shipped_reference_file_is_read_completely():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "reference_curves.json"
+    if not path.exists():
+        pytest.skip("data/reference_curves.json not generated yet")
+    curves, notes = parse_reference_curves(path.read_bytes())
+    assert curves and not notes
+    assert {c.algo for c in curves} <= set(ALGOS) and all(c.algo for c in curves)
+    assert all(c.low is not None and c.high is not None and c.steps_to_solve for c in curves)
+    assert all(np.all(np.diff(c.env_steps) >= 0) for c in curves)

@@ -45,6 +45,11 @@ def sample_run(name="uploaded demo", algo="reinforce_baseline", n=40) -> RunData
                    weight_mean=np.zeros(ends[7::8].size), entropy=np.full(ends[7::8].size, 0.5))
 
 
+def results_table(at) -> str:
+    """The page's own steps-to-solve table (not the reference curves' one)."""
+    return "\n".join(m.value for m in at.markdown if m.value.startswith("| algorithm |"))
+
+
 def upload(at, key: str, name: str, data: bytes, mime: str = "application/json"):
     at.file_uploader(key=key).set_value((name, data, mime)).run()
     assert_healthy(at)
@@ -73,6 +78,7 @@ def test_defaults_explain_solved_and_show_the_untrained_policy():
     # reference curves: drawn if the data file exists, otherwise the page says so
     if (ROOT / "data" / "reference_curves.json").exists():
         assert "Reference learning curves (precomputed)" in titles(at)
+        assert any(m.value.startswith("| reference | seeds solved |") for m in at.markdown)
     else:
         assert any("Reference curves are not available" in i.value for i in at.info)
 
@@ -118,7 +124,7 @@ def test_a_valid_run_upload_is_overlaid_and_compared():
     assert at.multiselect(key="cp_show").value == ["uploaded demo"]
     curves = chart(at, "cp_curves_chart")
     assert any(t["name"] == "uploaded demo (20-ep. mean)" for t in curves["data"])
-    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    table = results_table(at)
     assert "REINFORCE + mean baseline | 1 | 1 of 1 |" in table  # it reaches 475 on average: solved
     # a second copy gets a distinct name, and both can be shown
     upload(at, "cp_upload_run", "run2.json", run_to_json(run).encode() + b" ")
@@ -226,7 +232,7 @@ def test_training_a_tiny_budget_shows_progress_curve_and_table(free_slot):
     assert data.stop_reason == "max_env_steps" and runs(at)[name]["policy"] is not None
     assert at.multiselect(key="cp_show").value == [name]
     assert any(t["name"] == f"{name} (20-ep. mean)" for t in chart(at, "cp_curves_chart")["data"])
-    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    table = results_table(at)
     assert "| REINFORCE | 1 | 0 of 1 |" in table
     assert "Variance of the weights Ψ_t per update" in titles(at)
     assert chart(at, "cp_anim_trained")["frames"]
@@ -283,7 +289,7 @@ def test_several_seeds_draw_a_band_and_all_algorithms_fill_the_table(free_slot):
     at.radio(key="cp_mode").set_value("All four algorithms").run()
     at.button(key="cp_train").click().run()
     poll(at, lambda a: len(runs(a)) == 6 and idle(a))
-    table = "\n".join(m.value for m in at.markdown if "median steps to solve" in m.value)
+    table = results_table(at)
     assert table.count(" of ") == 4  # one row per algorithm
 
 

@@ -54,7 +54,7 @@ def learning_curves(runs: list[RunData], *, title: str, show_returns: bool = Tru
     traces: list[dict[str, Any]] = []
     for ref in references or []:
         x, y = _thin(ref.env_steps, ref.mean)
-        traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=f"reference: {ref.name}",
+        traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=f"reference: {reference_label(ref)}",
                            line=dict(color=_rgba(_color(ref.algo), 0.45), width=3),
                            hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>reference</extra>"))
     seen: dict[str, int] = {}
@@ -125,6 +125,13 @@ def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure
     return make_figure(traces, title, "env steps", y_title, height=380, yaxis=dict(type="log"))
 
 
+def reference_label(ref: ReferenceCurve) -> str:
+    """``REINFORCE · fast`` for a known algorithm, else the curve's own name."""
+    if ref.algo in ALGO_LABELS:
+        return ALGO_LABELS[ref.algo] + (f" · {ref.preset}" if ref.preset else "")
+    return ref.name
+
+
 def reference_chart(curves: list[ReferenceCurve], *, title: str) -> go.Figure:
     """Precomputed curves: mean and (if present) band, coloured by algorithm."""
     traces: list[dict[str, Any]] = []
@@ -137,9 +144,10 @@ def reference_chart(curves: list[ReferenceCurve], *, title: str) -> go.Figure:
             traces.append(dict(type="scatter", x=ref.env_steps, y=ref.low, mode="lines",
                                line=dict(width=0, color=color), fill="tonexty", fillcolor=_rgba(color, 0.18),
                                showlegend=False, hoverinfo="skip", name=f"{ref.name} lower"))
-        label = ALGO_LABELS.get(ref.algo or "", ref.name)
+        label = reference_label(ref)
         traces.append(dict(type="scatter", x=ref.env_steps, y=ref.mean, mode="lines",
-                           line=dict(color=color, width=2.5), name=label,
+                           line=dict(color=color, width=2.5, dash="dash" if ref.preset == "articles" else "solid"),
+                           name=label,
                            hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>" + label + "</extra>"))
     return make_figure(traces, title, "env steps", "20-episode mean return", height=380,
                        yaxis=dict(range=[0, 520]), shapes=[_solve_line()])

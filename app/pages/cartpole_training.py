@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.charts.cartpole import cartpole_animation, learning_curves, reference_chart, seed_bands, variance_curves
+from app.charts.cartpole import (
+    cartpole_animation,
+    learning_curves,
+    reference_chart,
+    reference_label,
+    seed_bands,
+    variance_curves,
+)
 from app.format import num
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
@@ -342,6 +349,15 @@ with info_col:
     )
 
 
+@st.cache_data(show_spinner=False)
+def reference_curves(mtime: float):
+    return parse_reference_curves(REFERENCE_FILE.read_bytes())
+
+
+references, reference_notes = [], []
+if REFERENCE_FILE.exists():
+    references, reference_notes = reference_curves(REFERENCE_FILE.stat().st_mtime)
+
 def live_panel() -> None:
     """Progress of this session's job, refreshed a few times a second while it runs."""
     pending = state.get("cp_pending")
@@ -371,7 +387,9 @@ def live_panel() -> None:
         st.button("Stop", icon=":material/stop:", key="cp_stop", on_click=stop_training,
                   help="Ends the run after its current update and keeps what it learned.")
         live = [view.live] if view.live is not None else []
-        st.plotly_chart(learning_curves(live, title="Learning curve (live)", height=360),
+        request = job.requests[view.current]
+        same = [r for r in references if r.algo == request.algo and r.preset == request.preset]
+        st.plotly_chart(learning_curves(live, title="Learning curve (live)", height=360, references=same),
                         config=PLOTLY_CONFIG, key="cp_live_chart")
         return
     # the job ended: its runs are stored; one full rerun redraws the comparisons
@@ -394,15 +412,6 @@ if note:
         st.info("Stopped before the first update finished: nothing to keep.", icon=":material/stop_circle:")
 
 
-@st.cache_data(show_spinner=False)
-def reference_curves(mtime: float):
-    return parse_reference_curves(REFERENCE_FILE.read_bytes())
-
-
-references, reference_notes = [], []
-if REFERENCE_FILE.exists():
-    references, reference_notes = reference_curves(REFERENCE_FILE.stat().st_mtime)
-
 runs = {name: entry for name, entry in state["cp_runs"].items()}
 
 # --- what good looks like -------------------------------------------------------------------
@@ -413,7 +422,16 @@ with st.expander("What good looks like: reference curves", expanded=not runs, ic
                         config=PLOTLY_CONFIG, key="cp_reference_chart")
         notes = sorted({ref.note for ref in references if ref.note})
         st.caption("Precomputed with this app's training code" + (f" ({'; '.join(notes)})" if notes else "")
-                   + ". Your runs will differ: one seed is noisy.")
+                   + ". Your runs will differ: one seed is noisy. The live curve shows the matching "
+                   "reference in a pale line.")
+        rows = ["| reference | seeds solved | median steps to solve |", "|---|---|---|"]
+        for ref in references:
+            if ref.steps_to_solve:
+                solved = [v for v in ref.steps_to_solve if v is not None]
+                median = f"{np.median(solved):,.0f}" if solved else "—"
+                rows.append(f"| {reference_label(ref)} | {len(solved)} of {len(ref.steps_to_solve)} | {median} |")
+        if len(rows) > 2:
+            st.markdown("\n".join(rows))
     else:
         st.info("Reference curves are not available on this server yet (data/reference_curves.json is "
                 "missing or unreadable). Train a run to draw your own.", icon=":material/info:")
@@ -541,13 +559,13 @@ with down_col:
         entry = runs[chosen]
         stem = "".join(c if c.isalnum() else "_" for c in chosen).strip("_")
         data = entry["data"]
-        st.download_button("Run (JSON)", data=lambda: run_to_json(data), file_name=f"cartpole_{stem}.json",
+        st.download_button("Run (JSON)", data=lambda run=data: run_to_json(run), file_name=f"cartpole_{stem}.json",
                            mime="application/json", key="cp_dl_json", icon=":material/download:")
-        st.download_button("Episodes (CSV)", data=lambda: run_to_csv(data), file_name=f"cartpole_{stem}.csv",
+        st.download_button("Episodes (CSV)", data=lambda run=data: run_to_csv(run), file_name=f"cartpole_{stem}.csv",
                            mime="text/csv", key="cp_dl_csv", icon=":material/download:")
         if entry["policy"] is not None:
             policy = entry["policy"]
-            st.download_button("Trained policy (.safetensors)", data=lambda: policy_to_bytes(policy),
+            st.download_button("Trained policy (.safetensors)", data=lambda p=policy: policy_to_bytes(p),
                                file_name=f"cartpole_{stem}.safetensors", mime="application/octet-stream",
                                key="cp_dl_policy", icon=":material/download:")
     else:
