@@ -1,5 +1,5 @@
 """Entry point: `streamlit run app/Home.py`. Sets up the page and the navigation only;
-every page lives in app/pages/. Pages whose file is not there yet are simply not listed."""
+every page lives in app/views/. Pages whose file is not there yet are simply not listed."""
 
 from __future__ import annotations
 

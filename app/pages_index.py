@@ -2,6 +2,11 @@
 
 Home and the navigation both read this list; a page whose file does not exist yet is left
 out, so nothing ever links to a placeholder.
+
+The page files live in app/views/, not app/pages/: Streamlit treats a pages/ folder beside
+the entry script as an old-style multipage app during the first run of a session, so a
+shared link such as /gradient-step?theta1=0.5 opened a spurious "Page not found" dialog
+and left the sidebar listing file names instead of this navigation.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 
 @dataclass(frozen=True)

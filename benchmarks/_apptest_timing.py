@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "pages" / f"{name}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app" / "views" / f"{name}.py"), default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -2,7 +2,7 @@
 
 1. Per-episode gradient estimates per second on the grid (sampling + closed forms + baseline),
    for each baseline, at N = 1,000,000 and N = 10,000.
-2. Server-side rerun time of app/pages/baselines.py under AppTest with N = 10,000 samples:
+2. Server-side rerun time of app/views/baselines.py under AppTest with N = 10,000 samples:
    the median over 30 moves of each of a few sliders.
 
 Run: .venv/bin/python benchmarks/bench_estimators.py
@@ -35,7 +35,7 @@ def estimates_per_second(baseline: str, n: int, repeats: int) -> float:
 
 
 def page_rerun_ms(key: str, values: list[float]) -> float:
-    at = AppTest.from_file(str(ROOT / "app" / "pages" / "baselines.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app" / "views" / "baselines.py"), default_timeout=120)
     at.run()
     at.slider(key="bl_n").set_value(10_000).run()
     assert not at.exception
@@ -54,7 +54,7 @@ def main() -> None:
         for baseline in BASELINES + (0.5,):
             rate = estimates_per_second(baseline, n, repeats)
             print(f"  N = {n:>9,}  baseline = {str(baseline):<8}  {rate / 1e6:6.1f} million estimates/s")
-    print("== app/pages/baselines.py rerun under AppTest, N = 10,000 (median of 30 moves)")
+    print("== app/views/baselines.py rerun under AppTest, N = 10,000 (median of 30 moves)")
     rng = np.random.default_rng(0)
     moves = {
         "bl_theta1": [round(float(v), 1) for v in rng.uniform(-4, 4, 30)],

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ROOT / "app" / "pages"
+PAGES = ROOT / "app" / "views"
 
 #: Widget kinds AppTest can drive, by the attribute that lists them.
 WIDGET_KINDS = ("slider", "select_slider", "number_input", "selectbox", "radio", "checkbox", "toggle",
@@ -24,7 +24,7 @@ _NON_FINITE = re.compile(r"(?<![A-Za-z\\])(nan|inf|infinity)(?![A-Za-z])", re.IG
 
 
 def page_app(name: str, *, timeout: float = 60, query: dict[str, str] | None = None) -> AppTest:
-    """An AppTest for ``app/pages/<name>.py`` (absolute path), run once and checked."""
+    """An AppTest for ``app/views/<name>.py`` (absolute path), run once and checked."""
     at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=timeout)
     if query:
         at.query_params.update(query)

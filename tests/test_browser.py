@@ -194,3 +194,31 @@ def test_navigation_lists_every_page(server, browser):
     for info in available_pages():
         assert info.title in nav, info.title
     context.close()
+
+
+#: Streamlit's front end probes whether the app is served under a sub-path by fetching
+#: <page>/_stcore/health and <page>/_stcore/host-config first; on a direct page link those
+#: two 404s are expected and harmless.
+_BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")
+
+
+@pytest.mark.parametrize(("url_path", "query", "shown"), [
+    ("policies", "theta=1.5", "0.8176"),  # σ(1.5)
+    ("gradient-step", "theta1=0.5", "0.6225"),  # σ(0.5)
+])
+def test_a_shared_link_opens_the_page_in_its_state(server, browser, url_path, query, shown):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.location.get("url", "") or msg.text) if msg.type == "error" else None)
+    page.goto(f"{server}/{url_path}?{query}")
+    wait_for_run(page)
+    assert page.get_by_text("Page not found").count() == 0, "a shared link opened the 'Page not found' dialog"
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert all(info.title in nav for info in available_pages()), nav
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert shown in main, f"{url_path}?{query} did not restore the state"
+    unexpected = [e for e in errors if not e.endswith(_BASE_PATH_PROBES)]
+    assert not unexpected, unexpected
+    context.close()

@@ -105,7 +105,7 @@ print("TORCH", sum(1 for m in sys.modules if m == "torch" or m.startswith("torch
 
 def test_rendering_the_page_without_training_does_not_import_torch():
     result = subprocess.run(
-        [sys.executable, "-c", NO_TORCH, str(ROOT / "app" / "pages" / f"{PAGE}.py")],
+        [sys.executable, "-c", NO_TORCH, str(ROOT / "app" / "views" / f"{PAGE}.py")],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )

@@ -47,7 +47,7 @@ sys.exit(1 if leaked else 0)
 def test_pages_that_do_not_train_do_not_import_torch():
     # A fresh interpreter: other tests in this process may have imported torch already.
     pages = ["Home.py"] + [
-        f"pages/{p.file}" for p in available_pages() if p.file not in ("home.py", "cartpole_training.py")
+        f"views/{p.file}" for p in available_pages() if p.file not in ("home.py", "cartpole_training.py")
     ]
     result = subprocess.run(
         [sys.executable, "-c", NO_TORCH_SCRIPT, str(ROOT), *pages],
