@@ -82,7 +82,11 @@ def make_figure(
         showlegend=legend_below,
     )
     if legend_below:
-        base["legend"] = dict(orientation="h", yanchor="top", y=-0.22, x=0.0)
+        # Anchored to the bottom of the whole figure (not the plot area) with room reserved,
+        # so the legend never sits on the x-axis title, whatever the figure's height.
+        base["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0)
+        base["margin"]["b"] = 110
+        base["height"] = height + 40
     return go.Figure(data=traces, layout=_deep_merge(base, layout), _validate=False)
 
 
