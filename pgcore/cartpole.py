@@ -75,7 +75,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,9 +83,15 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from pgcore._checks import choice, non_negative_float, positive_float, positive_int
+from pgcore.cartpole_config import (
+    ALGOS,
+    PRESETS,
+    SOLVE_THRESHOLD,
+    SOLVE_WINDOW,
+    TrainConfig,
+    preset_config,
+)
 from pgcore.cartpole_policy import (
-    ACTIVATIONS,
     EpisodeRollout,
     PolicySnapshot,
     load_policy,
@@ -95,6 +101,7 @@ from pgcore.cartpole_policy import (
     rollout_episode,
     save_policy,
 )
+from pgcore.cartpole_runs import running_mean
 from pgcore.returns import (
     episode_mean_baseline,
     gae_advantages,
@@ -127,184 +134,11 @@ __all__ = [
     "main",
 ]
 
-ALGOS = ("reinforce", "reinforce_baseline", "reinforce_value", "actor_critic")
-ESTIMATORS = ("gae", "nstep")
-SOLVE_WINDOW = 20
-SOLVE_THRESHOLD = 475.0
 OBS_SIZE = 4
 NUM_ACTIONS = 2
 MAX_EPISODE_STEPS = 500  # CartPole-v1's time limit
 
 Array = npt.NDArray[np.float64]
-
-
-# ---------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines one training run; same config → same run. Defaults are the
-    ``fast`` preset's REINFORCE settings; prefer :func:`preset_config`."""
-
-    algo: str = "reinforce"
-    """One of ``reinforce``, ``reinforce_baseline``, ``reinforce_value``, ``actor_critic``."""
-    seed: int = 0
-    """Seeds the environment, the action sampler and the weight initialisation."""
-    gamma: float = 0.99
-    """Discount factor γ in [0, 1] for returns and advantages."""
-    policy_lr: float = 2e-2
-    """Adam learning rate of the policy network π_θ."""
-    value_lr: float = 1e-2
-    """Adam learning rate of the value network V_φ (reinforce_value, actor_critic)."""
-    hidden_size: int = 32
-    """Width H of the single hidden layer of both networks."""
-    activation: str = "tanh"
-    """Hidden-layer nonlinearity: ``relu`` or ``tanh``."""
-    orthogonal_init: bool = True
-    """Orthogonal weights (policy output gain 0.01: starts at ≈50/50) instead of torch's uniform init."""
-    num_envs: int = 4
-    """Parallel environments; for the REINFORCE variants this is episodes per update."""
-    rollout_steps: int = 4
-    """actor_critic only: steps per environment between updates."""
-    advantage_estimator: str = "gae"
-    """actor_critic only: ``gae`` (GAE(γ, λ)) or ``nstep`` (n-step bootstrapped targets)."""
-    gae_lambda: float = 0.99
-    """λ in [0, 1] for GAE: 0 = one-step TD error, 1 = Monte Carlo return − V."""
-    n_steps: int = 5
-    """n for n-step targets (advantage_estimator = ``nstep``)."""
-    normalize_returns: bool = True
-    """Scale the weights Ψ_t (returns or advantages) to mean 0, std 1 over each update batch."""
-    entropy_coef: float = 0.0
-    """β ≥ 0: bonus β · entropy of π added to the objective (encourages exploration)."""
-    max_grad_norm: float = 0.0
-    """Clip each network's gradient to this L2 norm before the Adam step; 0 = no clipping."""
-    max_env_steps: int = 200_000
-    """Budget: stop at the first update boundary with at least this many env steps."""
-    max_wall_seconds: float = 0.0
-    """Budget in seconds, checked between updates; 0 = no limit (runs stay reproducible)."""
-    stop_when_solved: bool = True
-    """Stop at the update in which the 20-episode mean return first reaches 475."""
-    measure_grad_variance: bool = False
-    """Also report the variance of per-step policy-gradient contributions (costs extra time)."""
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__  # frozen: normalise in place once, here
-        set_(self, "algo", choice("algo", self.algo, ALGOS))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative whole number, got {self.seed!r}")
-        set_(self, "seed", int(self.seed))
-        gamma = non_negative_float("gamma", self.gamma)
-        if gamma > 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
-        set_(self, "gamma", gamma)
-        for name in ("policy_lr", "value_lr"):
-            value = positive_float(name, getattr(self, name))
-            if value > 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-            set_(self, name, value)
-        set_(self, "hidden_size", positive_int("hidden_size", self.hidden_size, maximum=4096))
-        set_(self, "activation", choice("activation", self.activation, ACTIVATIONS))
-        set_(self, "num_envs", positive_int("num_envs", self.num_envs, maximum=1024))
-        set_(self, "rollout_steps", positive_int("rollout_steps", self.rollout_steps, maximum=10_000))
-        set_(self, "advantage_estimator", choice("advantage_estimator", self.advantage_estimator, ESTIMATORS))
-        lam = non_negative_float("gae_lambda", self.gae_lambda)
-        if lam > 1.0:
-            raise ValueError(f"gae_lambda must be in [0, 1], got {self.gae_lambda!r}")
-        set_(self, "gae_lambda", lam)
-        set_(self, "n_steps", positive_int("n_steps", self.n_steps, maximum=10_000))
-        set_(self, "entropy_coef", non_negative_float("entropy_coef", self.entropy_coef))
-        set_(self, "max_grad_norm", non_negative_float("max_grad_norm", self.max_grad_norm))
-        set_(self, "max_env_steps", positive_int("max_env_steps", self.max_env_steps))
-        set_(self, "max_wall_seconds", non_negative_float("max_wall_seconds", self.max_wall_seconds))
-        for name in ("orthogonal_init", "normalize_returns", "stop_when_solved", "measure_grad_variance"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-            set_(self, name, bool(getattr(self, name)))
-
-    @property
-    def uses_critic(self) -> bool:
-        """Whether this algorithm trains a value network V_φ."""
-        return self.algo in ("reinforce_value", "actor_critic")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-friendly) of every field."""
-        return asdict(self)
-
-
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # The source articles: γ 0.9, one 128-unit ReLU layer, Adam 3e-4, normalized returns,
-    # one episode per update, torch's default init. actor_critic has no article setting;
-    # it gets the same network and step size with 1 env and 32-step rollouts.
-    "articles": {
-        algo: dict(
-            gamma=0.9,
-            hidden_size=128,
-            activation="relu",
-            orthogonal_init=False,
-            policy_lr=3e-4,
-            value_lr=3e-4,
-            num_envs=1,
-            rollout_steps=32,
-            normalize_returns=True,
-            entropy_coef=0.0,
-        )
-        for algo in ALGOS
-    },
-    # Tuned on this project's benchmark (benchmarks/bench_cartpole.py, 10 seeds); see
-    # preset_config's docstring for the reasoning.
-    "fast": {
-        **{
-            algo: dict(
-                gamma=0.99, hidden_size=32, activation="tanh", orthogonal_init=True,
-                policy_lr=2e-2, value_lr=1e-2, num_envs=4, normalize_returns=True,
-            )
-            for algo in ("reinforce", "reinforce_baseline", "reinforce_value")
-        },
-        "actor_critic": dict(
-            gamma=0.99, hidden_size=32, activation="tanh", orthogonal_init=True,
-            policy_lr=6e-3, value_lr=1e-2, num_envs=8, rollout_steps=4,
-            advantage_estimator="gae", gae_lambda=0.99, normalize_returns=True,
-        ),
-    },
-}
-
-
-def preset_config(name: str, algo: str, seed: int = 0, **overrides: Any) -> TrainConfig:
-    """A :class:`TrainConfig` from a named preset, with any field overridden.
-
-    Presets:
-        ``articles``: the source articles' settings (γ 0.9, 128 ReLU units, Adam 3e-4,
-        normalized returns, one episode per update). Slow: ~10⁵ steps to solve.
-
-        ``fast``: tuned for few env steps on a 2-core CPU by a grid search over 4–5 seeds
-        (then checked on 10 seeds by ``benchmarks/bench_cartpole.py``). Why each choice:
-        γ 0.99 (a ~100-step horizon lets the agent feel the pole falling long before it
-        does; with γ 0.9 every step past ~20 looks the same); a 32-unit tanh layer
-        (CartPole's control law is nearly linear, and small is cheap); orthogonal init
-        with a 0.01 output gain (starts exactly at 50/50); normalized weights Ψ_t, which
-        keep the step size independent of the return scale so a large Adam rate is safe.
-        The REINFORCE variants share one setting so the page compares estimators, not
-        tunings: 4 episodes per update (more, smaller updates beat fewer large ones
-        here: 8 episodes needed ~1.5× the steps) and Adam 2e-2 for the policy (3e-2 was
-        a bit faster on median but occasionally collapsed), 1e-2 for V_φ. actor_critic
-        learns best from many tiny batches: 8 envs × 4-step rollouts, GAE λ 0.99,
-        policy rate 6e-3 (16–32 envs × 32 steps often did not solve within 200k steps).
-
-    Args:
-        name: ``articles`` or ``fast``.
-        algo: one of :data:`ALGOS`.
-        seed: the run's seed.
-        **overrides: any other :class:`TrainConfig` field.
-    """
-    name = choice("name", name, tuple(PRESETS))
-    algo = choice("algo", algo, ALGOS)
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"overrides has unknown TrainConfig fields: {', '.join(unknown)}")
-    return TrainConfig(**{**PRESETS[name][algo], "algo": algo, "seed": seed, **overrides})
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,18 +282,6 @@ class TrainResult:
             "wall_seconds": round(self.wall_seconds, 3),
             "final_avg_return": None if math.isnan(avg) else round(avg, 3),
         }
-
-
-def running_mean(returns: npt.ArrayLike, window: int = SOLVE_WINDOW) -> Array:
-    """Mean of the last ``window`` values at each index (fewer at the start). Shape of input."""
-    x = np.asarray(returns, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"returns must be 1-D, got shape {x.shape}")
-    window = positive_int("window", window)
-    cumsum = np.concatenate([[0.0], np.cumsum(x)])
-    idx = np.arange(1, x.size + 1)
-    start = np.maximum(idx - window, 0)
-    return (cumsum[idx] - cumsum[start]) / (idx - start)
 
 
 # ---------------------------------------------------------------------------------------

@@ -23,17 +23,17 @@ Example:
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from pgcore.cartpole_config import ALGOS, PRESETS, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config
 
 __all__ = [
     "ALGOS",
@@ -62,16 +62,12 @@ __all__ = [
     "parse_reference_curves",
 ]
 
-ALGOS = ("reinforce", "reinforce_baseline", "reinforce_value", "actor_critic")
 ALGO_LABELS = {
     "reinforce": "REINFORCE",
     "reinforce_baseline": "REINFORCE + mean baseline",
     "reinforce_value": "REINFORCE + value baseline",
     "actor_critic": "Actor-critic",
 }
-SOLVE_WINDOW = 20
-SOLVE_THRESHOLD = 475.0
-
 RUN_FORMAT = "pgcore.cartpole.run"
 RUN_FORMAT_VERSION = 1
 MAX_RUN_BYTES = 2_000_000
@@ -84,42 +80,15 @@ STOP_REASONS = ("solved", "max_env_steps", "max_wall_seconds", "cancelled", "upl
 #: The hyperparameters the page exposes (TrainConfig field names).
 PAGE_FIELDS = ("gamma", "policy_lr", "value_lr", "hidden_size", "num_envs", "rollout_steps", "entropy_coef",
                "normalize_returns")
-TRAINING_SOURCE = Path(__file__).resolve().parent / "cartpole.py"
 
 
-def read_presets(source: str | Path = TRAINING_SOURCE) -> dict[str, dict[str, dict[str, Any]]]:
-    """``pgcore.cartpole.PRESETS`` with ``TrainConfig`` defaults filled in, for the fields in
-    :data:`PAGE_FIELDS`, read from the training module's *source* so that a page can show
-    them without importing torch (2 s of cold start), and can never drift from them.
-
-    Only literals are evaluated: the TrainConfig field defaults with ``ast.literal_eval``,
-    and the ``PRESETS`` expression (dicts, ``dict(...)`` calls, a comprehension over
-    ``ALGOS``) with no builtins but ``dict``.
-
-    Returns:
-        preset → algo → field → value.
-    """
-    tree = ast.parse(Path(source).read_text(encoding="utf-8"))
-    algos: tuple[str, ...] | None = None
-    presets_node: ast.expr | None = None
-    defaults: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id == "ALGOS":
-                algos = tuple(ast.literal_eval(node.value))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "PRESETS":
-            presets_node = node.value
-        elif isinstance(node, ast.ClassDef) and node.name == "TrainConfig":
-            for item in node.body:
-                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None:
-                    defaults[item.target.id] = ast.literal_eval(item.value)
-    if algos is None or presets_node is None or not set(PAGE_FIELDS) <= set(defaults):
-        raise ValueError(f"could not find ALGOS, PRESETS and TrainConfig defaults in {source}")
-    code = compile(ast.Expression(presets_node), str(source), "eval")
-    presets = eval(code, {"__builtins__": {"dict": dict}}, {"ALGOS": algos})  # noqa: S307 - our own literals
+def read_presets() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every preset's values for the fields in :data:`PAGE_FIELDS`: preset → algo → field →
+    value, straight from :mod:`pgcore.cartpole_config` (torch-free, so the page can show
+    them without importing torch, and they can never drift from what training uses)."""
     return {
-        name: {algo: {f: settings.get(f, defaults[f]) for f in PAGE_FIELDS} for algo, settings in table.items()}
-        for name, table in presets.items()
+        name: {algo: {f: getattr(preset_config(name, algo), f) for f in PAGE_FIELDS} for algo in ALGOS}
+        for name in PRESETS
     }
 
 

@@ -342,7 +342,7 @@ def sample_episodes(
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     p1, q1 = float(sigmoid(theta1)), float(sigmoid(-theta1))
-    p2, q2 = float(sigmoid(theta2)), float(sigmoid(-theta2))
+    p2 = float(sigmoid(theta2))
     stop = q1 + p1 * p2  # 1 − q, written without cancellation
     # A policy that loops forever (|θ| beyond ~700) still has to end in the sampler;
     # 1e-12 keeps the geometric draw defined, and γ^{2k} has long vanished by then.

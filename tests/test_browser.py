@@ -11,7 +11,6 @@ Needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`); CI in
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

@@ -94,7 +94,7 @@ def test_solve_constants_agree_with_the_training_core():
     assert runs.ALGOS == core.ALGOS
 
 
-def test_presets_read_from_source_equal_the_training_cores():
+def test_page_presets_equal_the_training_cores():
     from pgcore.cartpole import PRESETS, preset_config
 
     table = read_presets()
@@ -104,13 +104,6 @@ def test_presets_read_from_source_equal_the_training_cores():
         for algo in ALGOS:
             config = preset_config(preset, algo, 0).to_dict()
             assert table[preset][algo] == {f: config[f] for f in PAGE_FIELDS}, (preset, algo)
-
-
-def test_reading_presets_from_a_broken_source_fails_loudly(tmp_path):
-    bad = tmp_path / "cartpole.py"
-    bad.write_text("ALGOS = ('a',)\n")
-    with pytest.raises(ValueError, match="could not find"):
-        read_presets(bad)
 
 
 @pytest.mark.slow

@@ -27,10 +27,8 @@ from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_
 from pgcore.cartpole_runs import (
     ALGO_LABELS,
     ALGOS,
-    MAX_RUN_BYTES,
     SOLVE_THRESHOLD,
     SOLVE_WINDOW,
-    TRAINING_SOURCE,
     cartpole_frames,
     parse_reference_curves,
     read_presets,
@@ -57,13 +55,7 @@ UNTRAINED = "Untrained (random init)"
 
 
 
-@st.cache_data(show_spinner=False)
-def presets(mtime: float) -> dict:
-    """The training core's presets, read from its source (no torch import); re-read on edit."""
-    return read_presets()
-
-
-PRESET_TABLE = presets(TRAINING_SOURCE.stat().st_mtime)
+PRESET_TABLE = read_presets()  # from pgcore.cartpole_config: torch-free, never drifts from training
 
 
 def with_presets(base: tuple[float, ...], field: str, whole: bool = False) -> tuple[str, ...]:
