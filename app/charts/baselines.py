@@ -60,8 +60,8 @@ def mean_std_chart(names: list[str], means: Array, stds: Array, exact_gradient: 
     shapes = [vline(exact_gradient, color=COLORS["exact"], dash="dash")]
     if abs(estimator_mean - exact_gradient) > 1e-12:
         shapes.append(vline(estimator_mean, color=COLORS["left"], dash="dot"))
-    return make_figure(traces, "Mean ± 1 std of each estimator (dashed: exact ∂J/∂θ₁)",
-                       "estimate of ∂J/∂θ₁", "baseline", height=300, legend_below=False, shapes=shapes,
+    return make_figure(traces, "Mean ± 1 std of each estimator",
+                       "estimate of ∂J/∂θ₁ (dashed: exact)", "baseline", height=300, legend_below=False, shapes=shapes,
                        yaxis=dict(autorange="reversed"))
 
 

@@ -202,22 +202,22 @@ def cartpole_animation(frames: CartPoleFrames, *, title: str, color: str, frame_
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
                                     transition=dict(duration=0))])
     slider = dict(
-        active=0, x=0.0, y=-0.02, len=1.0, pad=dict(t=30, b=0), currentvalue=dict(prefix="step ", font=dict(size=11)),
+        active=0, x=0.0, y=0.0, yanchor="top", len=1.0, pad=dict(t=70, b=0), currentvalue=dict(prefix="step ", font=dict(size=11)),
         steps=[dict(method="animate", label=str(int(frames.steps[i])),
                     args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                          transition=dict(duration=0))])
                for i in range(frames.steps.size)],
     )
     fig = make_figure(
-        data0, title, "cart position x (m)", "height (m)", height=330, legend_below=False,
+        data0, title, "cart position x (m)", "height (m)", height=390, legend_below=False,
         xaxis=dict(range=[-TRACK_LIMIT - 0.4, TRACK_LIMIT + 0.4], zeroline=False),
         yaxis=dict(range=[-CART_HEIGHT - 0.15, POLE_LENGTH + 0.2], scaleanchor="x", scaleratio=1, zeroline=False),
-        margin=dict(l=55, r=20, t=50, b=90),
+        margin=dict(l=55, r=20, t=85, b=140),  # room for the buttons above and the slider below
         **layout0,
     )
     controls = dict(
-        updatemenus=[dict(type="buttons", direction="left", x=1.0, xanchor="right", y=1.18, yanchor="top",
-                          showactive=False, buttons=[play, pause], pad=dict(r=0, t=0))],
+        updatemenus=[dict(type="buttons", direction="left", x=1.0, xanchor="right", y=1.0, yanchor="bottom",
+                          showactive=False, buttons=[play, pause], pad=dict(r=0, t=0, b=6))],
         sliders=[slider],
     )
     return AnimatedFigure(fig, plot_frames, controls)

@@ -107,7 +107,7 @@ def objective_curve(
     low, high = float(np.min(j_grid)), float(np.max(j_grid))
     pad = 0.15 * (high - low) + 0.03
     return make_figure(
-        traces, "Expected return J(θ₁) and three slopes at the current θ₁", "θ₁ (policy in S1)", "J(θ) = V^π(S1)",
+        traces, "J(θ₁) and three slopes at the current θ₁", "θ₁ (policy in S1)", "J(θ) = V^π(S1)",
         height=400, xaxis=dict(range=[float(theta_grid[0]), float(theta_grid[-1])]),
         yaxis=dict(range=[low - pad, high + pad]),
     )
@@ -137,9 +137,22 @@ def quiver_segments(x: Array, y: Array, u: Array, v: Array, length: float) -> tu
     return xs.ravel(), ys.ravel()
 
 
-def _arrow(x: float, y: float, dx: float, dy: float, color: str, text: str) -> list[dict[str, Any]]:
-    """An arrow from (x, y) to (x + dx, y + dy) and its label just beyond the head."""
+def _arrow(x: float, y: float, dx: float, dy: float, color: str, text: str,
+           x_room: float = np.inf) -> list[dict[str, Any]]:
+    """An arrow from (x, y) to (x + dx, y + dy) and its label just beyond the head.
+
+    A head closer than ``x_room`` to the right edge gets its label above or below it
+    instead, so the label is not cut off by the plot's edge or hidden under the colour bar.
+    """
     length = max(float(np.hypot(dx, dy)), 1e-12)
+    if dx >= 0 and x + dx > x_room:
+        return [
+            dict(x=x + dx, y=y + dy, ax=x, ay=y, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                 arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=color, text=""),
+            dict(x=x + dx, y=y + dy, xref="x", yref="y", showarrow=False, text=text, xanchor="right",
+                 yanchor="bottom" if dy >= 0 else "top", yshift=10 if dy >= 0 else -10,
+                 font=dict(color=color, size=12), bgcolor="rgba(255,255,255,0.8)"),
+        ]
     return [
         dict(x=x + dx, y=y + dy, ax=x, ay=y, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
              arrowhead=2, arrowsize=1.2, arrowwidth=2.5, arrowcolor=color, text=""),
@@ -178,15 +191,16 @@ def objective_map(
     g_sampled = float(np.hypot(*sampled_grad))
     scale = arrow_length / max(g_exact, 1e-12)
     annotations = []
+    lo, hi = float(axis[0]), float(axis[-1])
+    x_room = hi - 0.3 * (hi - lo)
     if g_exact > 0:
         annotations += _arrow(point[0], point[1], exact_grad[0] * scale, exact_grad[1] * scale,
-                              COLORS["exact"], "exact ∇J")
+                              COLORS["exact"], "exact ∇J", x_room)
     if g_sampled > 0:
         # same scale as the exact arrow, but never longer than 3 arrow lengths
         s = min(scale, 3 * arrow_length / g_sampled)
         annotations += _arrow(point[0], point[1], sampled_grad[0] * s, sampled_grad[1] * s,
-                              COLORS["estimate"], "one episode")
-    lo, hi = float(axis[0]), float(axis[-1])
+                              COLORS["estimate"], "one episode", x_room)
     return make_figure(
         traces, "J(θ₁, θ₂) with its gradient field", "θ₁ (policy in S1)", "θ₂ (policy in S2)", height=460,
         xaxis=dict(range=[lo, hi]), yaxis=dict(range=[lo, hi], scaleanchor="x"), annotations=annotations,

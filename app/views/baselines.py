@@ -124,7 +124,8 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
     header = list(rows[0])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
-    return "\n".join(lines)
+    # Wrapped so that a table wider than a phone screen scrolls sideways instead of being cut off.
+    return '<div style="overflow-x: auto">\n\n' + "\n".join(lines) + "\n\n</div>"
 
 
 def use_seed_004() -> None:
@@ -178,13 +179,15 @@ with grid_tab:
     p1 = float(sigmoid(theta1))
 
     discount = r"\gamma^t" if weight else ""
-    st.latex(
-        rf"\hat g(b) = \sum_{{t:\,s_t = S_1}} {discount}\,\psi_t\,(G_t - b),\qquad "
-        rf"\psi(\text{{Right}}) = 1 - p_1 = {num(1 - p1, 4)},\quad \psi(\text{{Left}}) = -p_1 = {num(-p1, 4)}"
+    # One short line each, so every formula fits a 390 px phone screen.
+    formula_col, truth_col = st.columns(2)
+    formula_col.latex(
+        rf"\begin{{aligned}}\hat g(b) &= \sum_{{t:\,s_t = S_1}} {discount}\,\psi_t\,(G_t - b)\\"
+        rf"\psi(\text{{Right}}) &= 1 - p_1 = {num(1 - p1, 4)}\\ \psi(\text{{Left}}) &= -p_1 = {num(-p1, 4)}\end{{aligned}}"
     )
-    st.latex(
-        rf"\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)},\qquad J = V^\pi(S_1) = {num(j_c, 4)}"
-        + (rf",\qquad \mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "")
+    truth_col.latex(
+        rf"\begin{{aligned}}&\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)}\\ &J = V^\pi(S_1) = {num(j_c, 4)}"
+        + (rf"\\ &\mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "") + r"\end{aligned}"
     )
     if not weight:
         st.warning(
@@ -225,7 +228,7 @@ with grid_tab:
             "(mean − exact)/SE": num((s.mean - truth) / s.standard_error, 2) if s.standard_error > 0 else "—",
             "variance reduction": reduction,
         })
-    st.markdown(markdown_table(rows))
+    st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
         "Every estimate is one episode's Σ γᵗψₜ(Gₜ − b). The batch mean leaves out the episode's own return, "
         "so it stays unbiased. In this grid every decision is made in S1, so V(sₜ) is the single number "
@@ -236,7 +239,7 @@ with grid_tab:
     # --- the parabola -------------------------------------------------------------------
     st.subheader("Which constant is best? Not E[G]")
     b_grid = np.linspace(*B_RANGE, 201)
-    parabola_col, parabola_text = st.columns([3, 2], gap="large")
+    parabola_col, parabola_text = st.columns(2, gap="large")
     with parabola_col:
         marks = [("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"), ("your b", b_const, "constant")]
         st.plotly_chart(variance_parabola(b_grid, mom.variance(b_grid), empirical_variance_curve(xs, ys, b_grid), marks),
@@ -244,13 +247,13 @@ with grid_tab:
     with parabola_text:
         x_name, y_name = (r"\sum_t \gamma^t\psi_t G_t", r"\sum_t \gamma^t\psi_t") if weight else (
             r"\sum_t \psi_t G_t", r"\sum_t \psi_t")
-        st.latex(rf"X = {x_name},\quad Y = {y_name},\quad \hat g(b) = X - bY")
-        st.latex(r"\operatorname{Var}(X - bY) = \operatorname{Var}X - 2b\,\mathbb{E}[XY] + b^2\,\mathbb{E}[Y^2]"
-                 r"\quad(\mathbb{E}[Y] = 0)")
+        st.latex(rf"\begin{{aligned}}X &= {x_name}\\ Y &= {y_name}\\ \hat g(b) &= X - bY\end{{aligned}}")
+        st.latex(r"\begin{aligned}\operatorname{Var}(X - bY) &= \operatorname{Var}X - 2b\,\mathbb{E}[XY]\\"
+                 r"&\quad + b^2\,\mathbb{E}[Y^2]\qquad(\mathbb{E}[Y] = 0)\end{aligned}")
         st.latex(rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.x_score, 4)}}}"
                  rf"{{{num(mom.score_sq, 4)}}} = {num(mom.optimal_baseline, 4)}")
-        st.latex(rf"\mathbb{{E}}[G_0] = {num(j_c, 4)}:\quad \operatorname{{Var}} = {num(mom.variance(j_c), 5)}"
-                 rf"\;\text{{vs}}\; {num(mom.variance(mom.optimal_baseline), 5)} \text{{ at }} b^*")
+        st.latex(rf"\begin{{aligned}}b = \mathbb{{E}}[G_0] = {num(j_c, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(j_c), 5)}\\"
+                 rf"b = b^* = {num(mom.optimal_baseline, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(mom.optimal_baseline), 5)}\end{{aligned}}")
         st.markdown(
             "A popular derivation says the best baseline is E[R]. It drops the score from the variance: "
             "the minimum of Var(X − bY) is the *score-weighted* mean of returns, "
@@ -261,10 +264,10 @@ with grid_tab:
 
     # --- the lemma ----------------------------------------------------------------------
     st.subheader("Why a baseline is free: E[∇log π] = 0")
-    lemma_col, lemma_chart = st.columns([2, 3], gap="large")
+    lemma_col, lemma_chart = st.columns(2, gap="large")
     with lemma_col:
-        st.latex(rf"\mathbb{{E}}_a[\psi] = p_1(1 - p_1) + (1 - p_1)(-p_1) = {num(p1, 4)} \cdot {num(1 - p1, 4)}"
-                 rf" - {num(1 - p1, 4)} \cdot {num(p1, 4)} = 0")
+        st.latex(rf"\begin{{aligned}}\mathbb{{E}}_a[\psi] &= p_1(1 - p_1) + (1 - p_1)(-p_1)\\ &= {num(p1, 4)} \cdot {num(1 - p1, 4)}"
+                 rf" - {num(1 - p1, 4)} \cdot {num(p1, 4)}\\ &= 0\end{{aligned}}")
         st.latex(rf"\mathbb{{E}}[bY] = b\,\mathbb{{E}}[Y] = b \cdot {num(mom.score_mean, 6)} = 0")
         st.markdown(
             "At every visit the score averages to zero over the action, whatever happened before. "
@@ -307,12 +310,12 @@ with grid_tab:
     s2 = i4.number_input("Score ψ₂", -1000.0, 1000.0, step=0.1, key="bl_s2")
     cb = i5.number_input("Baseline b", -1000.0, 1000.0, step=1.0, key="bl_cb")
     calc = baseline_arithmetic([g1, g2], [s1, s2], cb)
-    st.latex(rf"\psi_1 G_1 = {signed(s1, 2)} \cdot {signed(g1, 2)} = {num(calc.plain[0], 2)},\qquad "
-             rf"\psi_2 G_2 = {signed(s2, 2)} \cdot {signed(g2, 2)} = {num(calc.plain[1], 2)}")
-    st.latex(rf"\psi_1 (G_1 - b) = {signed(s1, 2)} \cdot {signed(g1 - cb, 2)} = {num(calc.with_baseline[0], 2)},\qquad "
-             rf"\psi_2 (G_2 - b) = {signed(s2, 2)} \cdot {signed(g2 - cb, 2)} = {num(calc.with_baseline[1], 2)}")
-    st.latex(rf"\text{{mean: }} {num(calc.plain_mean, 2)} \;\to\; {num(calc.with_baseline_mean, 2)},\qquad "
-             rf"\text{{difference}} = b\,\bar\psi = {signed(cb, 2)} \cdot {signed(calc.mean_score, 3)} = {num(calc.shift, 2)}")
+    st.latex(rf"\begin{{aligned}}\psi_1 G_1 &= {signed(s1, 2)} \cdot {signed(g1, 2)} = {num(calc.plain[0], 2)}\\"
+             rf"\psi_2 G_2 &= {signed(s2, 2)} \cdot {signed(g2, 2)} = {num(calc.plain[1], 2)}\\"
+             rf"\psi_1 (G_1 - b) &= {signed(s1, 2)} \cdot {signed(g1 - cb, 2)} = {num(calc.with_baseline[0], 2)}\\"
+             rf"\psi_2 (G_2 - b) &= {signed(s2, 2)} \cdot {signed(g2 - cb, 2)} = {num(calc.with_baseline[1], 2)}\\"
+             rf"\text{{mean}} &: {num(calc.plain_mean, 2)} \;\to\; {num(calc.with_baseline_mean, 2)}\\"
+             rf"\text{{difference}} &= b\,\bar\psi = {signed(cb, 2)} \cdot {signed(calc.mean_score, 3)}\\ &= {num(calc.shift, 2)}\end{{aligned}}")
     st.caption(
         "The two contributions get much closer together, which is the point of a baseline. But this is an "
         "illustration, not a proof: two scores don't average to zero (here ψ̄ = "
@@ -357,16 +360,16 @@ with bandit_tab:
     with results:
         st.plotly_chart(bandit_arms_chart(labels, bandit.probs, bandit.means, bandit.gradient),
                         config=PLOTLY_CONFIG, key="bl_arms_chart")
-        st.latex(rf"J = \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)},\qquad "
-                 rf"\nabla_h J = \pi \odot (\mu - J) = \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)")
-        st.latex(r"\operatorname{Var}\hat g_j(b) = \textstyle\sum_a \pi_a\,\psi_j(a)^2\left((\mu_a - b)^2 + \sigma^2\right)"
-                 r" - (\nabla_j J)^2,\qquad \psi(a) = e_a - \pi")
-        st.latex(rf"b^* = \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}} = "
-                 rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}")
-        st.latex(rf"\textstyle\sum_j \operatorname{{Var}}\hat g_j:\quad b = {num(bandit_b, 2)}: "
-                 rf"{num(bandit.total_variance(bandit_b), 4)},\quad b = \mathbb{{E}}[R]: "
-                 rf"{num(bandit.total_variance(bandit.expected_reward), 4)},\quad b^*: "
-                 rf"{num(bandit.total_variance(bandit.optimal_baseline), 4)}")
+        st.latex(rf"\begin{{aligned}}J &= \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)}\\"
+                 rf"\nabla_h J &= \pi \odot (\mu - J)\\ &= \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)\end{{aligned}}")
+        st.latex(r"\begin{aligned}\operatorname{Var}\hat g_j(b) &= \textstyle\sum_a \pi_a\,\psi_j(a)^2\,w_a(b) - (\nabla_j J)^2\\"
+                 r"w_a(b) &= (\mu_a - b)^2 + \sigma^2\\ \psi(a) &= e_a - \pi\end{aligned}")
+        st.latex(rf"\begin{{aligned}}b^* &= \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}}\\ &= "
+                 rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}\end{{aligned}}")
+        st.latex(rf"\begin{{aligned}}\textstyle\sum_j \operatorname{{Var}}\hat g_j &= {num(bandit.total_variance(bandit_b), 4)}"
+                 rf" &&\text{{at }} b = {num(bandit_b, 2)}\\"
+                 rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
+                 rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}")
     if bandit.total_variance(bandit.expected_reward) > bandit.total_variance(0.0):
         st.info("With these arms b = E[R] is even *worse* than no baseline: it sits farther from b* than 0 does.",
                 icon=":material/info:")
@@ -397,7 +400,7 @@ with bandit_tab:
              "sampled mean": num(check[:, j].mean(), 4),
              "exact Var at b": num(var_now[j], 4), "sampled Var at b": num(check[:, j].var(ddof=1), 4),
              "b*ⱼ (this parameter)": num(per_param[j], 4)} for j in range(arms)]
-    st.markdown(markdown_table(rows))
+    st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
         f"The check: {n:,} sampled estimates at your b (seed and N from the grid tab). Each parameter has "
         "its own best constant b*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b* minimizes their total."

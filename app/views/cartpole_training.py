@@ -321,8 +321,10 @@ psi = {
     "actor_critic": r"\Psi_t = \hat A^{\mathrm{GAE}(\gamma,\,0.95)}_t",
 }[algo]
 st.latex(
-    rf"\nabla_\theta J \approx \frac{{1}}{{B}}\sum_t \Psi_t\, \nabla_\theta \log \pi_\theta(a_t \mid s_t),\quad {psi},"
-    rf"\quad G_t = \sum_{{k \ge 0}} {num(gamma, 3)}^k\, r_{{t+k}}\;\;(\text{{horizon}} \approx {horizon}\text{{ steps}})"
+    # one short line each, so the formula fits a phone screen
+    rf"\begin{{aligned}}\nabla_\theta J &\approx \frac{{1}}{{B}}\sum_t \Psi_t\, \nabla_\theta \log \pi_\theta(a_t \mid s_t)\\"
+    rf"&\text{{with }} {psi}\\ G_t &= \sum_{{k \ge 0}} {num(gamma, 3)}^k\, r_{{t+k}}\\"
+    rf"&(\text{{horizon}} \approx {horizon}\text{{ steps}})\end{{aligned}}"
 )
 
 # --- training -----------------------------------------------------------------------------

@@ -180,12 +180,12 @@ with steps_col:
     tabs = st.tabs(["1 Policy", "2 Trajectory", "3 Return", "4 Advantage", "5a ∇π", "5b ∇log π",
                     "6 Gradient", "7 Update", f"8 If {oth}"])
     with tabs[0]:
-        st.latex(rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1) = \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
+        st.latex(rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1)\\ &= \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
                  rf"\pi_\theta(\text{{Left}} \mid S_1) &= 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}\end{{aligned}}")
         st.caption("Two actions, one parameter: the sigmoid policy of the Policies page.")
     with tabs[1]:
         if step.action == "right":
-            st.latex(r"\tau = (S_1, \text{Right}, R_1 = 0, S_2, \text{Right}, R_2 = 1, S_3)")
+            st.latex(r"\begin{aligned}\tau = (&S_1, \text{Right}, R_1 = 0,\\ &S_2, \text{Right}, R_2 = 1, S_3)\end{aligned}")
             st.caption(
                 "The article lets the robot go Right in S2 as well. That is an assumption: under the "
                 f"current θ₂ it happens with probability π(Right|S2) = σ(θ₂) = {num(sigmoid(theta2), 4)}, "
@@ -200,26 +200,28 @@ with steps_col:
         else:
             st.latex(rf"G_0 = R_1 = {num(step.ret, 4)}")
     with tabs[3]:
-        st.latex(rf"\hat A(S_1, \text{{{act}}}) = G_0 - \hat V(S_1) = {num(step.ret, 4)} - {signed(v_hat, 4)} = {num(step.advantage, 4)}")
+        st.latex(rf"\begin{{aligned}}\hat A(S_1, \text{{{act}}}) &= G_0 - \hat V(S_1)\\ &= {num(step.ret, 4)} - {signed(v_hat, 4)} = {num(step.advantage, 4)}\end{{aligned}}")
         st.caption("One return stands in for Q^π(S1, a), and an assumed number for V^π(S1). "
                    "Compare both with the truth below.")
     with tabs[4]:
         sign = "" if step.action == "right" else "-"
-        st.latex(rf"\nabla_{{\theta_1}} \pi(\text{{{act}}} \mid S_1) = {sign}\sigma(1-\sigma) = {sign}{num(step.pi_right, 4)} \cdot {num(step.pi_left, 4)} = {num(step.grad_pi, 4)}")
+        st.latex(rf"\begin{{aligned}}\nabla_{{\theta_1}} \pi(\text{{{act}}} \mid S_1) &= {sign}\sigma(1-\sigma)\\ &= {sign}{num(step.pi_right, 4)} \cdot {num(step.pi_left, 4)} = {num(step.grad_pi, 4)}\end{{aligned}}")
     with tabs[5]:
-        st.latex(rf"\nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1) = \frac{{\nabla \pi}}{{\pi}} = \frac{{{num(step.grad_pi, 4)}}}{{{num(step.pi_action, 4)}}} = {num(step.grad_log_pi, 4)}")
+        st.latex(rf"\begin{{aligned}}\nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1) &= \frac{{\nabla \pi}}{{\pi}}\\ &= \frac{{{num(step.grad_pi, 4)}}}{{{num(step.pi_action, 4)}}} = {num(step.grad_log_pi, 4)}\end{{aligned}}")
     with tabs[6]:
-        st.latex(rf"\hat g = \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A = {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}")
+        st.latex(rf"\begin{{aligned}}\hat g &= \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A\\ &= {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}\end{{aligned}}")
     with tabs[7]:
-        st.latex(rf"\begin{{aligned}}\theta_1 &\leftarrow \theta_1 + \alpha \hat g = {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}\\"
+        st.latex(rf"\begin{{aligned}}\theta_1 &\leftarrow \theta_1 + \alpha \hat g\\ &= {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}\\"
                  rf"\pi(\text{{Right}} \mid S_1) &= \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}\end{{aligned}}")
         st.caption("Apply update above does exactly this and carries the new θ₁ forward.")
     with tabs[8]:
-        route = r"(S_1, \text{Left}, 0, \text{end})" if other.action == "left" else r"(S_1, \text{Right}, 0, S_2, \text{Right}, 1, S_3)"
+        route = (r"(S_1, \text{Left}, 0, \text{end})" if other.action == "left"
+                 else r"(S_1, \text{Right}, 0,\\ &\qquad S_2, \text{Right}, 1, S_3)")
+        # one quantity per line, so the block fits a phone screen
         st.latex(
-            rf"\begin{{aligned}}&\tau = {route}, \quad G_0 = {num(other.ret, 4)}, \quad \hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}\\"
-            rf"&\nabla \pi = {num(other.grad_pi, 4)}, \quad \nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}\\"
-            rf"&\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}, \quad \theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}\end{{aligned}}"
+            rf"\begin{{aligned}}&\tau = {route}\\ &G_0 = {num(other.ret, 4)}\\ &\hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}\\"
+            rf"&\nabla \pi = {num(other.grad_pi, 4)}\\ &\nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}\\"
+            rf"&\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}\\ &\theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}\end{{aligned}}"
         )
         st.caption("Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
                    "less likely, which makes Right more likely.")
@@ -249,8 +251,8 @@ st.markdown(
     "discounted number of visits to S1 (the robot can loop back from S2):"
 )
 st.latex(
-    rf"\frac{{\partial J}}{{\partial \theta_1}} = \underbrace{{\frac{{1}}{{1 - \gamma^2 \pi(R|S_1)\pi(L|S_2)}}}}_{{{num(decomp.visits, 4)}}}"
-    rf"\;\underbrace{{\textstyle\sum_a \nabla\pi(a|S_1)\, Q^\pi(S_1, a)}}_{{{num(decomp.one_visit, 4)}}} = {num(decomp.gradient, 4)}"
+    rf"\begin{{aligned}}\frac{{\partial J}}{{\partial \theta_1}} &= \underbrace{{\frac{{1}}{{1 - \gamma^2 \pi(R|S_1)\pi(L|S_2)}}}}_{{{num(decomp.visits, 4)}}}\\"
+    rf"&\quad\cdot\underbrace{{\textstyle\sum_a \nabla\pi(a|S_1)\, Q^\pi(S_1, a)}}_{{{num(decomp.one_visit, 4)}}}\\ &= {num(decomp.gradient, 4)}\end{{aligned}}"
 )
 if len(history) > 1:
     steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
@@ -324,13 +326,13 @@ st.markdown(
     "∇P = P ∇log P, which holds for any positive P:"
 )
 st.latex(
-    r"\nabla J(\theta) = \nabla \sum_\tau P(\tau)\, G(\tau) = \sum_\tau \nabla P(\tau)\, G(\tau)"
-    r" = \sum_\tau P(\tau)\, \nabla \log P(\tau)\, G(\tau) = \mathbb{E}_{\tau \sim \pi_\theta}\big[G(\tau)\, \nabla \log P(\tau)\big]"
+    r"\begin{aligned}\nabla J(\theta) &= \nabla \sum_\tau P(\tau)\, G(\tau)\\ &= \sum_\tau \nabla P(\tau)\, G(\tau)\\"
+    r"&= \sum_\tau P(\tau)\, \nabla \log P(\tau)\, G(\tau)\\ &= \mathbb{E}_{\tau \sim \pi_\theta}\big[G(\tau)\, \nabla \log P(\tau)\big]\end{aligned}"
 )
 st.markdown("The probability of a trajectory is a product of policy choices and environment moves:")
 st.latex(
-    r"\log P(\tau) = \log \mu(s_0) + \sum_t \Big(\log \pi_\theta(a_t \mid s_t) + \log p(s_{t+1} \mid s_t, a_t)\Big)"
-    r"\;\Rightarrow\; \nabla \log P(\tau) = \sum_t \nabla \log \pi_\theta(a_t \mid s_t)"
+    r"\begin{aligned}\log P(\tau) &= \log \mu(s_0)\\ &\quad + \sum_t \Big(\log \pi_\theta(a_t \mid s_t)\\ &\qquad\quad + \log p(s_{t+1} \mid s_t, a_t)\Big)\\"
+    r"\Rightarrow\; \nabla \log P(\tau) &= \sum_t \nabla \log \pi_\theta(a_t \mid s_t)\end{aligned}"
 )
 st.markdown(
     "μ and p do not depend on θ, so their gradients are zero: **you never need a model of "
@@ -357,9 +359,9 @@ st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(eps.lo
 listed_sum = table.gradient_theta1
 listed_naive = float(np.sum(rows["P·G·Σ∇π"]))
 st.latex(
-    rf"\sum_{{\text{{listed}}\ \tau}} P\, G\, \nabla_{{\theta_1}} \log P = {num(listed_sum, 6)}"
-    rf"\quad\text{{vs exact}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 6)}"
-    rf"\qquad \text{{probability not listed}} = {num(table.missing_probability, 6)}"
+    rf"\begin{{aligned}}&\sum_{{\text{{listed}}\ \tau}} P\, G\, \nabla_{{\theta_1}} \log P = {num(listed_sum, 6)}\\"
+    rf"&\text{{vs exact}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 6)}\\"
+    rf"&\text{{probability not listed}} = {num(table.missing_probability, 6)}\end{{aligned}}"
 )
 st.caption("The gap comes only from the longer trajectories left out; raise the cap and it closes.")
 
@@ -384,8 +386,8 @@ st.markdown(
     "sampled, counted twice. The average converges, but to the wrong number:"
 )
 st.latex(
-    rf"\mathbb{{E}}\Big[G \textstyle\sum_t \nabla \log \pi\Big] = {num(stats.mean, 4)} = \dfrac{{\partial J}}{{\partial \theta_1}}"
-    rf"\qquad \mathbb{{E}}\Big[G \textstyle\sum_t \nabla \pi\Big] = {num(naive_stats.mean, 4)} \neq {num(stats.exact_gradient, 4)}"
+    rf"\begin{{aligned}}\mathbb{{E}}\Big[G \textstyle\sum_t \nabla \log \pi\Big] &= {num(stats.mean, 4)} = \dfrac{{\partial J}}{{\partial \theta_1}}\\"
+    rf"\mathbb{{E}}\Big[G \textstyle\sum_t \nabla \pi\Big] &= {num(naive_stats.mean, 4)} \neq {num(stats.exact_gradient, 4)}\end{{aligned}}"
 )
 st.markdown(
     f"Sampled, {mc.repeats * MC_MAX_EPISODES:,} episodes: the ∇log π average is "
