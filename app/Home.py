@@ -18,8 +18,11 @@ st.set_page_config(
     page_title="Policy gradients, by hand",
     page_icon=str(ROOT / "app" / "assets" / "favicon.png"),
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # open on desktop, closed on phones (it would cover the page)
 )
+
+# A formula wider than its column scrolls sideways instead of being cut off (phones).
+st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }</style>")
 
 navigation = st.navigation(
     [

@@ -181,6 +181,15 @@ def test_every_page_renders_and_reacts(server, browser, width):
             after = page.locator('[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]').all_inner_texts()
             check_page(page, errors, f"{label} after moving a slider")
             assert before != after, f"{label}: moving the first slider changed no shown number"
+
+        # every tab of the page: what it draws must be there too
+        tabs = page.locator('[data-testid="stMain"] [role="tab"]')
+        for i in range(tabs.count()):
+            tab = tabs.nth(i)
+            tab.scroll_into_view_if_needed()
+            tab.click()
+            page.wait_for_timeout(250)
+            check_page(page, errors, f"{label}, tab {tab.inner_text()!r}")
     context.close()
 
 
@@ -216,6 +225,13 @@ def test_a_shared_link_opens_the_page_in_its_state(server, browser, url_path, qu
     assert page.get_by_text("Page not found").count() == 0, "a shared link opened the 'Page not found' dialog"
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert all(info.title in nav for info in available_pages()), nav
+    # formulas are typeset after the run ends; give a loaded machine time to finish them
+    try:
+        page.wait_for_function(
+            "shown => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(shown)",
+            arg=shown, timeout=30_000)
+    except Exception:  # noqa: BLE001 - the assertion below reports what was shown instead
+        pass
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert shown in main, f"{url_path}?{query} did not restore the state"
     unexpected = [e for e in errors if not e.endswith(_BASE_PATH_PROBES)]

@@ -33,7 +33,7 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         marker=dict(color=[COLORS[color] for *_, color, _ in series], size=9, line=dict(color="white", width=1)),
         hovertemplate="%{text} = %{y:.4f}<extra></extra>",
     ))
-    return make_figure(traces, "The sigmoid policy and its gradients", "θ", "value", height=420,
+    return make_figure(traces, "The sigmoid policy and its gradients", "θ", "π, ∇π and ∇log π", height=420,
                        yaxis=dict(range=[-1.05, 1.05]), shapes=[vline(theta_now)])
 
 

@@ -137,8 +137,8 @@ with softmax_tab:
             config=PLOTLY_CONFIG, key="pol_score_chart",
         )
         st.latex(
-            rf"\frac{{\partial \log \pi(a_{action})}}{{\partial h_b}} = \frac{{\mathbb{{1}}[b = {action}] - \pi(b)}}{{T}}"
-            rf" = \left({', '.join(num(v, 3) for v in score)}\right)"
+            rf"\begin{{aligned}}\frac{{\partial \log \pi(a_{action})}}{{\partial h_b}} &= \frac{{\mathbb{{1}}[b = {action}] - \pi(b)}}{{T}}"
+            rf" \\ &= \left({', '.join(num(v, 3) for v in score)}\right)\end{{aligned}}"
         )
         st.caption("One-hot minus π, divided by T: taking a raises its own preference and lowers every other in proportion to its probability.")
     with zero_col:
@@ -153,8 +153,8 @@ with softmax_tab:
         as_sigmoid = float(sigmoid((prefs[0] - prefs[1]) / temperature))
         st.markdown("**Two actions are a sigmoid.** With only a1 and a2:")
         st.latex(
-            rf"\frac{{e^{{h_1/T}}}}{{e^{{h_1/T}} + e^{{h_2/T}}}} = {num(two.probs[0], 4)}"
-            rf"\;=\; \sigma\!\left(\frac{{h_1 - h_2}}{{T}}\right) = \sigma({num((prefs[0] - prefs[1]) / temperature, 3)}) = {num(as_sigmoid, 4)}"
+            rf"\begin{{aligned}}\frac{{e^{{h_1/T}}}}{{e^{{h_1/T}} + e^{{h_2/T}}}} &= {num(two.probs[0], 4)} \\"
+            rf"\sigma\!\left(\frac{{h_1 - h_2}}{{T}}\right) &= \sigma({num((prefs[0] - prefs[1]) / temperature, 3)}) = {num(as_sigmoid, 4)}\end{{aligned}}"
         )
 
 # --- Linear features -------------------------------------------------------------------
@@ -169,39 +169,34 @@ with linear_tab:
                             for j in range(N_FEATURES)])
     with table_col:
         features = np.zeros((LINEAR_ACTIONS, N_FEATURES))
-        header = st.columns(N_FEATURES + 1)
-        header[0].markdown("**action**")
-        for j in range(N_FEATURES):
-            header[j + 1].markdown(f"**φ{j + 1}(s, a)**")
+        # one row per action, labels on every field: the row still reads right when a
+        # phone stacks the columns
         for a in range(LINEAR_ACTIONS):
-            row = st.columns(N_FEATURES + 1)
-            row[0].markdown(f"a{a + 1}")
+            row = st.columns(N_FEATURES)
             for j in range(N_FEATURES):
-                features[a, j] = row[j + 1].number_input(
-                    f"φ{j + 1}(s, a{a + 1})", min_value=-5.0, max_value=5.0, step=0.5,
-                    key=PHI_KEYS[(a, j)], label_visibility="collapsed",
+                features[a, j] = row[j].number_input(
+                    f"φ{j + 1}(s, a{a + 1})", min_value=-5.0, max_value=5.0, step=0.5, key=PHI_KEYS[(a, j)],
                 )
     linear = linear_softmax_policy(weights, features, st.session_state["pol_temperature"])
     lin_labels = [f"a{a + 1}" for a in range(LINEAR_ACTIONS)]
     st.latex(
-        r"h(a) = \theta \cdot \phi(s, a) = \left(" + ", ".join(num(h, 2) for h in linear.preferences) + r"\right)"
-        r"\qquad \pi = \left(" + ", ".join(num(p, 3) for p in linear.probs) + r"\right)"
-        + rf"\qquad (T = {num(linear.temperature, 2)})"
+        r"\begin{aligned}"
+        r"h(a) &= \theta \cdot \phi(s, a) = \left(" + ", ".join(num(h, 2) for h in linear.preferences) + r"\right) \\"
+        r"\pi &= \left(" + ", ".join(num(p, 3) for p in linear.probs) + r"\right)"
+        r"\end{aligned}"
     )
+    st.caption(f"π = softmax(h / T), with the temperature T = {num(linear.temperature, 2)} set on the Softmax tab.")
     prob_col, grad_col = st.columns(2, gap="large")
     with prob_col:
         st.plotly_chart(action_bars(lin_labels, linear.probs, "π(a) from linear preferences", "π(a)", y_range=(0, 1.12)),
                         config=PLOTLY_CONFIG, key="pol_linear_chart")
     with grad_col:
         st.latex(r"\nabla_\theta \log \pi(a) = \frac{\phi(s,a) - \sum_b \pi(b)\,\phi(s,b)}{T}")
-        columns = ["action", "π(a)"] + [f"∇θ{j + 1} log π(a)" for j in range(N_FEATURES)] + \
-                  [f"∇θ{j + 1} π(a)" for j in range(N_FEATURES)]
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        vector = lambda row: "(" + ", ".join(num(v, 3) for v in row) + ")"  # noqa: E731
+        lines = ["| action | π(a) | ∇θ log π(a) | ∇θ π(a) |", "|---|---|---|---|"]
         for a in range(LINEAR_ACTIONS):
-            cells = [lin_labels[a], num(linear.probs[a], 4)]
-            cells += [num(linear.score[a, j], 4) for j in range(N_FEATURES)]
-            cells += [num(linear.grad_pi[a, j], 4) for j in range(N_FEATURES)]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(f"| {lin_labels[a]} | {num(linear.probs[a], 4)} | {vector(linear.score[a])} "
+                         f"| {vector(linear.grad_pi[a])} |")
         st.markdown("\n".join(lines))  # a markdown table: no dataframe conversion on every rerun
         st.caption(
             "The score is the action's features minus the policy's average features: "
