@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -11,6 +12,9 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# Streamlit reads .streamlit/config.toml from the working directory; measure the app as
+# `make run` serves it (from the repository root), wherever the script was started.
+os.chdir(ROOT)
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 

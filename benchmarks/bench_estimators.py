@@ -10,12 +10,14 @@ Run: .venv/bin/python benchmarks/bench_estimators.py
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+os.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
