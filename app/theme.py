@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -51,6 +52,35 @@ def _axis(title: str) -> dict[str, Any]:
                 showgrid=True, linecolor="#888888", showline=True, ticks="outside", automargin=True)
 
 
+def log_ticks(values: Any) -> dict[str, Any]:
+    """Readable ticks for a log axis over ``values``: 1-2-5 steps for a short range, powers
+    of ten for a long one, every label written out (plotly's default labels the in-between
+    ticks with bare digits, "2" and "5", which learners misread)."""
+    array = np.asarray([v for v in np.ravel(np.asarray(values, dtype=object)) if v is not None], dtype=float)
+    array = array[np.isfinite(array) & (array > 0)]
+    if array.size == 0:
+        return {}
+    lo, hi = float(array.min()), float(array.max())
+    first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    ticks = [m * 10.0**k for k in range(first, last + 1) for m in (1, 2, 5) if lo / 1.5 <= m * 10.0**k <= hi * 1.5]
+    if len(ticks) > 9:
+        ticks = [t for t in ticks if np.isclose(t / 10.0 ** np.floor(np.log10(t)), 1.0)]
+        ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
+    if sum(lo <= t <= hi for t in ticks) < 2:
+        return {}  # too short a range for these ticks: plotly's own will do
+    return dict(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+
+
+def _with_log_ticks(traces: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    for axis, field in (("xaxis", "x"), ("yaxis", "y")):
+        spec = layout.get(axis, {})
+        if spec.get("type") == "log" and "tickvals" not in spec:
+            data = [t[field] for t in traces if field in t and (t.get(f"{field}axis", field) == field)]
+            values = np.concatenate([np.ravel(np.asarray(d, dtype=object)) for d in data]) if data else []
+            layout[axis] = {**spec, **log_ticks(values)}
+    return layout
+
+
 def make_figure(
     traces: list[dict[str, Any]],
     title: str,
@@ -87,7 +117,8 @@ def make_figure(
         base["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0)
         base["margin"]["b"] = 110
         base["height"] = height + 40
-    return go.Figure(data=traces, layout=_deep_merge(base, layout), _validate=False)
+    merged = _with_log_ticks(traces, _deep_merge(base, layout))
+    return go.Figure(data=traces, layout=merged, _validate=False)
 
 
 def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:

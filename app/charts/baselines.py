@@ -93,7 +93,7 @@ def running_mean_chart(count: npt.NDArray[np.int64], means: Array, std: float) -
              line=dict(color=COLORS["estimate"], width=2)),
     ]
     return make_figure(traces, "E[∇log π] = 0: the average score shrinks to zero", "episodes averaged",
-                       "mean score", height=330, xaxis=dict(type="log", tickformat="~g"), shapes=[hline(0.0)])
+                       "mean score", height=330, xaxis=dict(type="log"), shapes=[hline(0.0)])
 
 
 def offset_chart(offsets: Array, variances: Mapping[str, Array], current: float,
@@ -108,7 +108,7 @@ def offset_chart(offsets: Array, variances: Mapping[str, Array], current: float,
                        marker=dict(color=[COLORS[n] for n in measured], size=10, symbol="diamond",
                                    line=dict(color="white", width=1))))
     return make_figure(traces, "Variance vs a reward offset c added to every step", "reward offset c",
-                       "Var of one estimate (log scale)", height=360, yaxis=dict(type="log", tickformat="~g"), shapes=[vline(current)])
+                       "Var of one estimate (log scale)", height=360, yaxis=dict(type="log"), shapes=[vline(current)])
 
 
 def learning_chart(updates: Array, curves: Mapping[str, tuple[Array, Array]], best: float) -> go.Figure:
@@ -147,7 +147,7 @@ def bandit_offset_chart(offsets: Array, lines: Mapping[str, Array], current: flo
                    line=dict(color=COLORS[styles[label]], width=2.5, dash="dash" if label == "b = E[R]" else "solid"))
               for label, v in lines.items()]
     return make_figure(traces, "Bandit: variance vs a reward offset c", "reward offset c added to every arm",
-                       "Σⱼ Var ĝⱼ (log scale)", height=340, yaxis=dict(type="log", tickformat="~g"), shapes=[vline(current)])
+                       "Σⱼ Var ĝⱼ (log scale)", height=340, yaxis=dict(type="log"), shapes=[vline(current)])
 
 
 def bandit_arms_chart(labels: list[str], probs: Array, means: Array, gradient: Array) -> go.Figure:

@@ -122,7 +122,7 @@ def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure
         traces.append(dict(type="scatter", x=[0], y=[1], mode="markers", name="no data",
                            marker=dict(color=COLORS["estimate"], size=4), showlegend=False))
     y_title = "Var(Ψ_t) over the batch" if which == "weight" else "tr Cov of per-step gradients"
-    return make_figure(traces, title, "env steps", y_title, height=380, yaxis=dict(type="log", tickformat="~g"))
+    return make_figure(traces, title, "env steps", y_title, height=380, yaxis=dict(type="log"))
 
 
 def reference_label(ref: ReferenceCurve) -> str:

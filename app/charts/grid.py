@@ -249,5 +249,5 @@ def convergence_chart(
     return make_figure(
         traces, "Monte Carlo error against the number of episodes N", "episodes N (log scale)",
         "|mean − ∂J/∂θ₁|, root mean square (log scale)", height=420,
-        xaxis=dict(type="log", tickformat="~g"), yaxis=dict(type="log", tickformat="~g"),
+        xaxis=dict(type="log"), yaxis=dict(type="log"),
     )
