@@ -76,3 +76,15 @@ def choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value.lower() not in options:
         raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value.lower()
+
+
+def discount(value: Any) -> float:
+    """The discount γ: a finite float in [0, 1], else ValueError naming ``gamma``."""
+    return float_in_range("gamma", value, 0.0, 1.0)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    """A random seed: a whole number >= 0, else ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    return int(value)

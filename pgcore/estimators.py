@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import finite_array, finite_float, float_in_range, positive_float, positive_int
+from pgcore._checks import discount, finite_array, finite_float, positive_float, positive_int
+from pgcore._checks import seed as check_seed
 from pgcore.grid1d import MAX_SAMPLES, Episodes, sample_episodes
 from pgcore.policies import log_sigmoid, sigmoid
 
@@ -56,14 +57,6 @@ LEARNER_THETA_LIMIT = 20.0
 # ---------------------------------------------------------------------------------------
 
 
-def _check_gamma(gamma: float) -> float:
-    return float_in_range("gamma", gamma, 0.0, 1.0)
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    return int(seed)
 
 
 def _check_baseline(baseline: str | float) -> str | float:
@@ -224,7 +217,7 @@ def expected_return_with_offset(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0
     Equals grid1d.expected_return at c = 0. θ may be arrays (broadcast); a float for scalars.
     """
     t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     value, _ = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
     return _scalar_or_array(value)
 
@@ -237,7 +230,7 @@ def expected_gradient(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma:
     ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D². Example: ``expected_gradient(0.0)`` ≈ 0.176885.
     """
     t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     _, grad = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
     return _scalar_or_array(grad)
 
@@ -339,7 +332,7 @@ def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward
     with k ≤ cap loops (cap: tail mass < 1e-20, at most MAX_ENUMERATED_LOOPS)."""
     theta1 = finite_float("theta1", theta1)
     theta2 = finite_float("theta2", theta2)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     offset = finite_float("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
     sums, cap, missing = _moments_table(np.array([theta1]), theta2, gamma, offset, discount_weight)
@@ -427,8 +420,8 @@ def compare_baselines(
     theta1 = finite_float("theta1", theta1)
     theta2 = finite_float("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
-    gamma = _check_gamma(gamma)
-    seed = _check_seed(seed)
+    gamma = discount(gamma)
+    seed = check_seed(seed)
     offset = finite_float("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
     checked = tuple(_check_baseline(b) for b in baselines)
@@ -446,7 +439,7 @@ def score_samples(theta1: float, n: int, *, seed: int = 0, gamma: float = 0.9, t
     """Σ_t ∇θ₁ log π(a_t|s_t) for n sampled episodes, shape (n,): mean zero (the lemma)."""
     theta1 = finite_float("theta1", theta1)
     episodes = sample_episodes(theta1, positive_int("n", n, maximum=MAX_SAMPLES),
-                               np.random.default_rng(_check_seed(seed)), theta2=theta2, gamma=gamma)
+                               np.random.default_rng(check_seed(seed)), theta2=theta2, gamma=gamma)
     return episodes.score_theta1
 
 
@@ -593,7 +586,7 @@ def compare_learning(
         raise ValueError(f"baselines must be a non-empty tuple without repeats, got {baselines!r}")
     theta1_start = finite_float("theta1_start", theta1_start)
     theta2 = finite_float("theta2", theta2)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     offset = finite_float("reward_offset", reward_offset)
     learners = positive_int("learners", learners, maximum=1000)
     updates = positive_int("updates", updates, maximum=10_000)
@@ -602,7 +595,7 @@ def compare_learning(
         raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
     alpha = positive_float("step_size", step_size)
     discount_weight = _check_flag("discount_weight", discount_weight)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
 
     log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
     p2 = math.exp(log_p2)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import choice, finite_array, finite_float, float_in_range, non_negative_float
+from pgcore._checks import choice, discount, finite_array, finite_float, non_negative_float
 from pgcore._checks import positive_int
 from pgcore.policies import log_sigmoid, sigmoid
 
@@ -37,8 +37,6 @@ STATES = ("S1", "S2", "S3")
 GOAL_REWARD = 1.0
 
 
-def _check_gamma(gamma: float) -> float:
-    return float_in_range("gamma", gamma, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,7 +82,7 @@ def worked_step(
     """
     theta = finite_float("theta", theta)
     action = choice("action", action, ACTIONS)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     v_estimate = finite_float("v_estimate", v_estimate)
     alpha = non_negative_float("alpha", alpha)
 
@@ -179,7 +177,7 @@ def _as_output(x: Array) -> Array | float:
 
 def expected_return(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9):
     """J(θ) = V^π(S1) = γ p₁ p₂ / (1 − γ² p₁ (1 − p₂)); a float, or an array for array θ."""
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     t1, t2 = _thetas(theta1, theta2)
     if gamma == 0.0:
         return _as_output(np.zeros_like(t1))
@@ -194,7 +192,7 @@ def expected_return_grad(
 
     ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D²,   ∂J/∂θ₂ = γ p₁ p₂(1 − p₂)(1 − γ² p₁) / D².
     """
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     t1, t2 = _thetas(theta1, theta2)
     if gamma == 0.0:
         zero = _as_output(np.zeros_like(t1))
@@ -240,7 +238,7 @@ def exact_values(theta1: float, theta2: float = 0.0, gamma: float = 0.9) -> Exac
     """V^π(S1), V^π(S2) and every Q^π, for scalar θ."""
     theta1 = finite_float("theta1", theta1)
     theta2 = finite_float("theta2", theta2)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     v1 = float(expected_return(theta1, theta2, gamma))
     p2 = float(sigmoid(theta2))
     v2 = p2 * GOAL_REWARD + float(sigmoid(-theta2)) * gamma * v1
@@ -338,7 +336,7 @@ def sample_episodes(
     theta1 = finite_float("theta1", theta1)
     theta2 = finite_float("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     p1, q1 = float(sigmoid(theta1)), float(sigmoid(-theta1))
@@ -374,7 +372,7 @@ def enumerate_trajectories(
     """Every trajectory with k = 0 … max_loops loops and both endings, in order of length."""
     theta1 = finite_float("theta1", theta1)
     theta2 = finite_float("theta2", theta2)
-    gamma = _check_gamma(gamma)
+    gamma = discount(gamma)
     if isinstance(max_loops, bool) or not isinstance(max_loops, (int, np.integer)) or not 0 <= max_loops <= 10_000:
         raise ValueError(f"max_loops must be a whole number in [0, 10000], got {max_loops!r}")
     k = np.arange(max_loops + 1, dtype=np.int64)

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgcore._checks import finite_float, float_in_range, positive_int
+from pgcore._checks import seed as check_seed
 from pgcore.grid1d import Episodes, TrajectoryTable, enumerate_trajectories, exact_values, expected_return_grad
 from pgcore.grid1d import sample_episodes
 from pgcore.policies import log_sigmoid, sigmoid
@@ -211,8 +212,7 @@ def convergence_curve(
     repeats = positive_int("repeats", repeats, maximum=1000)
     if repeats * n_max > 4_000_000:
         raise ValueError(f"repeats * n_max must be <= 4,000,000, got {repeats} * {n_max}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_seed(seed)
     n = sample_sizes(n_max, n_points)
     exact = estimator_stats(theta1, theta2, gamma, baseline)
     naive = estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import finite_array, float_in_range, positive_int
+from pgcore._checks import discount, finite_array, float_in_range, positive_int
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -55,8 +55,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 
-def _gamma(gamma: float) -> float:
-    return float_in_range("gamma", gamma, 0.0, 1.0)
 
 
 def _flags(name: str, value: npt.ArrayLike, shape: tuple[int, ...]) -> BoolArray:
@@ -122,7 +120,7 @@ def reward_to_go(rewards: npt.ArrayLike, gamma: float) -> Array:
     r = finite_array("rewards", rewards)
     if r.ndim != 1:
         raise ValueError(f"rewards must be 1-D (one episode), got shape {r.shape}")
-    g = _gamma(gamma)
+    g = discount(gamma)
     returns = np.empty_like(r)
     running = 0.0
     for t in range(r.shape[0] - 1, -1, -1):
@@ -169,7 +167,7 @@ def padded_reward_to_go(
     array([1.5, 1. , 1. ])
     """
     r, term, trunc, v, one_d = _batch(rewards, terminated, truncated, values)
-    g = _gamma(gamma)
+    g = discount(gamma)
     done = term | trunc
     returns = np.empty_like(r)
     if v is None:
@@ -247,7 +245,7 @@ def n_step_targets(
     """
     r, term, trunc, v, one_d = _batch(rewards, terminated, truncated, values)
     assert v is not None
-    g = _gamma(gamma)
+    g = discount(gamma)
     n = positive_int("n", n)
     steps = r.shape[0]
     t = np.arange(steps)
@@ -292,7 +290,7 @@ def gae_advantages(
     """
     r, term, trunc, v, one_d = _batch(rewards, terminated, truncated, values)
     assert v is not None
-    g = _gamma(gamma)
+    g = discount(gamma)
     lam = float_in_range("lam", lam, 0.0, 1.0)
     deltas = r + g * np.where(term, 0.0, v[1:]) - v[:-1]
     carry = g * lam * ~(term | trunc)
