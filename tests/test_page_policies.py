@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_helpers import assert_healthy, page_app, sweep_every_widget
+import numpy as np
+
+from tests.app_helpers import assert_healthy, chart_specs, page_app, sweep_every_widget, trace_arrays
 
 
 def latex(at) -> str:
@@ -40,9 +42,11 @@ def test_worked_preset_gives_063_023_014():
     at.button(key="pol_preset").click().run()
     assert_healthy(at)
     assert at.slider(key="pol_k").value == 3
-    bars = [el for el in at.get("plotly_chart")]
-    assert "0.629" in latex(at) or r"= 0.629" in latex(at)
-    assert bars
+    assert [at.slider(key=f"pol_h{i}").value for i in range(3)] == [2.0, 1.0, 0.5]
+    assert r"= 0.629" in latex(at)
+    probabilities = next(spec for spec in chart_specs(at) if spec["layout"]["title"]["text"] == "Action probabilities π(a)")
+    bars = next(trace_arrays(probabilities["data"][0]))  # the bar heights (x holds the labels)
+    np.testing.assert_allclose(bars, [0.63, 0.23, 0.14], atol=0.005)
 
 
 def test_score_row_is_one_hot_minus_pi():
