@@ -35,7 +35,7 @@ PAGES = [
     PageInfo("home.py", "Home", ":material/home:", "home", "What this explainer is and the notation it uses.", default=True),
     PageInfo(
         "policies.py", "Policies", ":material/tune:", "policies",
-        "Sigmoid and softmax policies: how θ becomes π_θ, and the gradients ∇π and ∇log π.",
+        "Sigmoid and softmax policies: how θ becomes $\\pi_\\theta$, and the gradients ∇π and ∇log π.",
     ),
     PageInfo(
         "gradient_step.py", "Gradient step", ":material/footprint:", "gradient-step",

@@ -11,7 +11,7 @@ st.markdown(
     "Policy-gradient methods learn a policy $\\pi_\\theta$ directly: nudge the parameters θ in the "
     "direction that makes good actions more likely. This explainer takes you from a "
     "one-parameter policy you can compute on paper to neural networks trained on CartPole. "
-    "Every number on every page is live: move a slider and watch θ, π_θ, returns, "
+    "Every number on every page is live: move a slider and watch θ, $\\pi_\\theta$, returns, "
     "advantages and gradients change."
 )
 st.caption("Assumes you know the basic RL loop: states, actions, rewards, episodes, discounting.")
