@@ -126,10 +126,10 @@ def worked_steps(
     """``n_steps`` worked updates in a row, each starting where the previous one ended.
 
     Every step takes the same action with the same γ, V̂ and α, so with Right and the
-    defaults θ climbs by 0.1 · (1 − σ(θ)) · 0.4 per step: 0 → 0.02 → 0.0399 → …
+    defaults θ climbs by 0.1 · (1 − σ(θ)) · 0.4 per step: 0 → 0.02 → 0.0398 → …
 
     >>> [round(s.theta_new, 4) for s in worked_steps(0.0, 2)]
-    [0.02, 0.0399]
+    [0.02, 0.0398]
     """
     n_steps = positive_int("n_steps", n_steps, maximum=100_000)
     steps = [worked_step(theta, action, gamma, v_estimate, alpha)]

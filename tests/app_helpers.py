@@ -180,7 +180,10 @@ def sweep_every_widget(name: str, *, timeout: float = 60) -> int:
             at = page_app(name, timeout=timeout)
             set_widget(at, kind, widget.key, value)
             at.run()
-            assert_healthy(at), (kind, widget.key, value)
+            try:
+                assert_healthy(at)
+            except AssertionError as err:
+                raise AssertionError(f"{name}: {kind} {widget.key!r} = {value!r}") from err
             runs += 1
     return runs
 

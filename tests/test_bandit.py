@@ -14,7 +14,33 @@ WORKED = Bandit(preferences=(2.0, 1.0, 0.5), means=(2.0, 0.0, 0.5), noise_std=0.
 
 def test_probabilities_are_the_seed_softmax():
     np.testing.assert_allclose(np.round(WORKED.probs, 2), [0.63, 0.23, 0.14])
-    np.testing.assert_allclose(WORKED.score, np.eye(3) - WORKED.probs[None, :], atol=1e-15)
+    np.testing.assert_allclose(WORKED.probs, np.exp([2.0, 1.0, 0.5]) / np.exp([2.0, 1.0, 0.5]).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("preferences", [(2.0, 1.0, 0.5), (-1.0, 0.3, 0.3, 2.2), (0.0, 0.0)])
+def test_score_by_finite_differences_and_torch(preferences):
+    # row a of the score is ∇_h log π(a)
+    bandit = Bandit(preferences=preferences, means=np.zeros(len(preferences)))
+    h = np.array(preferences)
+    eps = 1e-6
+    fd = np.stack([(np.log(Bandit(h + eps * e, bandit.means).probs) - np.log(Bandit(h - eps * e, bandit.means).probs))
+                   / (2 * eps) for e in np.eye(h.size)], axis=1)
+    np.testing.assert_allclose(bandit.score, fd, rtol=1e-6, atol=1e-10)
+    jac = torch.autograd.functional.jacobian(lambda x: torch.log_softmax(x, 0), torch.tensor(h))
+    np.testing.assert_allclose(bandit.score, jac.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("preferences, means", [((-1.0, 0.3, 0.3, 2.2), (0.5, -2.0, 1.0, 3.0)), ((0.0, 0.0), (1.0, 0.0))])
+def test_gradient_by_finite_differences_and_torch_at_other_policies(preferences, means):
+    bandit = Bandit(preferences, means)
+    h = np.array(preferences)
+    eps = 1e-6
+    fd = np.array([(Bandit(h + eps * e, means).expected_reward - Bandit(h - eps * e, means).expected_reward)
+                   / (2 * eps) for e in np.eye(h.size)])
+    np.testing.assert_allclose(bandit.gradient, fd, rtol=1e-6, atol=1e-10)
+    ht = torch.tensor(h, requires_grad=True)
+    (torch.softmax(ht, 0) @ torch.tensor(means, dtype=torch.float64)).backward()
+    np.testing.assert_allclose(bandit.gradient, ht.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_gradient_by_finite_differences_and_torch():
@@ -67,7 +93,11 @@ def test_b_star_equals_expected_reward_when_scores_have_equal_size():
 def test_noise_does_not_move_b_star_but_adds_variance():
     quiet = Bandit(WORKED.preferences, WORKED.means, 0.0)
     assert quiet.optimal_baseline == pytest.approx(WORKED.optimal_baseline, rel=1e-12)
-    assert WORKED.total_variance(0.0) > quiet.total_variance(0.0)
+    # noise adds σ² E[|ψ|²] = σ² Σ_a π_a |ψ(a)|² to the total variance, whatever b is
+    pi = WORKED.probs
+    extra = 0.5**2 * sum(pi[a] * np.sum((np.eye(3)[a] - pi) ** 2) for a in range(3))
+    for b in (0.0, 1.0, WORKED.optimal_baseline):
+        assert WORKED.total_variance(b) - quiet.total_variance(b) == pytest.approx(extra, rel=1e-12)
 
 
 def test_an_offset_explodes_the_plain_variance_and_leaves_b_star_flat():

@@ -16,6 +16,7 @@ import torch
 
 from pgcore.cartpole import (
     ALGOS,
+    MLP,
     SOLVE_THRESHOLD,
     SOLVE_WINDOW,
     TrainConfig,
@@ -27,6 +28,7 @@ from pgcore.cartpole import (
     running_mean,
     train,
 )
+from pgcore.cartpole_policy import random_policy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,7 +174,28 @@ def test_every_algorithm_runs_and_reports_progress(algo):
     assert (last.value_loss is not None) == (algo in ("reinforce_value", "actor_critic"))
     assert last.steps_per_second > 0
     assert result.policy.algo == algo
-    assert np.all(result.policy.probabilities(np.zeros((3, 4))).sum(axis=1) > 0.999)
+    obs = np.random.default_rng(0).normal(size=(16, 4))
+    np.testing.assert_allclose(result.policy.probabilities(obs), torch_probabilities(result.policy, obs),
+                               rtol=1e-12, atol=1e-15)
+
+
+def torch_probabilities(snapshot, obs):
+    """π(·|s) from pgcore's torch MLP (float64) loaded with the snapshot's weights."""
+    net = MLP(snapshot.hidden_size, 2, snapshot.activation).double()
+    net.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in snapshot.weights.items()})
+    with torch.no_grad():
+        return torch.softmax(net(torch.from_numpy(np.asarray(obs, dtype=np.float64))), dim=-1).numpy()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_numpy_snapshot_probabilities_match_the_torch_network(activation):
+    # Two implementations of one forward pass: the numpy one animates, the torch one trains.
+    snapshot = random_policy(hidden_size=16, seed=3, activation=activation)
+    obs = np.random.default_rng(1).normal(scale=2.0, size=(64, 4))
+    got = snapshot.probabilities(obs)
+    np.testing.assert_allclose(got, torch_probabilities(snapshot, obs), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(snapshot.probabilities(obs[5]), got[5], rtol=1e-15)
+    assert np.ptp(got[:, 0]) > 1e-3  # the observations actually move the policy
 
 
 @pytest.mark.parametrize("algo", ["reinforce_baseline", "actor_critic"])

@@ -184,7 +184,15 @@ def test_dropping_the_discount_weight_biases_the_estimator():
 
 def test_optimal_baseline_is_not_expected_return():
     mom = exact_moments(0.0)
-    assert mom.optimal_baseline == pytest.approx(mom.x_score / mom.score_sq)
+    # b* = E[X₀Y]/E[Y²] with the expectations summed over trajectories walked step by step:
+    # X(b) = X₀ − bY, so the per-step loop at b = 0 and b = 1 gives X₀ and Y.
+    k = np.repeat(np.arange(120), 2)
+    goal = np.tile([False, True], 120)
+    prob = 0.25**k * np.where(goal, 0.25, 0.5)  # θ = 0: a loop 1/4, goal 1/4, left 1/2
+    x0 = loop_reference(k, goal, 0.0, 0.9, 0.0, True, np.zeros(k.size))
+    y = x0 - loop_reference(k, goal, 0.0, 0.9, 0.0, True, np.ones(k.size))
+    assert mom.optimal_baseline == pytest.approx(np.sum(prob * x0 * y) / np.sum(prob * y * y), rel=1e-10)
+    assert mom.return_mean == pytest.approx(np.sum(prob * loop_returns(k, goal, 0.9, 0.0)), rel=1e-10)
     assert abs(mom.optimal_baseline - mom.return_mean) > 0.1  # 0.409 vs J = 0.282
     grid = np.linspace(-1, 2, 3001)
     assert grid[np.argmin(mom.variance(grid))] == pytest.approx(mom.optimal_baseline, abs=1e-3)

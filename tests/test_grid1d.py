@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -31,15 +33,47 @@ def test_worked_step_left_matches_the_article():
     s = worked_step(0.0, action="left")
     got = (s.pi_action, s.ret, s.advantage, s.grad_pi, s.grad_log_pi, s.policy_gradient, s.theta_new)
     np.testing.assert_allclose(got, (0.5, 0.0, -0.5, -0.25, -0.5, 0.25, 0.025), rtol=0, atol=TOL)
-    assert s.pi_right_new > s.pi_right  # Left with negative advantage also favours Right
+    # Left with negative advantage also favours Right: π(Right) = σ(0.025)
+    assert s.pi_right_new == pytest.approx(1 / (1 + np.exp(-0.025)), abs=TOL)
+    assert s.pi_right_new > s.pi_right
+
+
+def article_recurrence(theta: float, steps: int, action: str = "right") -> float:
+    """θ ← θ + α ∇log π(a) (G − V̂) with α = 0.1, γ = 0.9, V̂ = 0.5, in plain floats."""
+    for _ in range(steps):
+        sigma = 1.0 / (1.0 + math.exp(-theta))
+        theta += 0.1 * ((1.0 - sigma) * 0.4 if action == "right" else (-sigma) * (-0.5))
+    return theta
 
 
 def test_repeated_steps_climb():
     theta = 0.0
     for _ in range(20):
         theta = worked_step(theta).theta_new
-    assert 0.3 < theta < 0.4  # each step adds 0.1 · (1 − σ(θ)) · 0.4 ≈ 0.02, shrinking slowly
-    assert worked_step(theta).pi_right > 0.57
+    # each step adds 0.1 · (1 − σ(θ)) · 0.4 ≈ 0.02, shrinking slowly
+    assert theta == pytest.approx(article_recurrence(0.0, 20), abs=TOL)
+    assert 0.3 < theta < 0.4
+    assert worked_step(theta).pi_right == pytest.approx(1 / (1 + math.exp(-theta)), abs=TOL)
+
+
+@pytest.mark.parametrize("action", ["right", "left"])
+@pytest.mark.parametrize("theta", [-2.5, -0.3, 0.0, 0.8, 3.0])
+def test_worked_step_gradients_match_finite_differences_and_autograd(theta, action):
+    s = worked_step(theta, action=action)
+    h = 1e-6
+    pi = lambda t: worked_step(t, action=action).pi_action  # noqa: E731
+    fd_pi = (pi(theta + h) - pi(theta - h)) / (2 * h)
+    fd_log = (math.log(pi(theta + h)) - math.log(pi(theta - h))) / (2 * h)
+    assert s.grad_pi == pytest.approx(fd_pi, rel=1e-6, abs=1e-10)
+    assert s.grad_log_pi == pytest.approx(fd_log, rel=1e-6, abs=1e-10)
+    t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    p = torch.sigmoid(t) if action == "right" else 1 - torch.sigmoid(t)
+    (g_pi,) = torch.autograd.grad(p, t, retain_graph=True)
+    (g_log,) = torch.autograd.grad(torch.log(p), t)
+    assert s.grad_pi == pytest.approx(g_pi.item(), rel=1e-12, abs=1e-15)
+    assert s.grad_log_pi == pytest.approx(g_log.item(), rel=1e-10, abs=1e-15)
+    # the update is the score times the advantage, the advantage G₀ − V̂
+    assert s.policy_gradient == pytest.approx(g_log.item() * ((0.9 if action == "right" else 0.0) - 0.5), rel=1e-10)
 
 
 def test_exact_values_from_bellman():
@@ -92,7 +126,9 @@ def test_arrays_broadcast_for_contour_maps():
     j = expected_return(t1, t2)
     g1, g2 = expected_return_grad(t1, t2)
     assert j.shape == g1.shape == g2.shape == (4, 5)
-    assert expected_return(t1[1, 2], t2[1, 2]) == pytest.approx(j[1, 2], rel=1e-14)
+    for i, k in np.ndindex(j.shape):  # every cell is the scalar evaluation
+        assert expected_return(t1[i, k], t2[i, k]) == pytest.approx(j[i, k], rel=1e-14)
+        assert expected_return_grad(t1[i, k], t2[i, k]) == pytest.approx((g1[i, k], g2[i, k]), rel=1e-14)
 
 
 def test_extremes_stay_finite():
@@ -100,6 +136,13 @@ def test_extremes_stay_finite():
         for gamma in (0.0, 0.5, 1.0):
             values = [expected_return(t1, t2, gamma), *expected_return_grad(t1, t2, gamma)]
             assert all(np.isfinite(values)), (t1, t2, gamma, values)
+            # the limits: J = γ when both states go Right for sure, 0 when S1 goes Left or
+            # (γ < 1) the policy loops; at γ = 1 a policy that loops with ε = e^{-1000} on both
+            # exits has J = ε/(ε + ε) = 1/2 and slopes ε²/(2ε)² = 1/4.
+            degenerate = (t1, t2, gamma) == (1000, -1000, 1.0)
+            want_j = gamma if (t1, t2) == (1000, 1000) else 0.5 if degenerate else 0.0
+            assert values[0] == pytest.approx(want_j, abs=1e-12)
+            assert values[1:] == pytest.approx([0.25, 0.25] if degenerate else [0.0, 0.0], abs=1e-12)
 
 
 @pytest.mark.parametrize(("t1", "t2", "gamma", "seed"), [(0.0, 0.0, 0.9, 0), (0.8, -0.5, 0.95, 1), (-1.0, 1.5, 0.7, 2)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pgcore.grid1d import worked_step, worked_steps
@@ -19,16 +21,20 @@ def test_steps_chain_and_climb():
     for before, after in zip(steps, steps[1:]):
         assert after.theta == before.theta_new
         assert after.pi_right > before.pi_right
+    # against the recurrence θ ← θ + 0.1 · (1 − σ(θ)) · 0.4 in plain floats, not worked_step
     theta = 0.0
-    for _ in range(20):
-        theta = worked_step(theta).theta_new
-    assert steps[-1].theta_new == pytest.approx(theta, abs=1e-15)
+    for step in steps:
+        theta += 0.1 * (1.0 - 1.0 / (1.0 + math.exp(-theta))) * 0.4
+        assert step.theta_new == pytest.approx(theta, abs=1e-9)
+    assert [round(s.theta_new, 4) for s in steps[:2]] == [0.02, 0.0398]  # the docstring's numbers
 
 
 def test_left_steps_use_the_left_numbers():
     steps = worked_steps(0.0, 2, action="left")
     assert steps[0].theta_new == pytest.approx(0.025, abs=1e-12)
     assert steps[1].action == "left"
+    # second Left step from θ = 0.025: ∇log π(L) = −σ(θ), A = 0 − 0.5, so θ += 0.1 · 0.5 σ(0.025)
+    assert steps[1].theta_new == pytest.approx(0.025 + 0.05 / (1 + math.exp(-0.025)), abs=1e-9)
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [

@@ -13,7 +13,6 @@ from pgcore.logtrick import (
     _estimates_by_lookup,
     convergence_curve,
     estimator_stats,
-    full_table,
     loop_cap,
     pi_gradient_sum_theta1,
     s1_decomposition,
@@ -35,6 +34,30 @@ def walk_sums(theta1: float, loops: int, goal: bool) -> tuple[float, float]:
         score += float(pol.score_right if action == "right" else pol.score_left)
         grad += float(pol.grad_pi_right if action == "right" else pol.grad_pi_left)
     return score, grad
+
+
+def walked_moments(theta1, theta2, gamma, baseline, divide_by_pi=True, max_loops=400):
+    """E[X], sd(X), P(X opposes ∂J/∂θ₁) and P(X = 0), every trajectory walked step by step.
+
+    P(τ) is the product of the step probabilities and G(τ) the discounted sum of the step
+    rewards — nothing from grid1d but the list of steps.
+    """
+    p1, p2 = 1 / (1 + np.exp(-theta1)), 1 / (1 + np.exp(-theta2))
+    exact = float(expected_return_grad(theta1, theta2, gamma)[0])
+    prob = {("S1", "right"): p1, ("S1", "left"): 1 - p1, ("S2", "right"): p2, ("S2", "left"): 1 - p2}
+    mean = second = wrong = zero = 0.0
+    for k in range(max_loops + 1):
+        for goal in (False, True):
+            steps = trajectory_steps(k, goal)
+            p = float(np.prod([prob[(state, action)] for state, action, _, _ in steps]))
+            ret = sum(gamma**t * reward for t, (_, _, reward, _) in enumerate(steps))
+            score, grad = walk_sums(theta1, k, goal)
+            x = (ret - baseline) * (score if divide_by_pi else grad)
+            mean += p * x
+            second += p * x * x
+            wrong += p if x * exact < 0 else 0.0
+            zero += p if x == 0.0 else 0.0
+    return dict(mean=mean, std=np.sqrt(max(second - mean * mean, 0.0)), wrong_way=wrong, zero=zero)
 
 
 @pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS)
@@ -64,14 +87,61 @@ def test_scores_match_autograd(t1, t2):
         assert naive[i] == pytest.approx(g_pi[0].item(), abs=1e-12)
 
 
+@pytest.mark.parametrize(("t1", "t2"), [(0.0, 0.0), (1.3, -0.7), (-2.0, 3.0), (4.0, -4.0)])
+def test_scores_match_finite_differences_of_log_probability(t1, t2):
+    # ∇θ log P(τ) by central differences of log P(τ) = log Π_t π(a_t|s_t), for both θ₁ and θ₂
+    h = 1e-6
+    k = np.repeat(np.arange(6), 2)
+    goal = np.tile([False, True], 6)
+
+    def log_p(a, b):
+        return np.log(enumerate_trajectories(a, b, 0.9, max_loops=5).probability)
+
+    table = enumerate_trajectories(t1, t2, 0.9, max_loops=5)
+    np.testing.assert_array_equal(table.episodes.loops, k)
+    np.testing.assert_array_equal(table.episodes.reached_goal, goal)
+    fd1 = (log_p(t1 + h, t2) - log_p(t1 - h, t2)) / (2 * h)
+    fd2 = (log_p(t1, t2 + h) - log_p(t1, t2 - h)) / (2 * h)
+    np.testing.assert_allclose(table.episodes.score_theta1, fd1, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(table.episodes.score_theta2, fd2, rtol=1e-6, atol=1e-8)
+    # Σ_t ∂π(a_t|S1)/∂θ₁ by central differences of Σ_t π(a_t|S1)
+    def pi_sum(a):
+        return np.array([sum(float(two_action_policy(a).pi_right if act == "right" else two_action_policy(a).pi_left)
+                             for state, act, _, _ in trajectory_steps(int(kk), bool(g)) if state == "S1")
+                         for kk, g in zip(k, goal)])
+    fd_pi = (pi_sum(t1 + h) - pi_sum(t1 - h)) / (2 * h)
+    np.testing.assert_allclose(pi_gradient_sum_theta1(table.episodes), fd_pi, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(("t1", "t2"), [(0.0, 0.0), (1.3, -0.7), (-2.0, 3.0)])
+def test_theta2_scores_match_autograd(t1, t2):
+    theta = torch.tensor([t1, t2], dtype=torch.float64, requires_grad=True)
+    table = enumerate_trajectories(t1, t2, 0.9, max_loops=3)
+    for i, (k, goal) in enumerate(zip(table.episodes.loops.tolist(), table.episodes.reached_goal.tolist())):
+        p1, p2 = torch.sigmoid(theta[0]), torch.sigmoid(theta[1])
+        log_p = k * torch.log(p1 * (1 - p2)) + (torch.log(p1 * p2) if goal else torch.log(1 - p1))
+        (g_log,) = torch.autograd.grad(log_p, theta)
+        assert table.episodes.score_theta2[i] == pytest.approx(g_log[1].item(), abs=1e-12)
+
+
 @pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS)
 @pytest.mark.parametrize("baseline", [0.0, 0.5, -0.7])
 def test_score_function_estimate_is_unbiased_by_enumeration(t1, t2, gamma, baseline):
     stats = estimator_stats(t1, t2, gamma, baseline)
     assert stats.missing_probability < 1e-15
     assert stats.mean == pytest.approx(expected_return_grad(t1, t2, gamma)[0], abs=1e-12)
-    assert stats.exact_gradient == pytest.approx(expected_return_grad(t1, t2, gamma)[0], abs=1e-15)
-    assert 0.0 <= stats.wrong_way <= 1.0 and 0.0 <= stats.zero <= 1.0
+
+
+# (4, −4, 0.99) loops with q ≈ 0.96 and needs ~1000 loops: too long to walk step by step
+@pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS[:4])
+@pytest.mark.parametrize("baseline", [0.0, 0.5, -0.7])
+def test_exact_spread_and_sign_errors_match_a_step_by_step_walk(t1, t2, gamma, baseline):
+    stats = estimator_stats(t1, t2, gamma, baseline)
+    want = walked_moments(t1, t2, gamma, baseline)
+    assert stats.mean == pytest.approx(want["mean"], rel=1e-9, abs=1e-13)
+    assert stats.std == pytest.approx(want["std"], rel=1e-9, abs=1e-12)
+    assert stats.wrong_way == pytest.approx(want["wrong_way"], abs=1e-12)
+    assert stats.zero == pytest.approx(want["zero"], abs=1e-12)
 
 
 @pytest.mark.parametrize(("t1", "t2", "gamma"), POINTS[:4])
@@ -79,12 +149,12 @@ def test_score_function_estimate_is_unbiased_by_enumeration(t1, t2, gamma, basel
 def test_leaving_out_the_division_by_pi_is_biased(t1, t2, gamma, baseline):
     exact = expected_return_grad(t1, t2, gamma)[0]
     naive = estimator_stats(t1, t2, gamma, baseline, divide_by_pi=False)
-    # the same sum, written out over trajectories by hand
-    table = full_table(t1, t2, gamma)
-    by_hand = float(np.sum(table.probability * (table.ret - baseline) * pi_gradient_sum_theta1(table.episodes)))
-    assert naive.mean == pytest.approx(by_hand, abs=1e-14)
+    # the same expectation, every trajectory walked step by step (independent of pgcore's sums)
+    by_hand = walked_moments(t1, t2, gamma, baseline, divide_by_pi=False)
+    assert naive.mean == pytest.approx(by_hand["mean"], rel=1e-9, abs=1e-13)
+    assert naive.std == pytest.approx(by_hand["std"], rel=1e-9, abs=1e-13)
+    assert naive.bias == pytest.approx(by_hand["mean"] - exact, rel=1e-9, abs=1e-13)
     assert abs(naive.mean - exact) > 1e-3 * max(abs(exact), 1e-3)
-    assert abs(naive.bias) > 1e-3 * abs(exact)
 
 
 def test_without_a_baseline_the_bias_is_the_factor_pi_right():
@@ -112,9 +182,12 @@ def test_wrong_way_and_zero_probabilities_at_theta_zero():
 
 def test_exact_std_matches_samples():
     stats = estimator_stats(0.8, -0.5, 0.95, 0.3)
-    x = single_estimates(sample_episodes(0.8, 400_000, np.random.default_rng(3), theta2=-0.5, gamma=0.95), 0.3)
-    # the sample sd of 400k draws is within a few per cent of σ
-    assert x.std(ddof=1) == pytest.approx(stats.std, rel=0.03)
+    n = 400_000
+    x = single_estimates(sample_episodes(0.8, n, np.random.default_rng(3), theta2=-0.5, gamma=0.95), 0.3)
+    # the sample variance is within 4 of its own standard errors, sqrt((μ₄ − σ⁴)/n), of σ²
+    se = np.sqrt((np.mean((x - x.mean()) ** 4) - x.var() ** 2) / n)
+    assert abs(x.var(ddof=1) - stats.std**2) < 4 * se
+    assert se < 0.02 * stats.std**2  # and that bound is tight enough to mean something
 
 
 def test_lookup_gives_the_same_estimates():
@@ -159,6 +232,16 @@ def test_s1_decomposition_is_the_exact_gradient(t1, t2, gamma):
     h = 1e-6
     fd = (expected_return(t1 + h, t2, gamma) - expected_return(t1 - h, t2, gamma)) / (2 * h)
     assert d.gradient == pytest.approx(fd, rel=1e-6, abs=1e-10)
+    # torch.autograd through the Bellman solution, independent of grid1d's closed form
+    theta1 = torch.tensor(t1, dtype=torch.float64, requires_grad=True)
+    p1, p2 = torch.sigmoid(theta1), torch.sigmoid(torch.tensor(t2, dtype=torch.float64))
+    one = torch.ones((), dtype=torch.float64)
+    a = torch.stack([torch.stack([one, -gamma * p1]), torch.stack([-gamma * (1 - p2), one])])
+    v = torch.linalg.solve(a, torch.stack([0 * one, p2]))
+    (g,) = torch.autograd.grad(v[0], theta1)
+    assert d.gradient == pytest.approx(g.item(), rel=1e-9, abs=1e-14)
+    # and its two factors: the discounted visits to S1 are 1 / (1 − γ² p₁ (1 − p₂))
+    assert d.visits == pytest.approx(1 / (1 - gamma**2 * p1.item() * (1 - p2.item())), rel=1e-12)
 
 
 def test_s1_decomposition_at_theta_zero():

@@ -4,10 +4,13 @@ Take 20 steps / Reset, the truth next to the guesses, the log-trick table, every
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import pytest
 
 from app.charts.grid import quiver_segments, trajectory_label
+from pgcore.grid1d import expected_return_grad, sample_episodes
 from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 
@@ -65,7 +68,12 @@ def test_apply_update_reset_and_twenty_steps():
         pis.append(float(metrics(at)["π(Right|S1) now"]))
     assert_healthy(at)
     assert all(b > a for a, b in zip(pis, pis[1:]))
-    assert 0.3 < at.session_state["gs_theta"] < 0.4
+    # twenty article updates θ ← θ + 0.1 · (1 − σ(θ)) · 0.4, in plain floats
+    theta = 0.0
+    for _ in range(20):
+        theta += 0.1 * (1.0 - 1.0 / (1.0 + math.exp(-theta))) * 0.4
+    assert at.session_state["gs_theta"] == pytest.approx(theta, abs=1e-9)
+    assert pis[-1] == pytest.approx(1 / (1 + math.exp(-theta)), abs=5e-5)  # shown to 4 places
     assert any("Your updates" in spec["layout"]["title"]["text"] for spec in chart_specs(at))
     clicked = at.session_state["gs_theta"]
 
@@ -110,13 +118,25 @@ def test_steps_stop_at_the_edge_of_the_range():
 
 def test_resample_moves_the_seed_and_the_estimate_is_unbiased_on_average():
     at = page_app("gradient_step")
-    before = latex(at)
     at.button(key="gs_resample").click().run()
     assert_healthy(at)
     assert at.session_state["gs_seed"] == 1
     text = "\n".join(shown_text(at))
     assert "which is the exact gradient 0.1769" in text
-    assert before != latex(at) or "seed 1" in text
+    # the episode shown is seed 1's, and its estimate G ∇log P is computed from it
+    episode = sample_episodes(0.0, 1, np.random.default_rng(1), theta2=0.0, gamma=0.9)
+    k, goal = int(episode.loops[0]), bool(episode.reached_goal[0])
+    assert f"Sampled episode (seed 1): {trajectory_label(k, goal)}." in text
+    ret, score = float(episode.returns[0]), float(episode.score_theta1[0])
+    shown_score = f"({score:.4f})" if score < 0 else f"{score:.4f}"
+    assert f"= {ret:.4f} \\cdot {shown_score} = {ret * score + 0.0:.4f}" in latex(at)  # + 0.0: no "-0.0000"
+    # on average: the page's sampled mean of ∇log π estimates is within 4 of its standard
+    # errors of the exact ∂J/∂θ₁ (computed here, not read from the page)
+    match = re.search(r"the ∇log π average is \*\*(-?[\d.]+) ± ([\d.]+)\*\*", text)
+    assert match, text
+    mean, standard_error = float(match.group(1)), float(match.group(2))
+    assert 0 < standard_error < 0.01
+    assert abs(mean - expected_return_grad(0.0, 0.0, 0.9)[0]) < 4 * standard_error + 5e-5  # + rounding
 
 
 def test_trajectory_table_sums_to_the_exact_gradient():

@@ -47,6 +47,8 @@ def test_worked_preset_gives_063_023_014():
     probabilities = next(spec for spec in chart_specs(at) if spec["layout"]["title"]["text"] == "Action probabilities π(a)")
     bars = next(trace_arrays(probabilities["data"][0]))  # the bar heights (x holds the labels)
     np.testing.assert_allclose(bars, [0.63, 0.23, 0.14], atol=0.005)
+    exact = np.exp([2.0, 1.0, 0.5]) / np.exp([2.0, 1.0, 0.5]).sum()
+    np.testing.assert_allclose(bars, exact, rtol=0, atol=1e-9)  # the worked example, to 1e-9
 
 
 def test_score_row_is_one_hot_minus_pi():
