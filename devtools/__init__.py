@@ -1,0 +1,1 @@
+"""Tools for testing and measuring the app (not part of the app or of pgcore)."""
