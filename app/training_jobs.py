@@ -8,22 +8,37 @@ summary per update over a queue, and sends the final policy weights as numpy arr
 Stop sets an Event the child checks between updates; the run keeps what it learned.
 
 In the server, one reader thread per job drains its queue into a :class:`Job`, so a page
-only ever reads a snapshot (:meth:`Job.view`) and never blocks. A job nobody has looked at
-for ``ABANDON_SECONDS`` (a closed tab) is cancelled; with the default caps the per-run
-wall-clock limit frees the slot sooner anyway.
+only ever reads a snapshot (:meth:`Job.view`) and never blocks.
+
+Nothing outlives what it belongs to:
+- a job whose browser tab has gone (its Streamlit session disconnected for
+  ``DISCONNECT_GRACE_SECONDS``) is cancelled; one nobody has looked at for
+  ``ABANDON_SECONDS`` too;
+- the server enforces the time cap itself: a worker still alive ``GRACE_SECONDS`` after its
+  runs' caps (plus ``STARTUP_SECONDS`` to start) is terminated, then killed — a frozen worker
+  never reads the Stop flag;
+- a slot is held for as long as the worker *process* is alive, not merely until the reader
+  thread gives up on it;
+- a worker exits as soon as its server process is gone (crash, out-of-memory kill): a
+  thread in the child waits on the parent's sentinel.
 
 The registry (:func:`shared_registry`) is one object per server, via ``st.cache_resource``.
 When every slot is busy a session takes a ticket and waits its turn, first come first
 served; a ticket not renewed for ``TICKET_TTL_SECONDS`` is dropped.
 
 Limits (environment variables, read once when the registry is created):
-    PG_MAX_TRAININGS       trainings at once, server-wide (default 1)
-    PG_MAX_TRAIN_STEPS     env-step cap per run (default 200000)
-    PG_MAX_TRAIN_SECONDS   wall-clock cap per run in seconds (default 120)
+    PG_MAX_TRAININGS       trainings at once, server-wide (default 1; 0 turns training off)
+    PG_MAX_TRAIN_STEPS     env-step cap per run (default 200000, at least 1000)
+    PG_MAX_TRAIN_SECONDS   wall-clock cap per run in seconds (default 120, at least 1)
+An invalid value (text, NaN, below the minimum) is refused: training is turned off and the
+CartPole page and the server log say which variable is wrong — never a silent fallback to a
+looser default. A value above its ceiling is lowered to the ceiling, with a log line.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import multiprocessing as mp
 import os
 import queue as queue_module
@@ -38,9 +53,18 @@ import numpy as np
 
 from pgcore.cartpole_runs import RunData
 
-ABANDON_SECONDS = 300.0  # longer than the default wall cap: a learner may read another page meanwhile
+ABANDON_SECONDS = 300.0  # no page view for this long: cancelled (a tab left open on another page)
+DISCONNECT_GRACE_SECONDS = 15.0  # the tab's session gone this long (closed, not a network blip): cancelled
+STARTUP_SECONDS = 30.0  # allowance for a spawned worker to import torch before its caps start
+GRACE_SECONDS = 15.0  # past its caps by this much, a worker is terminated by the server
 TICKET_TTL_SECONDS = 20.0
 POLL_SECONDS = 0.1
+
+MAX_TRAININGS_CEILING = 64
+MAX_STEPS_CEILING = 10_000_000
+MAX_SECONDS_CEILING = 3_600.0
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +72,7 @@ class Limits:
     """Hosted-demo caps."""
 
     max_trainings: int = 1
-    """Trainings running at once across the whole server."""
+    """Trainings running at once across the whole server; 0 turns training off."""
     max_steps: int = 200_000
     """Env-step budget cap of one run."""
     max_seconds: float = 120.0
@@ -56,21 +80,38 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
-        """Read the caps from ``PG_MAX_TRAININGS`` & co.; bad values fall back to defaults."""
+        """Read the caps from ``PG_MAX_TRAININGS`` & co. (unset or empty: the default).
+
+        Raises:
+            ValueError: a value is not a number of the right kind or is below its minimum;
+                the message names the variable and what it must be.
+        A value above its ceiling is lowered to the ceiling and logged (stricter, never looser).
+        """
         env = os.environ if environ is None else environ
         default = cls()
 
-        def read(name: str, cast: Callable[[str], Any], fallback: Any, low: float, high: float) -> Any:
-            try:
-                value = cast(env.get(name, ""))
-            except ValueError:
+        def read(name: str, whole: bool, fallback: float, low: float, ceiling: float) -> Any:
+            raw = env.get(name, "").strip()
+            if not raw:
                 return fallback
-            return value if low <= value <= high else fallback
+            try:
+                value: float = int(raw) if whole else float(raw)
+            except ValueError:
+                kind = "not a whole number" if whole else "not a finite number"
+                raise ValueError(f"{name}={raw!r} is {kind}; unset it or give one of at least {low:g}") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{name}={raw!r} is not a finite number; unset it or give one of at least {low:g}")
+            if value < low:
+                raise ValueError(f"{name}={raw!r} is too small: it must be at least {low:g}")
+            if value > ceiling:
+                _LOG.warning("%s=%s is above this app's ceiling; lowered to %g", name, raw, ceiling)
+                value = type(value)(ceiling)
+            return value
 
         return cls(
-            max_trainings=read("PG_MAX_TRAININGS", int, default.max_trainings, 1, 64),
-            max_steps=read("PG_MAX_TRAIN_STEPS", int, default.max_steps, 1_000, 10_000_000),
-            max_seconds=read("PG_MAX_TRAIN_SECONDS", float, default.max_seconds, 1.0, 86_400.0),
+            max_trainings=read("PG_MAX_TRAININGS", True, default.max_trainings, 0, MAX_TRAININGS_CEILING),
+            max_steps=read("PG_MAX_TRAIN_STEPS", True, default.max_steps, 1_000, MAX_STEPS_CEILING),
+            max_seconds=read("PG_MAX_TRAIN_SECONDS", False, default.max_seconds, 1.0, MAX_SECONDS_CEILING),
         )
 
 
@@ -107,6 +148,36 @@ def _update_message(record: Any) -> dict[str, Any]:
     }
 
 
+def _exit_with_parent() -> None:
+    """In a worker: end this process the moment its parent (the server) is gone.
+
+    A daemon thread waits on the parent's sentinel, which becomes ready when the parent
+    exits for any reason, SIGKILL included. Without it an orphaned worker trains to its cap
+    and then blocks for ever flushing its last message into a pipe nobody reads."""
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _worker_entry(target: Callable[..., None], requests: list[RunRequest], limits: Limits, out: Any,
+                  cancel: Any) -> None:
+    """What every worker process runs first: never outlive the server, never starve it."""
+    _exit_with_parent()
+    try:
+        os.nice(10)  # a training must never starve the server's own threads
+    except (AttributeError, OSError):
+        pass
+    target(requests, limits, out, cancel)
+
+
 def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel: Any) -> None:
     """Child-process entry point: train each request in turn, reporting over ``out``.
 
@@ -114,10 +185,6 @@ def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel
     ``("end", i, result)`` with the final arrays and policy weights (numpy), ``("error",
     i, text)``, and ``("finished", None, None)`` last.
     """
-    try:
-        os.nice(10)  # a training must never starve the server's own threads
-    except (AttributeError, OSError):
-        pass
     try:
         import torch
 
@@ -236,7 +303,18 @@ class Job:
 
     def __init__(self, requests: list[RunRequest], limits: Limits,
                  target: Callable[..., None] = training_worker,
-                 on_exit: Callable[[Job], None] | None = None) -> None:
+                 on_exit: Callable[[Job], None] | None = None,
+                 session_alive: Callable[[], bool] | None = None) -> None:
+        """Start the worker process and its reader thread.
+
+        Args:
+            requests: the runs to do, in order (at least one).
+            limits: the caps every run is held to.
+            target: the worker function (tests pass a scripted stand-in).
+            on_exit: called once the job has ended and its process is gone.
+            session_alive: True while the browser tab that started the job is connected;
+                the job is cancelled once it has been False for DISCONNECT_GRACE_SECONDS.
+        """
         if not requests:
             raise ValueError("requests must not be empty")
         self.id = uuid.uuid4().hex
@@ -249,12 +327,18 @@ class Job:
         self._errors: list[str] = []
         self._last_seen = time.monotonic()
         self._on_exit = on_exit
+        self._session_alive = session_alive
+        self._gone_since: float | None = None
         ctx = mp.get_context("spawn")
         self._queue = ctx.Queue()
         self._cancel = ctx.Event()
-        self._process = ctx.Process(target=target, args=(self.requests, limits, self._queue, self._cancel),
+        self._process = ctx.Process(target=_worker_entry,
+                                    args=(target, self.requests, limits, self._queue, self._cancel),
                                     daemon=True, name=f"cartpole-training-{self.id[:8]}")
         self._process.start()
+        # The server's own deadline: every run's wall cap, time to start, and some grace.
+        self._deadline = (time.monotonic() + STARTUP_SECONDS + len(self.requests) * limits.max_seconds
+                          + GRACE_SECONDS)
         self._reader = threading.Thread(target=self._listen, daemon=True, name=f"cartpole-reader-{self.id[:8]}")
         self._reader.start()
 
@@ -270,13 +354,20 @@ class Job:
 
     @property
     def active(self) -> bool:
+        """Running, or its process not yet gone: either way it holds a slot."""
         with self._lock:
-            return self._status in ("starting", "running")
+            if self._status in ("starting", "running"):
+                return True
+        return self._process.is_alive()
 
-    def touch(self) -> None:
-        """The page is still watching (see ABANDON_SECONDS)."""
-        with self._lock:
-            self._last_seen = time.monotonic()
+    @property
+    def process_alive(self) -> bool:
+        return self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id."""
+        return self._process.pid
 
     def wait(self, timeout: float) -> bool:
         """Block until the job has ended (tests and benchmarks); True if it did."""
@@ -316,10 +407,8 @@ class Job:
             try:
                 kind, index, payload = self._queue.get(timeout=POLL_SECONDS)
             except queue_module.Empty:
-                with self._lock:
-                    abandoned = time.monotonic() - self._last_seen > ABANDON_SECONDS
-                if abandoned:
-                    self._cancel.set()
+                if self._watch():
+                    break  # stopped by the server: nothing more will come
                 if not self._process.is_alive():
                     # the child died without saying "finished" (killed, out of memory…)
                     try:
@@ -332,7 +421,7 @@ class Job:
                 else:
                     continue
             finished = self._handle(kind, index, payload)
-        self._process.join(timeout=5)
+        self._end_process()
         with self._lock:
             if self._errors and not any(r.done for r in self._runs):
                 self._status = "failed"
@@ -342,6 +431,37 @@ class Job:
                 self._status = "done"
         if self._on_exit is not None:
             self._on_exit(self)
+
+    def _watch(self) -> bool:
+        """Between messages: cancel a job whose tab is gone or that nobody watches; stop a
+        worker past its time cap. True if the worker had to be stopped."""
+        now = time.monotonic()
+        with self._lock:
+            abandoned = now - self._last_seen > ABANDON_SECONDS
+        if self._session_alive is not None:
+            if self._session_alive():
+                self._gone_since = None
+            else:
+                self._gone_since = self._gone_since or now
+                abandoned |= now - self._gone_since > DISCONNECT_GRACE_SECONDS
+        if abandoned:
+            self._cancel.set()
+        if now > self._deadline and self._process.is_alive():
+            with self._lock:
+                self._errors.append("the training passed its time cap and did not stop, so the server "
+                                    "stopped it; what it had sent so far is kept")
+            self._end_process(patience=0.0)
+            return True
+        return False
+
+    def _end_process(self, patience: float = 5.0) -> None:
+        """Wait for the worker to exit on its own; then terminate it, then kill it."""
+        self._process.join(timeout=patience)
+        for stop in (self._process.terminate, self._process.kill):
+            if not self._process.is_alive():
+                break
+            stop()
+            self._process.join(timeout=3.0)
 
     def _handle(self, kind: str, index: Any, payload: Any) -> bool:
         with self._lock:
@@ -413,11 +533,23 @@ def _finished(run: _LiveRun, index: int) -> FinishedRun:
 
 
 class TrainingRegistry:
-    """Every training job of the server, and the queue of sessions waiting for a slot."""
+    """Every training job of the server, and the queue of sessions waiting for a slot.
 
-    def __init__(self, limits: Limits | None = None, target: Callable[..., None] = training_worker) -> None:
+    ``disabled_reason`` is set when training is off on this server (``PG_MAX_TRAININGS=0``
+    or an invalid limit, see :func:`registry_from_environment`); ``submit`` then starts
+    nothing and the page shows the reason.
+    """
+
+    def __init__(self, limits: Limits | None = None, target: Callable[..., None] = training_worker,
+                 disabled_reason: str | None = None,
+                 session_watch: Callable[[], Callable[[], bool] | None] | None = None) -> None:
         self.limits = limits or Limits.from_env()
         self._target = target
+        if disabled_reason is None and self.limits.max_trainings == 0:
+            disabled_reason = "Training is turned off on this server (PG_MAX_TRAININGS=0)."
+        self.disabled_reason = disabled_reason
+        # Called in the submitting session's thread: returns "is that tab still there?"
+        self._session_watch = session_watch
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._waiting: OrderedDict[str, float] = OrderedDict()
@@ -439,7 +571,11 @@ class TrainingRegistry:
 
     def submit(self, ticket: str, requests: list[RunRequest]) -> Job | None:
         """Start ``requests`` as one job if a slot is free and ``ticket`` is next in line;
-        otherwise (re)join the line and return None. Call again to retry."""
+        otherwise (re)join the line and return None. Call again to retry. Returns None
+        always when training is off (``disabled_reason``)."""
+        if self.disabled_reason is not None:
+            return None
+        session_alive = self._session_watch() if self._session_watch is not None else None
         with self._lock:
             self._prune_tickets_locked()
             self._waiting[ticket] = time.monotonic()
@@ -447,7 +583,7 @@ class TrainingRegistry:
             if free <= 0 or list(self._waiting).index(ticket) >= free:
                 return None
             del self._waiting[ticket]
-            job = Job(requests, self.limits, target=self._target)
+            job = Job(requests, self.limits, target=self._target, session_alive=session_alive)
             self._jobs[job.id] = job
             return job
 
@@ -463,9 +599,32 @@ class TrainingRegistry:
         with self._lock:
             self._waiting.pop(ticket, None)
 
-    def get(self, job_id: str | None) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id) if job_id else None
+
+
+def registry_from_environment(target: Callable[..., None] = training_worker) -> TrainingRegistry:
+    """The registry with the limits in the environment; if they are invalid, a registry with
+    training turned off whose ``disabled_reason`` names the bad variable (also logged)."""
+    try:
+        limits = Limits.from_env()
+    except ValueError as err:
+        _LOG.error("CartPole training is turned off: %s", err)
+        return TrainingRegistry(Limits(max_trainings=0), target=target,
+                                disabled_reason=f"{err}. Training is turned off on this server until it is fixed.",
+                                session_watch=_streamlit_session_watch)
+    return TrainingRegistry(limits, target=target, session_watch=_streamlit_session_watch)
+
+
+def _streamlit_session_watch() -> Callable[[], bool] | None:
+    """In a Streamlit script thread: a check that the current session (browser tab) is
+    still connected; None outside a running Streamlit server."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
 
 
 _shared: Callable[[], TrainingRegistry] | None = None
@@ -482,7 +641,7 @@ def shared_registry() -> TrainingRegistry:
 
         @st.cache_resource(show_spinner=False)
         def _registry() -> TrainingRegistry:
-            return TrainingRegistry()
+            return registry_from_environment()
 
         _shared = _registry
     return _shared()

@@ -67,14 +67,6 @@ def wait_until(condition, timeout=WAIT):
     return False
 
 
-def test_limits_read_from_the_environment_with_safe_fallbacks():
-    assert Limits.from_env({}) == Limits()
-    got = Limits.from_env({"PG_MAX_TRAININGS": "3", "PG_MAX_TRAIN_STEPS": "5000", "PG_MAX_TRAIN_SECONDS": "9.5"})
-    assert got == Limits(3, 5000, 9.5)
-    bad = Limits.from_env({"PG_MAX_TRAININGS": "zero", "PG_MAX_TRAIN_STEPS": "-4", "PG_MAX_TRAIN_SECONDS": "nan"})
-    assert bad == Limits()
-
-
 def test_a_job_streams_updates_and_finishes_with_its_runs():
     job = Job([request(0), request(1)], Limits(), target=scripted_worker)
     assert job.wait(WAIT)
