@@ -67,6 +67,7 @@ class RunOutcome:
     elements: int = 0
     widgets: dict[str, Widget] = field(default_factory=dict)
     charts: int = 0
+    texts: list[str] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -139,6 +140,8 @@ class Session:
         self._states: dict[str, WidgetState] = {}
         self.page = ""
         self.query = ""
+        #: fragments the server asked this tab to rerun on a timer: fragment id → seconds
+        self.auto_reruns: dict[str, float] = {}
 
     def close(self) -> None:
         self._ws.close()
@@ -158,10 +161,16 @@ class Session:
         return self._run(ClientState(query_string=query, page_name=page))
 
     def set_widget(self, widget: Widget, value: Any) -> RunOutcome:
-        """Change one widget as the browser does and wait for the rerun it causes."""
+        """Change one widget as the browser does and wait for the rerun it causes.
+
+        ``value``: a number or [low, high] for a slider, the option label(s) for a
+        select_slider, True for a button click, an index for a selectbox or radio."""
         state = WidgetState(id=widget.id)
         kind_field = WIDGET_VALUE_FIELDS[widget.kind]
-        if kind_field == "double_array_value":
+        if widget.kind == "slider" and len(widget.proto.options):  # select_slider: option labels
+            kind_field = "string_array_value"
+            state.string_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])
+        elif kind_field == "double_array_value":
             state.double_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])
         else:
             setattr(state, kind_field, value)
@@ -172,6 +181,13 @@ class Session:
         if kind_field == "trigger_value":
             self._states.pop(widget.id, None)  # a click is a one-shot event
         return outcome
+
+    def auto_rerun(self, fragment_id: str) -> RunOutcome:
+        """Rerun a fragment as the browser's timer does for ``st.fragment(run_every=...)``."""
+        client = ClientState(query_string=self.query, page_name=self.page, fragment_id=fragment_id,
+                             is_auto_rerun=True)
+        client.widget_states.CopyFrom(WidgetStates(widgets=list(self._states.values())))
+        return self._run(client)
 
     def _run(self, client_state: ClientState) -> RunOutcome:
         message = BackMsg()
@@ -191,6 +207,11 @@ class Session:
             kind = msg.WhichOneof("type")
             if kind == "delta":
                 self._read_delta(msg, outcome, fragments)
+            elif kind == "auto_rerun":
+                self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                for fragment_id in msg.stop_auto_rerun.fragment_ids:
+                    self.auto_reruns.pop(fragment_id, None)
             elif kind == "session_event" and msg.session_event.WhichOneof("type") == "script_compilation_exception":
                 outcome.errors.append(msg.session_event.script_compilation_exception.message)
             elif kind == "script_finished":
@@ -221,6 +242,8 @@ class Session:
             outcome.errors.append(f"error box: {element.alert.body[:200]}")
         elif kind == "plotly_chart":
             outcome.charts += 1
+        elif kind == "markdown":
+            outcome.texts.append(element.markdown.body)
         elif kind in WIDGET_VALUE_FIELDS:
             proto = getattr(element, kind)
             outcome.widgets[proto.id] = Widget(proto.id, kind, getattr(proto, "label", ""),
