@@ -80,16 +80,18 @@ class ServerProcess:
     """``streamlit run app/Home.py`` on 127.0.0.1 and a free port, in its own process group
     (so stopping it stops any training worker it started too)."""
 
-    def __init__(self, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, port: int | None = None,
+                 root: Path | None = None) -> None:
+        root = root or ROOT  # another checkout can be served, e.g. to measure before/after
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "Home.py"),
+        cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app" / "Home.py"),
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
         # The server's log goes to a file (a pipe nobody reads would fill and block it).
         self.log = tempfile.NamedTemporaryFile(prefix="streamlit-server-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+        self.process = subprocess.Popen(cmd, cwd=root, env={**os.environ, **(env or {})},
                                         stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
@@ -119,6 +121,7 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> ServerProcess:
         self.wait_ready()

@@ -13,7 +13,7 @@ def finite_array(name: str, value: Any) -> npt.NDArray[np.float64]:
     """Return ``value`` as a float64 array, or raise ValueError if any entry is NaN or inf."""
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from err
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got {value!r}")
@@ -26,7 +26,7 @@ def finite_float(name: str, value: Any) -> float:
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"{name} must be a number, got {value!r}") from err
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value!r}")

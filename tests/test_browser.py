@@ -169,8 +169,10 @@ def test_every_page_renders_and_reacts(server, browser, width):
         check_page(page, errors, label)
         screenshot(page, f"{info.url_path}-{width}")
 
-        slider = page.locator('[data-testid="stMain"] [role="slider"]').first
-        if slider.count():
+        # Streamlit's slider is a react-aria range input; every lesson page has one.
+        slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
+        assert slider.count() == 1, f"{label}: no slider found to move"
+        if True:
             before = page.locator('[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]').all_inner_texts()
             slider.scroll_into_view_if_needed()
             slider.focus()
