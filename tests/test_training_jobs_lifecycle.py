@@ -188,3 +188,50 @@ def test_a_spawned_worker_does_not_run_the_app_script():
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"the worker imported {done.stdout.strip()}"
+
+
+# --- warm workers -----------------------------------------------------------------------------
+
+
+def test_a_warm_spare_takes_the_next_job_and_another_starts_warming():
+    registry = TrainingRegistry(Limits(max_trainings=1), target=scripted_worker, spares=1)
+    (spare,) = registry._spares
+    job = registry.submit("a", [request(0)])
+    assert job is not None and job.pid == spare.process.pid, "the job did not use the warm worker"
+    (next_spare,) = registry._spares
+    assert next_spare.process.pid != spare.process.pid and not next_spare.assigned
+    assert job.wait(WAIT)
+    assert job.view().finished[0].data.episode_returns.tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    registry.close()
+    assert wait_until(lambda: not next_spare.process.is_alive())
+
+
+def test_a_dead_spare_is_not_used():
+    registry = TrainingRegistry(Limits(max_trainings=1), target=scripted_worker, spares=1)
+    (spare,) = registry._spares
+    spare.process.kill()
+    spare.process.join(5)
+    job = registry.submit("a", [request(0)])
+    assert job is not None and job.pid != spare.process.pid
+    assert job.wait(WAIT) and job.view().status == "done"
+    registry.close()
+
+
+@pytest.mark.parametrize("raw", ["-1", "five", "9", "1.5"])
+def test_warm_workers_setting_is_checked(raw):
+    with pytest.raises(ValueError, match="^" + re.escape(f"PG_WARM_WORKERS={raw!r} is not a whole number from 0 to 4")):
+        jobs._read_spares({"PG_WARM_WORKERS": raw})
+    assert jobs._read_spares({}) == 1 and jobs._read_spares({"PG_WARM_WORKERS": "0"}) == 0
+
+
+@pytest.mark.slow
+def test_a_warmed_real_worker_trains_like_a_cold_one():
+    from pgcore.cartpole import preset_config, train
+
+    registry = TrainingRegistry(Limits(max_trainings=1), spares=1, warm_up=jobs.warm_up_training)
+    job = registry.submit("a", [jobs.RunRequest("fast", "reinforce", 3, {"max_env_steps": 2000}, name="w")])
+    assert job is not None and job.wait(120)
+    (finished,) = job.view().finished
+    expected = train(preset_config("fast", "reinforce", 3, max_env_steps=2000))
+    assert finished.data.episode_returns.tolist() == expected.episode_returns.tolist()
+    registry.close()
