@@ -192,6 +192,7 @@ def main() -> None:
             open_page(page, f"{server.url}/{info.url_path}", watcher)
             tabs = page.locator('[data-testid="stMain"] [role="tab"]')
             tab_count = max(tabs.count(), 1)
+            measured: set[tuple[str, str]] = set()  # controls outside the tabs show in every tab
             for t in range(tab_count):
                 tab_name = ""
                 if tabs.count():
@@ -201,8 +202,9 @@ def main() -> None:
                     tab.click()
                     page.wait_for_timeout(300)
                 for kind, label, locator in controls(page):
-                    if kind == "button" and label in skip:
+                    if (kind == "button" and label in skip) or (kind, label) in measured:
                         continue
+                    measured.add((kind, label))
                     name = f"{kind}: {label}" + (f" [{tab_name}]" if tab_name else "")
                     rows.append((info.url_path, name[:60], time_control(page, watcher, kind, locator, args.repeats)))
         # warm page switch: through the sidebar, to pages already visited
