@@ -7,44 +7,34 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # so `import pgcore` / `import app` work under `streamlit run`
+    sys.path.insert(0, str(ROOT))
 
+# Libraries that other libraries look up with a bare ``sys.modules`` check (plotly looks for
+# pandas that way) must be fully imported before a page draws anything: two first visitors
+# arriving together otherwise let one of them find pandas half-initialised, and that
+# visitor gets the error page. A plain ``import`` waits for a module that another thread is
+# still initialising, so importing them here, before any page, is enough.
+import pandas  # noqa: E402, F401
+import PIL.Image  # noqa: E402, F401
+import streamlit as st  # noqa: E402
 
-def main() -> None:
-    if str(ROOT) not in sys.path:  # so `import pgcore` / `import app` work under `streamlit run`
-        sys.path.insert(0, str(ROOT))
+from app.pages_index import available_pages  # noqa: E402
 
-    # Libraries that other libraries look up with a bare ``sys.modules`` check (plotly looks
-    # for pandas that way) must be fully imported before a page draws anything: two first
-    # visitors arriving together otherwise let one of them find pandas half-initialised, and
-    # that visitor gets the error page. A plain ``import`` waits for a module that another
-    # thread is still initialising, so importing them here, before any page, is enough.
-    import pandas  # noqa: F401
-    import PIL.Image  # noqa: F401
-    import streamlit as st
+st.set_page_config(
+    page_title="Policy gradients, by hand",
+    page_icon=str(ROOT / "app" / "assets" / "favicon.png"),
+    layout="wide",
+    initial_sidebar_state="auto",  # open on desktop, closed on phones (it would cover the page)
+)
 
-    from app.pages_index import available_pages
+# A formula wider than its column scrolls sideways instead of being cut off (phones).
+st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }</style>")
 
-    st.set_page_config(
-        page_title="Policy gradients, by hand",
-        page_icon=str(ROOT / "app" / "assets" / "favicon.png"),
-        layout="wide",
-        initial_sidebar_state="auto",  # open on desktop, closed on phones (it would cover the page)
-    )
-
-    # A formula wider than its column scrolls sideways instead of being cut off (phones).
-    st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }</style>")
-
-    navigation = st.navigation(
-        [
-            st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.url_path, default=page.default)
-            for page in available_pages()
-        ]
-    )
-    navigation.run()
-
-
-# A training worker is started with multiprocessing's "spawn", which re-imports the parent's
-# main script in the child under the name "__mp_main__"; under `streamlit run` that script
-# is this file. The worker needs none of it, so it does nothing there.
-if __name__ != "__mp_main__":
-    main()
+navigation = st.navigation(
+    [
+        st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.url_path, default=page.default)
+        for page in available_pages()
+    ]
+)
+navigation.run()

@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing as mp
+import multiprocessing.spawn as mp_spawn
 import os
 import queue as queue_module
 import threading
@@ -207,6 +208,36 @@ def warm_up_training() -> None:
     del cartpole
 
 
+WORKER_NAME = "cartpole-training"
+
+
+def _without_main_script(prepare: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """Wrap multiprocessing's spawn preparation so that *our* workers skip re-running the
+    parent's main script.
+
+    "spawn" starts a fresh interpreter and, before unpickling the target, re-imports the
+    parent's ``__main__`` as ``__mp_main__``. Under ``streamlit run`` (and under AppTest)
+    ``__main__`` is whatever page script is running at that moment: the child would run a
+    page — importing Streamlit, printing warnings, and, on the CartPole page, starting a
+    worker of its own mid-bootstrap, which multiprocessing refuses. The workers' targets
+    and arguments are importable by module name, so they need no main script at all.
+    """
+
+    def get_preparation_data(name: str) -> dict[str, Any]:
+        data = prepare(name)
+        if name.startswith(WORKER_NAME):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    get_preparation_data.__wrapped__ = prepare  # type: ignore[attr-defined]
+    return get_preparation_data
+
+
+if not hasattr(mp_spawn.get_preparation_data, "__wrapped__"):  # once per process
+    mp_spawn.get_preparation_data = _without_main_script(mp_spawn.get_preparation_data)
+
+
 class WorkerProcess:
     """A spawned worker process and its channels; started empty, given one job later.
 
@@ -221,7 +252,7 @@ class WorkerProcess:
         self._inbox = ctx.Queue()
         self.process = ctx.Process(target=_worker_entry,
                                    args=(target, warm_up, self._inbox, limits, self.out, self.cancel),
-                                   daemon=True, name="cartpole-training")
+                                   daemon=True, name=WORKER_NAME)
         self.process.start()
         self.assigned = False
 

@@ -88,3 +88,75 @@ def seed(value: Any, name: str = "seed") -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     return int(value)
+
+
+#: A policy parameter (logit) beyond ±10⁶ already makes every probability 0 or 1 to the last
+#: digit, and sums and products of such numbers overflow: refused rather than computed.
+LOGIT_LIMIT = 1e6
+#: Rewards, reward offsets and baselines: squared in variances, so kept well inside float range.
+REWARD_LIMIT = 1e6
+
+
+def bounded_float(name: str, value: Any, limit: float) -> float:
+    """A finite float with |value| <= limit, else ValueError naming it."""
+    return float_in_range(name, value, -limit, limit)
+
+
+def logit(name: str, value: Any) -> float:
+    """A policy parameter: a finite float in [-LOGIT_LIMIT, LOGIT_LIMIT]."""
+    return bounded_float(name, value, LOGIT_LIMIT)
+
+
+def logit_array(name: str, value: Any) -> npt.NDArray[np.float64]:
+    """An array of policy parameters, each in [-LOGIT_LIMIT, LOGIT_LIMIT]."""
+    array = finite_array(name, value)
+    if np.any(np.abs(array) > LOGIT_LIMIT):
+        raise ValueError(f"{name} must be in [-{LOGIT_LIMIT:g}, {LOGIT_LIMIT:g}], got {value!r}")
+    return array
+
+
+def reward_shift(name: str, value: Any) -> float:
+    """A baseline or reward offset: a finite float in [-REWARD_LIMIT, REWARD_LIMIT]."""
+    return bounded_float(name, value, REWARD_LIMIT)
+
+
+def reward_shifts(name: str, value: Any) -> npt.NDArray[np.float64]:
+    """An array of baselines or offsets, each in [-REWARD_LIMIT, REWARD_LIMIT]."""
+    array = finite_array(name, value)
+    if np.any(np.abs(array) > REWARD_LIMIT):
+        raise ValueError(f"{name} must be in [-{REWARD_LIMIT:g}, {REWARD_LIMIT:g}], got {value!r}")
+    return array
+
+
+def flag(name: str, value: Any) -> bool:
+    """True or False (numpy bools too), else ValueError naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def bool_array(name: str, value: Any) -> npt.NDArray[np.bool_]:
+    """An array of True/False (0/1 accepted), else ValueError naming it."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{name} must be an array of True/False, got {value!r}") from err
+    if array.dtype == np.bool_:
+        return array
+    if array.dtype.kind in "iuf" and np.all((array == 0) | (array == 1)):
+        return array.astype(np.bool_)
+    raise ValueError(f"{name} must be an array of True/False, got {value!r}")
+
+
+def whole_number(name: str, value: Any, low: int, high: int) -> int:
+    """An int in [low, high] (not a bool, not a float), else ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def instance(name: str, value: Any, kind: type) -> Any:
+    """``value`` if it is a ``kind``, else ValueError naming it."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import finite_array, finite_float, non_negative_float, positive_int
+from pgcore._checks import finite_array, instance, non_negative_float, positive_int, reward_shift, reward_shifts
 from pgcore.policies import softmax
 
 Array = npt.NDArray[np.float64]
@@ -118,7 +118,7 @@ class Bandit:
     def sample(self, n: int, rng: np.random.Generator, b: float = 0.0) -> "BanditSamples":
         """n independent one-step estimates ĝ = ψ(A)(R − b), from a seeded Generator."""
         n = positive_int("n", n, maximum=MAX_SAMPLES)
-        b = finite_float("b", b)
+        b = reward_shift("b", b)
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         arms = np.minimum(np.searchsorted(np.cumsum(self.probs), rng.random(n), side="right"), self.k - 1)
@@ -137,7 +137,8 @@ class BanditSamples:
 
 def shifted(bandit: Bandit, offset: float) -> Bandit:
     """The same bandit with c added to every arm's mean: ∇J is unchanged, b* moves by c."""
-    return Bandit(bandit.preferences, bandit.means + finite_float("offset", offset), bandit.noise_std)
+    bandit = instance("bandit", bandit, Bandit)
+    return Bandit(bandit.preferences, bandit.means + reward_shift("offset", offset), bandit.noise_std)
 
 
 def variance_by_offset(bandit: Bandit, offsets: npt.ArrayLike) -> dict[str, Array]:
@@ -145,7 +146,8 @@ def variance_by_offset(bandit: Bandit, offsets: npt.ArrayLike) -> dict[str, Arra
 
     b = 0 grows like c² E[|ψ|²]; the other two follow the shift and stay exactly flat.
     """
-    cs = finite_array("offsets", offsets).ravel()
+    bandit = instance("bandit", bandit, Bandit)
+    cs = reward_shifts("offsets", offsets).ravel()
     # means + c with b = 0 is the same estimator as the original means with b = −c
     plain = np.atleast_1d(bandit.total_variance(-cs))
     # b = E[R] and b = b* move with the shift, so (R − b) and the variance do not change

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import choice, finite_array, positive_int
+from pgcore._checks import choice, finite_array, flag, positive_int
+from pgcore._checks import seed as check_seed
 
 __all__ = [
     "ACTIVATIONS",
@@ -130,7 +131,7 @@ def random_policy(hidden_size: int = 64, seed: int = 0, activation: str = "tanh"
     uniform policy (≈ 50/50 left/right), which keeps the pole up for ~20 steps.
     """
     hidden_size = positive_int("hidden_size", hidden_size, maximum=MAX_HIDDEN)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     weights = {}
     for name, shape in policy_shapes(hidden_size).items():
         fan_in = OBS_SIZE if name.startswith("layer1") else hidden_size
@@ -281,6 +282,7 @@ def rollout_episode(
     import gymnasium as gym
 
     max_steps = positive_int("max_steps", max_steps, maximum=10_000)
+    greedy = flag("greedy", greedy)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     if policy is None:

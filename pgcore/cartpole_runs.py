@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pgcore._checks import finite_array, finite_float, positive_int, whole_number
 from pgcore.cartpole_config import ALGOS, PRESETS, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config
 
 __all__ = [
@@ -111,11 +112,10 @@ def running_mean(returns: npt.ArrayLike, window: int = SOLVE_WINDOW) -> Array:
     Returns:
         shape ``(E,)``: ``out[i] = mean(returns[max(0, i − window + 1) : i + 1])``.
     """
-    x = np.asarray(returns, dtype=np.float64)
+    x = finite_array("returns", returns)
     if x.ndim != 1:
         raise ValueError(f"returns must be 1-D, got shape {x.shape}")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a whole number >= 1, got {window!r}")
+    window = positive_int("window", window, maximum=1_000_000)
     cumsum = np.concatenate([[0.0], np.cumsum(x)])
     idx = np.arange(1, x.size + 1)
     start = np.maximum(idx - int(window), 0)
@@ -135,8 +135,10 @@ def first_solve_step(
         returns: episode returns in order of finishing, shape ``(E,)``.
         end_steps: env steps at each episode's end, shape ``(E,)``.
     """
-    x = np.asarray(returns, dtype=np.float64)
-    steps = np.asarray(end_steps)
+    x = finite_array("returns", returns)
+    steps = finite_array("end_steps", end_steps)
+    window = positive_int("window", window, maximum=1_000_000)
+    threshold = finite_float("threshold", threshold)
     if x.shape != steps.shape or x.ndim != 1:
         raise ValueError(f"returns and end_steps must be 1-D of equal length, got {x.shape} and {steps.shape}")
     if x.size < window:
@@ -152,10 +154,10 @@ def downsample_indices(n: int, max_points: int) -> IntArray:
 
     Returns all of ``0 … n−1`` when ``n ≤ max_points``.
     """
-    if n <= 0:
+    n = whole_number("n", n, 0, 10**12)
+    max_points = whole_number("max_points", max_points, 2, 10**7)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if max_points < 2:
-        raise ValueError(f"max_points must be >= 2, got {max_points!r}")
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
@@ -586,8 +588,12 @@ class CartPoleFrames:
 def cartpole_frames(states: npt.ArrayLike, actions: npt.ArrayLike, max_frames: int = 200) -> CartPoleFrames:
     """Frames for an animation from an episode's states ``(T + 1, 4)`` and actions ``(T,)``,
     at most ``max_frames`` of them (evenly spaced; the first and last are kept)."""
-    s = np.asarray(states, dtype=np.float64)
-    a = np.asarray(actions, dtype=np.int64)
+    s = finite_array("states", states)
+    a = finite_array("actions", actions)
+    if not np.all((a == 0) | (a == 1)):
+        raise ValueError("actions must be 0 (push left) or 1 (push right)")
+    a = a.astype(np.int64)
+    max_frames = whole_number("max_frames", max_frames, 2, 100_000)
     if s.ndim != 2 or s.shape[1] != 4 or s.shape[0] < 1:
         raise ValueError(f"states must have shape (T + 1, 4), got {s.shape}")
     if a.shape != (s.shape[0] - 1,):

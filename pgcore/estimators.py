@@ -32,12 +32,14 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import discount, finite_array, finite_float, positive_float, positive_int
+from pgcore._checks import discount, finite_array, finite_float, flag, logit, logit_array, positive_float, positive_int
+from pgcore._checks import reward_shift, reward_shifts, whole_number
 from pgcore._checks import seed as check_seed
 from pgcore.grid1d import MAX_SAMPLES, Episodes, sample_episodes
 from pgcore.policies import log_sigmoid, sigmoid
@@ -64,13 +66,23 @@ def _check_baseline(baseline: str | float) -> str | float:
         if baseline.lower() not in BASELINES:
             raise ValueError(f"baseline must be one of {', '.join(BASELINES)} or a number; got {baseline!r}")
         return baseline.lower()
-    return finite_float("baseline", baseline)
+    return reward_shift("baseline", baseline)
 
 
-def _check_flag(name: str, value: bool) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+_check_flag = flag
+
+
+def _check_baselines(baselines: Any, check: Any) -> tuple[Any, ...]:
+    """A non-empty tuple or list of distinct baselines, each passed through ``check``."""
+    if isinstance(baselines, (str, bytes)) or not isinstance(baselines, (tuple, list)) or not baselines:
+        raise ValueError(f"baselines must be a non-empty tuple of baselines, got {baselines!r}")
+    checked = []
+    for index, baseline in enumerate(baselines):
+        try:
+            checked.append(check(baseline))
+        except ValueError as err:
+            raise ValueError(f"baselines[{index}]: {err}") from None
+    return tuple(checked)
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,7 +172,7 @@ def episode_terms(episodes: Episodes, *, reward_offset: float = 0.0, discount_we
     """
     if not isinstance(episodes, Episodes):
         raise ValueError(f"episodes must be a grid1d.Episodes, got {type(episodes).__name__}")
-    offset = finite_float("reward_offset", reward_offset)
+    offset = reward_shift("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
     p1, q1 = float(sigmoid(episodes.theta1)), float(sigmoid(-episodes.theta1))
     return _terms(episodes.loops, episodes.reached_goal, p1, q1, episodes.gamma, offset, discount_weight)
@@ -171,9 +183,13 @@ def leave_one_out_mean(values: Array, axis: int = -1) -> Array:
 
     Independent of the entry it is subtracted from, so a baseline built this way stays unbiased.
     """
+    values = finite_array("values", values)
+    if values.ndim == 0:
+        raise ValueError("values must have at least one axis")
+    axis = whole_number("axis", axis, -values.ndim, values.ndim - 1)
     n = values.shape[axis]
     if n < 2:
-        raise ValueError("n must be >= 2 for a leave-one-out mean")
+        raise ValueError(f"values must have at least 2 entries along axis {axis} for a leave-one-out mean")
     total = values.sum(axis=axis, keepdims=True)
     return (total - values) / (n - 1)
 
@@ -216,9 +232,9 @@ def expected_return_with_offset(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0
 
     Equals grid1d.expected_return at c = 0. θ may be arrays (broadcast); a float for scalars.
     """
-    t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
+    t1, t2 = np.broadcast_arrays(logit_array("theta1", theta1), logit_array("theta2", theta2))
     gamma = discount(gamma)
-    value, _ = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
+    value, _ = _value_and_gradient(t1, t2, gamma, reward_shift("reward_offset", reward_offset))
     return _scalar_or_array(value)
 
 
@@ -229,9 +245,9 @@ def expected_gradient(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma:
     What every unbiased estimator here averages to. With c = 0 it is grid1d's
     ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D². Example: ``expected_gradient(0.0)`` ≈ 0.176885.
     """
-    t1, t2 = np.broadcast_arrays(finite_array("theta1", theta1), finite_array("theta2", theta2))
+    t1, t2 = np.broadcast_arrays(logit_array("theta1", theta1), logit_array("theta2", theta2))
     gamma = discount(gamma)
-    _, grad = _value_and_gradient(t1, t2, gamma, finite_float("reward_offset", reward_offset))
+    _, grad = _value_and_gradient(t1, t2, gamma, reward_shift("reward_offset", reward_offset))
     return _scalar_or_array(grad)
 
 
@@ -330,10 +346,10 @@ def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward
                   discount_weight: bool = True) -> EstimatorMoments:
     """Exact E[X₀], E[X₀²], E[X₀Y], E[Y²], E[G₀], E[G₀²] by summing over every trajectory
     with k ≤ cap loops (cap: tail mass < 1e-20, at most MAX_ENUMERATED_LOOPS)."""
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
-    offset = finite_float("reward_offset", reward_offset)
+    offset = reward_shift("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
     sums, cap, missing = _moments_table(np.array([theta1]), theta2, gamma, offset, discount_weight)
     return EstimatorMoments(**{name: float(v[0]) for name, v in sums.items()},
@@ -343,7 +359,8 @@ def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward
 def variance_by_offset(offsets: npt.ArrayLike, theta1: float, theta2: float = 0.0, gamma: float = 0.9, *,
                        n: int = 2, discount_weight: bool = True) -> dict[str, Array]:
     """Exact Var of one estimate for each named baseline at each reward offset c: shape (m,) each."""
-    cs = finite_array("offsets", offsets).ravel()
+    cs = reward_shifts("offsets", offsets).ravel()
+    n = positive_int("n", n, maximum=MAX_SAMPLES)
     out = {name: np.empty(cs.size) for name in BASELINES}
     for i, c in enumerate(cs):
         mom = exact_moments(theta1, theta2, gamma, float(c), discount_weight)
@@ -417,14 +434,14 @@ def compare_baselines(
     discount_weight: bool = True,
 ) -> dict[str | float, Array]:
     """The same n episodes estimated under each baseline: {baseline: shape (n,) array}."""
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
     seed = check_seed(seed)
-    offset = finite_float("reward_offset", reward_offset)
+    offset = reward_shift("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
-    checked = tuple(_check_baseline(b) for b in baselines)
+    checked = _check_baselines(baselines, _check_baseline)
     if "mean" in checked and n < 2:
         raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
     episodes = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
@@ -437,7 +454,7 @@ def compare_baselines(
 
 def score_samples(theta1: float, n: int, *, seed: int = 0, gamma: float = 0.9, theta2: float = 0.0) -> Array:
     """Σ_t ∇θ₁ log π(a_t|s_t) for n sampled episodes, shape (n,): mean zero (the lemma)."""
-    theta1 = finite_float("theta1", theta1)
+    theta1 = logit("theta1", theta1)
     episodes = sample_episodes(theta1, positive_int("n", n, maximum=MAX_SAMPLES),
                                np.random.default_rng(check_seed(seed)), theta2=theta2, gamma=gamma)
     return episodes.score_theta1
@@ -510,7 +527,7 @@ def baseline_arithmetic(returns: npt.ArrayLike, scores: npt.ArrayLike, baseline:
     """The seed's example: returns (100, 90), scores (0.5, −0.3), b = 95 → (50, −27) → (2.5, 1.5)."""
     g = finite_array("returns", returns).ravel()
     psi = finite_array("scores", scores).ravel()
-    b = finite_float("baseline", baseline)
+    b = reward_shift("baseline", baseline)
     if g.size == 0 or g.size != psi.size:
         raise ValueError(f"returns and scores must have the same non-zero length, got {g.size} and {psi.size}")
     plain, shifted = psi * g, psi * (g - b)
@@ -581,13 +598,13 @@ def compare_learning(
     "value" and "optimal" use each learner's exact V(S1) and b* at its current θ₁; "mean"
     the other episodes of the same update. θ₁ is clipped to ±LEARNER_THETA_LIMIT.
     """
-    names = tuple(_check_learning_baseline(b) for b in baselines)
+    names = _check_baselines(baselines, _check_learning_baseline)
     if not names or len(set(names)) != len(names):
         raise ValueError(f"baselines must be a non-empty tuple without repeats, got {baselines!r}")
-    theta1_start = finite_float("theta1_start", theta1_start)
-    theta2 = finite_float("theta2", theta2)
+    theta1_start = logit("theta1_start", theta1_start)
+    theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
-    offset = finite_float("reward_offset", reward_offset)
+    offset = reward_shift("reward_offset", reward_offset)
     learners = positive_int("learners", learners, maximum=1000)
     updates = positive_int("updates", updates, maximum=10_000)
     m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import choice, discount, finite_array, finite_float, non_negative_float
-from pgcore._checks import positive_int
+from pgcore._checks import choice, discount, finite_float, flag, logit, logit_array, non_negative_float
+from pgcore._checks import LOGIT_LIMIT, positive_int, reward_shift, whole_number
 from pgcore.policies import log_sigmoid, sigmoid
 
 Array = npt.NDArray[np.float64]
@@ -80,10 +80,10 @@ def worked_step(
     At the defaults Right gives π = 0.5, G₀ = 0.9, A = 0.4, ∇π = 0.25, ∇log π = 0.5,
     gradient 0.2, θ → 0.02; Left gives 0.5, 0, −0.5, −0.25, −0.5, 0.25, θ → 0.025.
     """
-    theta = finite_float("theta", theta)
+    theta = logit("theta", theta)
     action = choice("action", action, ACTIONS)
     gamma = discount(gamma)
-    v_estimate = finite_float("v_estimate", v_estimate)
+    v_estimate = reward_shift("v_estimate", v_estimate)
     alpha = non_negative_float("alpha", alpha)
 
     pi_right = float(sigmoid(theta))
@@ -133,8 +133,13 @@ def worked_steps(
     """
     n_steps = positive_int("n_steps", n_steps, maximum=100_000)
     steps = [worked_step(theta, action, gamma, v_estimate, alpha)]
-    for _ in range(n_steps - 1):
-        steps.append(worked_step(steps[-1].theta_new, action, gamma, v_estimate, alpha))
+    for step in range(1, n_steps):
+        theta_next = steps[-1].theta_new
+        if abs(theta_next) > LOGIT_LIMIT:
+            # the arguments were each fine; together they throw θ out of range
+            raise ValueError(f"alpha={alpha!r} with v_estimate={v_estimate!r} moves theta past ±{LOGIT_LIMIT:g} "
+                             f"after {step} steps; use a smaller α or a V̂ nearer the returns")
+        steps.append(worked_step(theta_next, action, gamma, v_estimate, alpha))
     return steps
 
 
@@ -163,8 +168,8 @@ def _log_terms(theta1: Array, theta2: Array, gamma: float) -> dict[str, Array]:
 
 
 def _thetas(theta1: npt.ArrayLike, theta2: npt.ArrayLike) -> tuple[Array, Array]:
-    t1 = finite_array("theta1", theta1)
-    t2 = finite_array("theta2", theta2)
+    t1 = logit_array("theta1", theta1)
+    t2 = logit_array("theta2", theta2)
     try:
         return tuple(np.broadcast_arrays(t1, t2))  # type: ignore[return-value]
     except ValueError as err:
@@ -236,8 +241,8 @@ class ExactValues:
 
 def exact_values(theta1: float, theta2: float = 0.0, gamma: float = 0.9) -> ExactValues:
     """V^π(S1), V^π(S2) and every Q^π, for scalar θ."""
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
     v1 = float(expected_return(theta1, theta2, gamma))
     p2 = float(sigmoid(theta2))
@@ -312,6 +317,8 @@ def _episode_log_prob(loops, reached_goal, theta1: float, theta2: float) -> Arra
 
 
 MAX_SAMPLES = 20_000_000
+#: The longest trajectory (in loops S1 → S2 → S1) that is ever listed or drawn.
+MAX_LISTED_LOOPS = 10_000
 
 
 def sample_episodes(
@@ -333,8 +340,8 @@ def sample_episodes(
         rng: a seeded ``np.random.Generator``; the same seed gives the same episodes.
         gamma: discount in [0, 1].
     """
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
     if not isinstance(rng, np.random.Generator):
@@ -370,11 +377,10 @@ def enumerate_trajectories(
     theta1: float, theta2: float = 0.0, gamma: float = 0.9, max_loops: int = 10
 ) -> TrajectoryTable:
     """Every trajectory with k = 0 … max_loops loops and both endings, in order of length."""
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
-    if isinstance(max_loops, bool) or not isinstance(max_loops, (int, np.integer)) or not 0 <= max_loops <= 10_000:
-        raise ValueError(f"max_loops must be a whole number in [0, 10000], got {max_loops!r}")
+    max_loops = whole_number("max_loops", max_loops, 0, MAX_LISTED_LOOPS)
     k = np.arange(max_loops + 1, dtype=np.int64)
     loops = np.repeat(k, 2)
     reached_goal = np.tile(np.array([False, True]), max_loops + 1)
@@ -398,8 +404,8 @@ def trajectory_steps(loops: int, reached_goal: bool) -> list[tuple[str, str, flo
     >>> trajectory_steps(0, True)
     [('S1', 'right', 0.0, 'S2'), ('S2', 'right', 1.0, 'S3')]
     """
-    if isinstance(loops, bool) or not isinstance(loops, (int, np.integer)) or loops < 0:
-        raise ValueError(f"loops must be a whole number >= 0, got {loops!r}")
+    loops = whole_number("loops", loops, 0, MAX_LISTED_LOOPS)
+    reached_goal = flag("reached_goal", reached_goal)
     steps: list[tuple[str, str, float, str]] = []
     for _ in range(int(loops)):
         steps += [("S1", "right", 0.0, "S2"), ("S2", "left", 0.0, "S1")]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import finite_float, float_in_range, positive_int
+from pgcore._checks import flag, float_in_range, instance, logit, positive_int, reward_shift
 from pgcore._checks import seed as check_seed
 from pgcore.grid1d import Episodes, TrajectoryTable, enumerate_trajectories, exact_values, expected_return_grad
 from pgcore.grid1d import sample_episodes
@@ -46,6 +46,7 @@ def pi_gradient_sum_theta1(episodes: Episodes) -> Array:
     An episode with k loops makes k + 1 Right moves in S1 if it reaches the goal, and k
     Right moves then one Left otherwise.
     """
+    episodes = instance("episodes", episodes, Episodes)
     slope = float(sigmoid(episodes.theta1) * sigmoid(-episodes.theta1))
     return slope * (episodes.loops + np.where(episodes.reached_goal, 1.0, -1.0))
 
@@ -56,7 +57,9 @@ def single_estimates(episodes: Episodes, baseline: float = 0.0, *, divide_by_pi:
     divide_by_pi=True:  X = (G − b) · ∇θ₁ log P(τ)      (unbiased: E[X] = ∂J/∂θ₁)
     divide_by_pi=False: Y = (G − b) · Σ_t ∇θ₁ π(a_t|s_t)  (biased)
     """
-    baseline = finite_float("baseline", baseline)
+    episodes = instance("episodes", episodes, Episodes)
+    baseline = reward_shift("baseline", baseline)
+    divide_by_pi = flag("divide_by_pi", divide_by_pi)
     score = episodes.score_theta1 if divide_by_pi else pi_gradient_sum_theta1(episodes)
     return (episodes.returns - baseline) * score
 
@@ -64,7 +67,8 @@ def single_estimates(episodes: Episodes, baseline: float = 0.0, *, divide_by_pi:
 def gradient_estimates(episodes: Episodes, baseline: float = 0.0) -> tuple[Array, Array]:
     """Both components of the score-function estimate per episode, shapes (n,) and (n,):
     ((G − b) ∇θ₁ log P(τ), (G − b) ∇θ₂ log P(τ)). Each averages to ∂J/∂θ₁, ∂J/∂θ₂."""
-    baseline = finite_float("baseline", baseline)
+    episodes = instance("episodes", episodes, Episodes)
+    baseline = reward_shift("baseline", baseline)
     weight = episodes.returns - baseline
     return weight * episodes.score_theta1, weight * episodes.score_theta2
 
@@ -75,8 +79,8 @@ def loop_cap(theta1: float, theta2: float = 0.0, tail_mass: float = TAIL_MASS) -
     Longer trajectories have probability q^{k_max + 1} with q = σ(θ₁)(1 − σ(θ₂)), the chance
     of one more loop. Capped at 10,000 (a policy that loops almost surely).
     """
-    theta1 = finite_float("theta1", theta1)
-    theta2 = finite_float("theta2", theta2)
+    theta1 = logit("theta1", theta1)
+    theta2 = logit("theta2", theta2)
     tail_mass = float_in_range("tail_mass", tail_mass, 0.0, 1.0, low_open=True)
     log_q = float(log_sigmoid(theta1) + log_sigmoid(-theta2))
     if log_q > -1e-12:
@@ -118,6 +122,7 @@ def estimator_stats(
 
     mean = Σ_τ P(τ) X(τ),   std = √(Σ_τ P(τ) X(τ)² − mean²).
     """
+    divide_by_pi = flag("divide_by_pi", divide_by_pi)
     table = full_table(theta1, theta2, gamma)
     x = single_estimates(table.episodes, baseline, divide_by_pi=divide_by_pi)
     p = table.probability
@@ -159,9 +164,9 @@ class Convergence:
 
 def sample_sizes(n_max: int, n_points: int = 25, n_min: int = 10) -> npt.NDArray[np.int64]:
     """Distinct log-spaced sample sizes from n_min to n_max (inclusive), shape (≤ n_points,)."""
-    n_max = positive_int("n_max", n_max)
+    n_max = positive_int("n_max", n_max, maximum=10**12)
     n_points = positive_int("n_points", n_points, maximum=1000)
-    n_min = positive_int("n_min", n_min)
+    n_min = positive_int("n_min", n_min, maximum=10**12)
     if n_min > n_max:
         raise ValueError(f"n_min must be <= n_max, got n_min={n_min}, n_max={n_max}")
     return np.unique(np.round(np.geomspace(n_min, n_max, n_points)).astype(np.int64))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import finite_array, positive_float
+from pgcore._checks import finite_array, float_in_range, logit_array
 
 Array = npt.NDArray[np.float64]
 
@@ -63,12 +63,22 @@ def log_sigmoid(x: npt.ArrayLike) -> Array:
     return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
 
+#: Temperatures outside [1e-3, 1e3] are refused: below, every softmax is already one-hot to
+#: the last digit; above, uniform. Dividing by T = 1e-320 overflowed to inf − inf = NaN.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 1e3
+
+
+def _temperature(value: float) -> float:
+    return float_in_range("temperature", value, MIN_TEMPERATURE, MAX_TEMPERATURE)
+
+
 def _scaled_logits(logits: npt.ArrayLike, temperature: float) -> Array:
-    z = finite_array("logits", logits)
+    """z / T for logits |z| ≤ 1e6 and T in [1e-3, 1e3]: at most 2·10⁹ apart, so the shifted
+    exponents below never overflow."""
+    z = logit_array("logits", logits)
     if z.ndim == 0 or z.shape[-1] == 0:
         raise ValueError(f"logits must have at least one entry on the last axis, got shape {z.shape}")
-    t = positive_float("temperature", temperature)
-    return z / t
+    return z / _temperature(temperature)
 
 
 def log_softmax(logits: npt.ArrayLike, temperature: float = 1.0) -> Array:
@@ -168,10 +178,10 @@ class SoftmaxPolicy:
 
 def softmax_policy(preferences: npt.ArrayLike, temperature: float = 1.0) -> SoftmaxPolicy:
     """The softmax policy over a 1-D vector of K ≥ 1 preferences, with its gradients."""
-    h = finite_array("preferences", preferences)
+    h = logit_array("preferences", preferences)
     if h.ndim != 1 or h.size == 0:
         raise ValueError(f"preferences must be a 1-D array with at least one entry, got shape {h.shape}")
-    t = positive_float("temperature", temperature)
+    t = _temperature(temperature)
     probs = softmax(h, t)
     score = (np.eye(h.size) - probs[None, :]) / t
     return SoftmaxPolicy(
@@ -243,7 +253,7 @@ def linear_softmax_policy(
 ) -> LinearSoftmaxPolicy:
     """The linear-feature softmax policy at θ with its exact gradients."""
     th, phi = _check_linear(theta, features)
-    t = positive_float("temperature", temperature)
+    t = _temperature(temperature)
     h = phi @ th
     probs = softmax(h, t)
     score = (phi - probs @ phi) / t

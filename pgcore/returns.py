@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import discount, finite_array, float_in_range, positive_int
+from pgcore._checks import bool_array, discount, finite_array, float_in_range, positive_float, positive_int
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -57,15 +57,10 @@ __all__ = [
 
 
 
-def _flags(name: str, value: npt.ArrayLike, shape: tuple[int, ...]) -> BoolArray:
-    array = np.asarray(value)
+def _flags(name: str, value: npt.ArrayLike, shape: tuple[int, ...], like: str = "rewards") -> BoolArray:
+    array = bool_array(name, value)
     if array.shape != shape:
-        raise ValueError(f"{name} must have shape {shape} like rewards, got {array.shape}")
-    if array.dtype != np.bool_:
-        numbers = finite_array(name, array)
-        if not np.all((numbers == 0.0) | (numbers == 1.0)):
-            raise ValueError(f"{name} must hold booleans (or 0/1), got {value!r}")
-        array = numbers.astype(np.bool_)
+        raise ValueError(f"{name} must have shape {shape} like {like}, got {array.shape}")
     return array
 
 
@@ -133,7 +128,15 @@ def episode_returns(episodes: Sequence[npt.ArrayLike], gamma: float) -> list[Arr
     """:func:`reward_to_go` for each episode of a batch; episode ``i`` has shape ``(T_i,)``."""
     if isinstance(episodes, (str, bytes)) or not isinstance(episodes, Sequence):
         raise ValueError(f"episodes must be a sequence of 1-D reward arrays, got {episodes!r}")
-    return [reward_to_go(rewards, gamma) for rewards in episodes]
+    returns = []
+    for index, rewards in enumerate(episodes):
+        try:
+            returns.append(reward_to_go(rewards, gamma))
+        except ValueError as err:
+            if "gamma" in str(err):
+                raise
+            raise ValueError(f"episodes[{index}] is not a 1-D reward array: {err}") from None
+    return returns
 
 
 def padded_reward_to_go(
@@ -203,7 +206,7 @@ def episode_mean_baseline(returns: npt.ArrayLike, valid: npt.ArrayLike) -> Array
     g = finite_array("returns", returns)
     if g.ndim not in (1, 2):
         raise ValueError(f"returns must have shape (T,) or (T, N), got {g.shape}")
-    mask = _flags("valid", valid, g.shape)
+    mask = _flags("valid", valid, g.shape, like="returns")
     counts = mask.sum(axis=0)
     if np.any(counts == 0):
         raise ValueError("valid must mark at least one step in every episode (column)")
@@ -238,15 +241,17 @@ def n_step_targets(
         values: shape ``(T + 1, N)`` or ``(T + 1,)``: V(s_0) … V(s_T).
         terminated, truncated: booleans shaped like ``rewards``.
         gamma: discount γ in [0, 1].
-        n: number of reward steps before bootstrapping, ≥ 1.
+        n: number of reward steps before bootstrapping, 1 ≤ n ≤ 100000.
 
     Returns:
         targets shaped like ``rewards``. The advantage is ``targets − values[:-1]``.
     """
+    if values is None:
+        raise ValueError("values must be given: V(s_0) … V(s_T), one more row than rewards")
     r, term, trunc, v, one_d = _batch(rewards, terminated, truncated, values)
-    assert v is not None
+    assert v is not None  # for the type checker: _batch returns values when given
     g = discount(gamma)
-    n = positive_int("n", n)
+    n = positive_int("n", n, maximum=100_000)
     steps = r.shape[0]
     t = np.arange(steps)
     targets = np.zeros_like(r)
@@ -288,8 +293,10 @@ def gae_advantages(
     Returns:
         advantages shaped like ``rewards``; the critic's targets are ``A + values[:-1]``.
     """
+    if values is None:
+        raise ValueError("values must be given: V(s_0) … V(s_T), one more row than rewards")
     r, term, trunc, v, one_d = _batch(rewards, terminated, truncated, values)
-    assert v is not None
+    assert v is not None  # for the type checker: _batch returns values when given
     g = discount(gamma)
     lam = float_in_range("lam", lam, 0.0, 1.0)
     deltas = r + g * np.where(term, 0.0, v[1:]) - v[:-1]
@@ -308,9 +315,10 @@ def normalize(x: npt.ArrayLike, valid: npt.ArrayLike | None = None, eps: float =
     With a single valid entry the result is 0 there (its std is 0). Shape of ``x``.
     """
     a = finite_array("x", x)
-    mask = np.ones(a.shape, dtype=np.bool_) if valid is None else _flags("valid", valid, a.shape)
+    eps = positive_float("eps", eps)
+    mask = np.ones(a.shape, dtype=np.bool_) if valid is None else _flags("valid", valid, a.shape, like="x")
     if not mask.any():
-        raise ValueError("valid must mark at least one entry")
+        raise ValueError("x has no valid entry to normalize (valid marks none, or x is empty)")
     chosen = a[mask]
     scaled = (a - chosen.mean()) / (chosen.std() + eps)
     return np.where(mask, scaled, 0.0)
