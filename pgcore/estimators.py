@@ -564,7 +564,8 @@ class LearningRun:
 
 def learning_curves(baseline: str, **kwargs) -> LearningRun:
     """One baseline's run of :func:`compare_learning` (same keyword arguments)."""
-    return compare_learning((baseline,), **kwargs)[_check_learning_baseline(baseline)]
+    name = _check_learning_baseline(baseline)
+    return compare_learning((name,), **kwargs)[name]
 
 
 def _check_learning_baseline(baseline: str) -> str:

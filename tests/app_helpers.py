@@ -83,13 +83,41 @@ def assert_charts_have_data(at: AppTest) -> None:
         assert traces, f"chart {title} has no traces"
         sizes = []
         for trace in traces:
+            if _legend_stub(trace):
+                continue
+            gaps = _line_gaps(trace)
             for array in trace_arrays(trace):
-                # None in a list becomes NaN: plotly's gap marker, allowed only in line gaps.
                 assert not np.any(np.isinf(array)), f"chart {title} has inf values"
-                if trace.get("connectgaps") is None and trace.get("type", "scatter") != "scatter":
-                    assert not np.any(np.isnan(array)), f"chart {title} has NaN values"
+                nan = np.isnan(array)
+                if gaps is not None and nan.shape == gaps.shape:
+                    nan &= ~gaps  # a deliberate break in a line
+                assert not np.any(nan), f"chart {title}: trace {trace.get('name', '')!r} has NaN values"
                 sizes.append(array.size)
         assert sum(sizes) > 0, f"chart {title} is empty"
+
+
+def _legend_stub(trace: dict[str, Any]) -> bool:
+    """A one-point trace with no y, there only to put a name in the legend (for a line drawn
+    as a layout shape)."""
+    y = _decode(trace.get("y"))
+    return bool(trace.get("name")) and isinstance(y, list) and y == [None]
+
+
+def _line_gaps(trace: dict[str, Any]) -> np.ndarray | None:
+    """Where a line trace breaks on purpose: None (NaN) in x and y at the same index, which
+    plotly draws as a gap between segments. Every other NaN is a defect."""
+    if trace.get("type", "scatter") not in ("scatter", "scattergl") or "lines" not in trace.get("mode", "lines"):
+        return None
+    arrays = {}
+    for field in ("x", "y"):
+        value = _decode(trace.get(field))
+        try:
+            arrays[field] = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    if arrays["x"].shape != arrays["y"].shape:
+        return None
+    return np.isnan(arrays["x"]) & np.isnan(arrays["y"])
 
 
 def shown_text(at: AppTest) -> list[str]:
@@ -219,23 +247,26 @@ def random_value(kind: str, widget: Any, rng: np.random.Generator) -> Any:
     return None
 
 
-def fuzz_page(name: str, combinations: int, seed: int, *, timeout: float = 60) -> int:
+def fuzz_page(name: str, combinations: int, seed: int, *, timeout: float = 60) -> dict[str, set[Any]]:
     """Set every widget to random values (extremes included) ``combinations`` times in a row,
-    asserting a healthy page after each. Returns the number of combinations run."""
+    asserting a healthy page after each. Returns, per widget key, the distinct values it was
+    set to, so a caller can check the settings really were varied."""
     rng = np.random.default_rng(seed)
     at = page_app(name, timeout=timeout)
+    tried: dict[str, set[Any]] = {}
     for combination in range(combinations):
         for kind, widget in widgets(at):
             value = random_value(kind, widget, rng)
             if value is not None:
                 set_widget(at, kind, widget.key, value)
+                tried.setdefault(widget.key, set()).add(repr(value))
         at.run()
         try:
             assert_healthy(at)
         except AssertionError as err:
             settings = {w.key: w.value for _, w in widgets(at)}
             raise AssertionError(f"combination {combination} of {name}: {settings}") from err
-    return combinations
+    return tried
 
 
 def widget_values(at: AppTest) -> dict[str, Any]:

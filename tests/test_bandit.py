@@ -148,16 +148,16 @@ def test_extreme_preferences_stay_finite():
     ],
 )
 def test_bad_input_names_the_argument(kwargs, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         Bandit(**kwargs)
 
 
 def test_bad_sampling_input():
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match=r"^n\b"):
         WORKED.sample(0, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="rng"):
+    with pytest.raises(ValueError, match=r"^rng\b"):
         WORKED.sample(10, 0)
-    with pytest.raises(ValueError, match="b"):
+    with pytest.raises(ValueError, match=r"^b\b"):
         WORKED.variance(float("inf"))
 
 

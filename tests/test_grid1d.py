@@ -195,5 +195,5 @@ def test_trajectory_steps_describe_the_path():
     ],
 )
 def test_bad_input_names_the_argument(call, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()

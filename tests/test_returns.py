@@ -257,7 +257,7 @@ def test_normalize_uses_only_valid_entries():
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()
 
 
