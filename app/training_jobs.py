@@ -312,6 +312,8 @@ def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel
                 "env_steps": result.env_steps,
                 "wall_seconds": result.wall_seconds,
                 "stop_reason": result.stop_reason,
+                "steps_to_solve": result.steps_to_solve,
+                "eval_mean_return": result.eval_mean_return,
                 "policy_weights": dict(result.policy.weights),
                 "hidden_size": result.policy.hidden_size,
                 "activation": result.policy.activation,
@@ -596,7 +598,8 @@ class Job:
 
 
 def _run_data(run: _LiveRun, index: int, returns: Any, lengths: Any, end_steps: Any, *, env_steps: int,
-              wall_seconds: float, stop_reason: str) -> RunData:
+              wall_seconds: float, stop_reason: str, steps_to_solve: int | None = None,
+              eval_mean_return: float | None = None) -> RunData:
     request = run.request
     config = {k: v for k, v in (run.config or {}).items() if isinstance(v, (bool, int, float, str)) or v is None}
     grad = run.grad_variance if len(run.grad_variance) == len(run.update_steps) and run.grad_variance else None
@@ -606,7 +609,8 @@ def _run_data(run: _LiveRun, index: int, returns: Any, lengths: Any, end_steps: 
         episode_returns=returns, episode_lengths=lengths, episode_end_steps=end_steps,
         update_steps=run.update_steps, weight_variance=run.weight_variance, weight_mean=run.weight_mean,
         entropy=run.entropy, grad_variance=grad, env_steps=env_steps, wall_seconds=wall_seconds,
-        stop_reason=stop_reason, group=request.group,
+        stop_reason=stop_reason, group=request.group, steps_to_solve=steps_to_solve,
+        eval_mean_return=eval_mean_return,
     )
 
 
@@ -620,7 +624,8 @@ def _finished(run: _LiveRun, index: int) -> FinishedRun:
     assert final is not None
     data = _run_data(run, index, final["returns"], final["lengths"], final["end_steps"],
                      env_steps=int(final["env_steps"]), wall_seconds=float(final["wall_seconds"]),
-                     stop_reason=str(final["stop_reason"]))
+                     stop_reason=str(final["stop_reason"]), steps_to_solve=final.get("steps_to_solve"),
+                     eval_mean_return=final.get("eval_mean_return"))
     return FinishedRun(data, final["policy_weights"], int(final["hidden_size"]), str(final["activation"]))
 
 

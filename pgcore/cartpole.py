@@ -36,12 +36,16 @@ never bootstraps. Without a critic, truncated episodes are scored as if they end
 
 **Env steps** count valid transitions only (each one an action the agent took).
 
-**Solved.** Training is *solved* at the first moment the mean undiscounted return of the
-last 20 finished training episodes is ≥ 475 (with at least 20 episodes finished).
-``steps_to_solve`` is the env-step count at the end of the episode that completed that
-window. Within a batch of parallel episodes, an episode that ends at time t is stamped
-with the steps all environments had taken by then. Training stops at the next update
-boundary if ``stop_when_solved``.
+**Solved** (see :mod:`pgcore.cartpole_config`). The mean undiscounted return of the last 20
+finished training episodes reaching ≥ 475 is only the *trigger* (``window_solved_at``: the
+env step at the end of the episode that completed that window; within a batch of parallel
+episodes, an episode that ends at time t is stamped with the steps all environments had
+taken by then). At the next update boundary the current policy, acting exactly as in
+training (sampling), plays 100 fresh episodes; the run is *solved* if their mean return is
+≥ 475, and ``steps_to_solve`` is the env-step count at that check. If the check fails,
+training goes on and the next check waits for 20 more finished episodes with the window
+still ≥ 475. Evaluation episodes are not training steps: they are counted apart
+(``eval_env_steps``). Training stops after a successful check if ``stop_when_solved``.
 
 **Reproducibility.** ``config.seed`` feeds one ``np.random.SeedSequence`` that seeds the
 environment, the numpy action sampler and a private ``torch.Generator`` for the weight
@@ -85,6 +89,7 @@ from torch import nn
 
 from pgcore.cartpole_config import (
     ALGOS,
+    EVAL_EPISODES,
     PRESETS,
     SOLVE_THRESHOLD,
     SOLVE_WINDOW,
@@ -137,6 +142,7 @@ __all__ = [
 OBS_SIZE = 4
 NUM_ACTIONS = 2
 MAX_EPISODE_STEPS = 500  # CartPole-v1's time limit
+EVAL_STREAM = 0x5E1F  # tags the seed stream of solve checks (apart from training's)
 
 Array = npt.NDArray[np.float64]
 
@@ -208,8 +214,10 @@ class UpdateRecord:
         batch_steps: B, the valid steps used in this update.
         steps_per_second: env steps of this update / its wall time (rollout + update).
         wall_seconds: time since the run started.
-        solved: whether the run has been solved (see module docstring).
-        steps_to_solve: env steps at solve, or None.
+        solved: whether the run has been solved (confirmed; see module docstring).
+        steps_to_solve: env steps at the confirming evaluation, or None.
+        window_solved_at: env steps when the 20-episode training mean first reached 475.
+        eval_mean_return: mean return of the latest evaluation (100 episodes), or None.
     """
 
     update: int
@@ -230,6 +238,8 @@ class UpdateRecord:
     wall_seconds: float
     solved: bool
     steps_to_solve: int | None
+    window_solved_at: int | None = None
+    eval_mean_return: float | None = None
 
 
 @dataclass(frozen=True)
@@ -243,8 +253,13 @@ class TrainResult:
         episode_end_steps: env steps at each episode's end, shape ``(E,)``, nondecreasing.
         env_steps: valid env steps taken in total.
         updates: number of updates made.
-        solved: whether the 20-episode mean return reached 475.
-        steps_to_solve: env steps when that first happened, or None.
+        solved: whether a check of the policy on 100 fresh episodes confirmed a mean ≥ 475.
+        steps_to_solve: env steps at that confirming check, or None.
+        window_solved_at: env steps when the 20-episode training mean first reached 475 (the
+            trigger for a check), or None.
+        evaluations: how many checks were run.
+        eval_mean_return: the mean return of the latest check, or None if none ran.
+        eval_env_steps: env steps spent in checks (not part of ``env_steps``).
         wall_seconds: duration of the run.
         stop_reason: ``solved``, ``max_env_steps``, ``max_wall_seconds`` or ``cancelled``.
         policy: the trained policy (numpy weights; save with :func:`save_policy`).
@@ -263,6 +278,10 @@ class TrainResult:
     stop_reason: str
     policy: PolicySnapshot
     value_weights: dict[str, npt.NDArray[np.float32]] | None
+    window_solved_at: int | None = None
+    evaluations: int = 0
+    eval_mean_return: float | None = None
+    eval_env_steps: int = 0
 
     @property
     def final_avg_return(self) -> float:
@@ -278,6 +297,11 @@ class TrainResult:
             "seed": self.config.seed,
             "solved": self.solved,
             "steps_to_solve": self.steps_to_solve,
+            "window_solved_at": self.window_solved_at,
+            "evaluations": self.evaluations,
+            "eval_mean_return": None if self.eval_mean_return is None else round(self.eval_mean_return, 3),
+            "eval_env_steps": self.eval_env_steps,
+            "env_steps": self.env_steps,
             "episodes": int(self.episode_returns.size),
             "wall_seconds": round(self.wall_seconds, 3),
             "final_avg_return": None if math.isnan(avg) else round(avg, 3),
@@ -361,6 +385,15 @@ class TrainingRun:
         self.episode_end_steps: list[int] = []
         self._window: deque[float] = deque(maxlen=SOLVE_WINDOW)
         self.steps_to_solve: int | None = None
+        self.window_solved_at: int | None = None
+        self.evaluations = 0
+        self.eval_mean_return: float | None = None
+        self.eval_env_steps = 0
+        self._episodes_at_last_check = -SOLVE_WINDOW
+        # Checks use their own streams, so a check never changes the training that follows.
+        eval_seeds = np.random.SeedSequence([config.seed, EVAL_STREAM]).generate_state(2)
+        self._eval_env_seed = int(eval_seeds[0]) % 2**31
+        self._eval_rng = np.random.default_rng(int(eval_seeds[1]))
         self.stop_reason = "cancelled"
         self._started = time.perf_counter()
         self._finished_at: float | None = None
@@ -401,6 +434,10 @@ class TrainingRun:
             stop_reason=self.stop_reason,
             policy=_snapshot(self.policy, self.config),
             value_weights=value_weights,
+            window_solved_at=self.window_solved_at,
+            evaluations=self.evaluations,
+            eval_mean_return=self.eval_mean_return,
+            eval_env_steps=self.eval_env_steps,
         )
 
     # -- the loop ----------------------------------------------------------------------
@@ -440,6 +477,8 @@ class TrainingRun:
                     batch = self._collect_episodes(env, obs)
                 stats = self._update(batch)
                 self.updates += 1
+                if self._check_due():
+                    self._check_solved()
                 now = time.perf_counter()
                 yield UpdateRecord(
                     update=self.updates,
@@ -453,6 +492,8 @@ class TrainingRun:
                     wall_seconds=now - self._started,
                     solved=self.solved,
                     steps_to_solve=self.steps_to_solve,
+                    window_solved_at=self.window_solved_at,
+                    eval_mean_return=self.eval_mean_return,
                     **stats,
                 )
         finally:
@@ -464,15 +505,43 @@ class TrainingRun:
         self.episode_lengths.append(int(length))
         self.episode_end_steps.append(int(end_step))
         self._window.append(float(total))
-        if (
-            self.steps_to_solve is None
-            and len(self._window) == SOLVE_WINDOW
-            and sum(self._window) / SOLVE_WINDOW >= SOLVE_THRESHOLD
-        ):
-            self.steps_to_solve = int(end_step)
+        if self.window_solved_at is None and self._window_says_solved():
+            self.window_solved_at = int(end_step)
+
+    def _window_says_solved(self) -> bool:
+        return len(self._window) == SOLVE_WINDOW and sum(self._window) / SOLVE_WINDOW >= SOLVE_THRESHOLD
+
+    def _check_due(self) -> bool:
+        """A check runs when the window says solved and 20 episodes have finished since the last one."""
+        return (not self.solved and self._window_says_solved()
+                and len(self.episode_returns) - self._episodes_at_last_check >= SOLVE_WINDOW)
+
+    def _check_solved(self) -> None:
+        """Play EVAL_EPISODES fresh episodes with the current policy, sampling as in training;
+        solved if their mean return is ≥ SOLVE_THRESHOLD."""
+        import gymnasium as gym
+
+        self.evaluations += 1
+        self._episodes_at_last_check = len(self.episode_returns)
+        env = gym.make_vec("CartPole-v1", num_envs=EVAL_EPISODES, vectorization_mode="vector_entry_point")
+        try:
+            obs, _ = env.reset(seed=self._eval_env_seed + self.evaluations)
+            totals = np.zeros(EVAL_EPISODES)
+            running = np.ones(EVAL_EPISODES, dtype=np.bool_)
+            while running.any():
+                action = self._act(obs, self._eval_rng)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                totals += reward * running
+                self.eval_env_steps += int(running.sum())
+                running &= ~(terminated | truncated)
+        finally:
+            env.close()
+        self.eval_mean_return = float(totals.mean())
+        if self.eval_mean_return >= SOLVE_THRESHOLD:
+            self.steps_to_solve = self.env_steps
 
     @torch.inference_mode()
-    def _act(self, obs: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+    def _act(self, obs: npt.NDArray[np.float32], rng: np.random.Generator | None = None) -> npt.NDArray[np.int64]:
         """Sample a ~ π(· | s) for a batch of observations ``(N, 4)`` → actions ``(N,)``.
 
         The forward pass is written with raw ops (this runs once per env step, and module
@@ -485,7 +554,7 @@ class TrainingRun:
         hidden = hidden.relu_() if self.config.activation == "relu" else hidden.tanh_()
         logits = torch.addmm(layer2.bias, hidden, layer2.weight.t()).numpy()
         preference = logits[:, 1] - logits[:, 0]
-        u = self._rng.random(preference.shape[0])
+        u = (self._rng if rng is None else rng).random(preference.shape[0])
         with np.errstate(over="ignore"):  # exp overflow → inf → "left", which is right
             return (u * (1.0 + np.exp(-preference)) < 1.0).astype(np.int64)
 
@@ -548,6 +617,37 @@ class TrainingRun:
 
     # -- the update --------------------------------------------------------------------
 
+    def _weights(self, batch: _Batch, values: Array | None) -> tuple[Array, Array]:
+        """Ψ_t for every step of the batch, and the value targets, shapes ``(T, N)`` each.
+
+        * reinforce: Ψ_t = G_t, the discounted reward-to-go (no baseline);
+        * reinforce_baseline: G_t − mean of the same episode's G (the articles' baseline);
+        * reinforce_value: G_t − V_φ(s_t);
+        * actor_critic: the GAE(γ, λ) advantage, or the n-step target − V_φ(s_t).
+        Value targets are G_t (REINFORCE family) or Ψ_t + V_φ(s_t) (actor_critic). Entries
+        at invalid steps are meaningless. ``values``: V_φ(s_0) … V_φ(s_T), shape ``(T + 1, N)``.
+        """
+        cfg = self.config
+        if cfg.algo == "actor_critic":
+            assert values is not None
+            if cfg.advantage_estimator == "gae":
+                advantages = gae_advantages(
+                    batch.rewards, values, batch.terminated, batch.truncated, cfg.gamma, cfg.gae_lambda
+                )
+            else:
+                targets = n_step_targets(
+                    batch.rewards, values, batch.terminated, batch.truncated, cfg.gamma, cfg.n_steps
+                )
+                advantages = targets - values[:-1]
+            return advantages, advantages + values[:-1]
+        returns = padded_reward_to_go(batch.rewards, batch.terminated, batch.truncated, cfg.gamma, values=values)
+        if cfg.algo == "reinforce":
+            return returns, returns
+        if cfg.algo == "reinforce_baseline":
+            return returns - episode_mean_baseline(returns, batch.valid), returns
+        assert values is not None
+        return returns - values[:-1], returns
+
     def _update(self, batch: _Batch) -> dict[str, Any]:
         cfg = self.config
         steps, n = batch.actions.shape
@@ -560,31 +660,7 @@ class TrainingRun:
             predicted = self.value(obs).reshape(steps + 1, n)  # V(s_0) … V(s_T), with grad
             values = predicted.detach().numpy().astype(np.float64)
 
-        if cfg.algo == "actor_critic":
-            assert values is not None
-            if cfg.advantage_estimator == "gae":
-                advantages = gae_advantages(
-                    batch.rewards, values, batch.terminated, batch.truncated, cfg.gamma, cfg.gae_lambda
-                )
-            else:
-                targets = n_step_targets(
-                    batch.rewards, values, batch.terminated, batch.truncated, cfg.gamma, cfg.n_steps
-                )
-                advantages = targets - values[:-1]
-            value_targets = advantages + values[:-1]
-            weights = advantages
-        else:
-            returns = padded_reward_to_go(
-                batch.rewards, batch.terminated, batch.truncated, cfg.gamma, values=values
-            )
-            value_targets = returns
-            if cfg.algo == "reinforce":
-                weights = returns
-            elif cfg.algo == "reinforce_baseline":
-                weights = returns - episode_mean_baseline(returns, valid)
-            else:
-                assert values is not None
-                weights = returns - values[:-1]
+        weights, value_targets = self._weights(batch, values)
 
         raw = weights[valid]
         weight_mean, weight_variance = float(raw.mean()), float(raw.var())

@@ -181,7 +181,7 @@ def _read_metadata(data: bytes) -> dict[str, str]:
         raise ValueError("not a safetensors file: header length exceeds the file size")
     try:
         header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:  # "[[[[…" nests past the stack
         raise ValueError("not a safetensors file: header is not JSON") from err
     if not isinstance(header, dict):
         raise ValueError("not a safetensors file: header is not a JSON object")

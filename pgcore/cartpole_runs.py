@@ -70,7 +70,7 @@ ALGO_LABELS = {
     "actor_critic": "Actor-critic",
 }
 RUN_FORMAT = "pgcore.cartpole.run"
-RUN_FORMAT_VERSION = 1
+RUN_FORMAT_VERSION = 2  # 2: steps_to_solve is the confirmed solve; window_solved_at, eval_mean_return
 MAX_RUN_BYTES = 2_000_000
 MAX_EPISODES = 50_000
 MAX_UPDATES = 50_000
@@ -234,7 +234,11 @@ class RunData:
         stop_reason: ``solved``, ``max_env_steps``, ``max_wall_seconds``, ``cancelled``
             or ``uploaded``.
         group: runs launched together (several seeds, or all algorithms) share a group.
-        steps_to_solve: derived from the episodes by :func:`first_solve_step`.
+        steps_to_solve: env steps at which a check on 100 fresh episodes confirmed the policy
+            averages ≥ 475 (see :mod:`pgcore.cartpole_config`), or None.
+        eval_mean_return: that check's mean return (the latest check's if none passed), or None.
+        window_solved_at: derived from the episodes by :func:`first_solve_step`: when the
+            20-episode training mean first reached 475 (the trigger for a check).
     """
 
     name: str
@@ -254,7 +258,9 @@ class RunData:
     wall_seconds: float = 0.0
     stop_reason: str = "max_env_steps"
     group: str = ""
-    steps_to_solve: int | None = field(init=False)
+    steps_to_solve: int | None = None
+    eval_mean_return: float | None = None
+    window_solved_at: int | None = field(init=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -318,7 +324,24 @@ class RunData:
             set_(self, name, array)
         set_(self, "env_steps", env_steps)
         set_(self, "wall_seconds", float(wall))
-        set_(self, "steps_to_solve", first_solve_step(returns, ends))
+        window = first_solve_step(returns, ends)
+        solve = self.steps_to_solve
+        if solve is not None:
+            solve = _whole("steps_to_solve", solve, 1, 10**9)
+            if window is None or not window <= solve <= env_steps:
+                raise ValueError(f"steps_to_solve {solve} is not supported by the run's own episodes: a check can "
+                                 f"only follow the 20-episode mean reaching 475 (at {window}) and come before "
+                                 f"the run ended ({env_steps})")
+        score = self.eval_mean_return
+        if score is not None:
+            if isinstance(score, bool) or not isinstance(score, (int, float, np.floating)) or not 0 <= score <= 500:
+                raise ValueError("eval_mean_return must be a number from 0 to 500")
+            score = float(score)
+        if solve is not None and (score is None or score < SOLVE_THRESHOLD):
+            raise ValueError(f"steps_to_solve is set but eval_mean_return ({score}) is below {SOLVE_THRESHOLD:g}")
+        set_(self, "steps_to_solve", solve)
+        set_(self, "eval_mean_return", score)
+        set_(self, "window_solved_at", window)
 
     @property
     def solved(self) -> bool:
@@ -336,7 +359,7 @@ class RunData:
 
 _RUN_KEYS = {
     "format", "format_version", "name", "algo", "seed", "preset", "config", "group", "env_steps",
-    "wall_seconds", "stop_reason", "steps_to_solve", "episodes", "updates",
+    "wall_seconds", "stop_reason", "steps_to_solve", "window_solved_at", "eval_mean_return", "episodes", "updates",
 }
 _EPISODE_KEYS = {"returns", "lengths", "end_steps"}
 _UPDATE_KEYS = {"env_steps", "weight_variance", "weight_mean", "entropy", "grad_variance"}
@@ -357,6 +380,8 @@ def run_to_dict(run: RunData) -> dict[str, Any]:
         "wall_seconds": round(run.wall_seconds, 3),
         "stop_reason": run.stop_reason,
         "steps_to_solve": run.steps_to_solve,
+        "window_solved_at": run.window_solved_at,
+        "eval_mean_return": run.eval_mean_return,
         "episodes": {
             "returns": run.episode_returns.tolist(),
             "lengths": run.episode_lengths.tolist(),
@@ -388,7 +413,8 @@ def run_from_json(data: bytes | str, *, max_bytes: int = MAX_RUN_BYTES) -> RunDa
     Raises:
         ValueError: with a readable reason for anything else: too large, not UTF-8, not
             JSON, NaN/Infinity, unknown or missing fields, wrong types or sizes, arrays of
-            different lengths, or a ``steps_to_solve`` its own episodes do not support.
+            different lengths, or a ``window_solved_at``/``steps_to_solve`` its own episodes
+            do not support.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -424,9 +450,9 @@ def run_from_json(data: bytes | str, *, max_bytes: int = MAX_RUN_BYTES) -> RunDa
                 raise ValueError(f"{section}.{key} must be a list")
     if updates["env_steps"] is None or any(updates[k] is None for k in ("weight_variance", "weight_mean", "entropy")):
         raise ValueError("updates.env_steps, weight_variance, weight_mean and entropy must be lists")
-    claimed = obj["steps_to_solve"]
+    claimed = obj["window_solved_at"]
     if claimed is not None:
-        _whole("steps_to_solve", claimed, 1, 10**9)
+        _whole("window_solved_at", claimed, 1, 10**9)
     run = RunData(
         name=obj["name"], algo=obj["algo"], seed=obj["seed"], preset=obj["preset"], config=obj["config"],
         episode_returns=episodes["returns"], episode_lengths=episodes["lengths"],
@@ -434,11 +460,11 @@ def run_from_json(data: bytes | str, *, max_bytes: int = MAX_RUN_BYTES) -> RunDa
         weight_variance=updates["weight_variance"], weight_mean=updates["weight_mean"],
         entropy=updates["entropy"], grad_variance=updates["grad_variance"],
         env_steps=obj["env_steps"], wall_seconds=obj["wall_seconds"], stop_reason=obj["stop_reason"],
-        group=obj["group"],
+        group=obj["group"], steps_to_solve=obj["steps_to_solve"], eval_mean_return=obj["eval_mean_return"],
     )
-    if claimed != run.steps_to_solve:
+    if claimed != run.window_solved_at:
         raise ValueError(
-            f"steps_to_solve says {claimed} but the run's own episodes give {run.steps_to_solve}")
+            f"window_solved_at says {claimed} but the run's own episodes give {run.window_solved_at}")
     return run
 
 
@@ -632,7 +658,11 @@ class ReferenceCurve:
     note: str
     preset: str | None = None
     steps_to_solve: tuple[int | None, ...] = ()
-    """One entry per seed: env steps to solve, None for a seed that did not."""
+    """One entry per seed: env steps to solve (confirmed), None for a seed that did not."""
+    normalized: bool | None = None
+    """Whether Ψ_t was normalized per batch (None if the file does not say)."""
+    max_env_steps: int | None = None
+    """The budget each seed had."""
 
 
 _STEP_KEYS = ("env_steps", "steps", "x")
@@ -709,8 +739,12 @@ def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> 
         solves = entry.get("steps_to_solve")
         solves = tuple(int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                        and v > 0 else None for v in solves[:100]) if isinstance(solves, list) else ()
+        normalized = entry.get("normalized")
+        budget = entry.get("max_env_steps")
+        budget = int(budget) if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0 else None
         curves.append(ReferenceCurve(name, algo, x[idx], y[idx], None if lo is None else lo[idx],
-                                     None if hi is None else hi[idx], note, preset, solves))
+                                     None if hi is None else hi[idx], note, preset, solves,
+                                     normalized if isinstance(normalized, bool) else None, budget))
     if not curves and not notes:
         notes.append("reference file has no curves")
     return curves, notes

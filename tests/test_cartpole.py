@@ -323,10 +323,12 @@ def test_cli_short_run_prints_json_last(tmp_path):
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(summary) == {
-        "algo", "seed", "solved", "steps_to_solve", "episodes", "wall_seconds", "final_avg_return"
+        "algo", "seed", "solved", "steps_to_solve", "window_solved_at", "evaluations", "eval_mean_return",
+        "eval_env_steps", "env_steps", "episodes", "wall_seconds", "final_avg_return"
     }
     assert summary["algo"] == "actor_critic" and summary["seed"] == 2
     assert summary["solved"] is False and summary["steps_to_solve"] is None
+    assert summary["window_solved_at"] is None and summary["evaluations"] == 0
     assert summary["episodes"] > 0 and summary["final_avg_return"] > 0
     assert path.stat().st_size > 0
 
@@ -340,20 +342,22 @@ def test_reference_curves_file_is_small_complete_and_consistent():
     path = REPO / "data" / "reference_curves.json"
     assert path.stat().st_size < 200_000
     document = json.loads(path.read_text())
-    names = {(c["algo"], c["preset"]) for c in document["curves"]}
-    assert names == {(algo, "fast") for algo in ALGOS} | {("reinforce", "articles")}
+    names = {(c["algo"], c["preset"], c["normalized"]) for c in document["curves"]}
+    assert names == ({(algo, "fast", False) for algo in ALGOS} | {("reinforce", "fast", True)}
+                     | {("reinforce", "articles", True)})
     for curve in document["curves"]:
         size = len(curve["env_steps"])
         assert len(curve["mean"]) == len(curve["low"]) == len(curve["high"]) == size
         assert np.all(np.diff(curve["env_steps"]) > 0)
         assert np.all(np.array(curve["low"]) <= np.array(curve["mean"]) + 1e-9)
         assert np.all(np.array(curve["mean"]) <= np.array(curve["high"]) + 1e-9)
-        runs = [r for r in document["runs"] if (r["algo"], r["preset"]) == (curve["algo"], curve["preset"])]
+        key = (curve["algo"], curve["preset"], curve["normalized"])
+        runs = [r for r in document["runs"] if (r["algo"], r["preset"], r["normalized"]) == key]
         assert [r["steps_to_solve"] for r in runs] == curve["steps_to_solve"]
+        assert [r["window_solved_at"] for r in runs] == curve["window_solved_at"]
     for run in document["runs"]:
         assert len(run["env_steps"]) == len(run["avg_return"]) <= 150
-        if run["steps_to_solve"] is not None:  # the curve crosses 475 at (or after) that step
-            solved_at = np.searchsorted(run["env_steps"], run["steps_to_solve"])
+        if run["steps_to_solve"] is not None:  # confirmed only after the 20-episode window said so
+            assert run["window_solved_at"] is not None and run["window_solved_at"] <= run["steps_to_solve"]
+            solved_at = np.searchsorted(run["env_steps"], run["window_solved_at"])
             assert max(run["avg_return"][solved_at:]) >= SOLVE_THRESHOLD
-    fast_solves = [s for c in document["curves"] if c["preset"] == "fast" for s in c["steps_to_solve"]]
-    assert all(s is not None for s in fast_solves)

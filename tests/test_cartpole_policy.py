@@ -80,18 +80,37 @@ def tampered_files():
         {"__metadata__": METADATA, "layer1.weight": {"dtype": "F32", "shape": [8, 4], "data_offsets": [0, 999]}}
     ).encode()
     cases["bad offsets"] = struct.pack("<Q", len(header)) + header + b"\x00" * 16
+    nested = b"[" * 500_000  # parsing this recursed until Python gave up (RecursionError)
+    cases["deeply nested header"] = struct.pack("<Q", len(nested)) + nested
     return cases
+
+
+#: What each refusal must say (a fragment of the message).
+REASONS = {
+    "wrong shape": "must have shape (8, 4)", "missing tensor": "must have exactly the tensors",
+    "extra tensor": "must have exactly the tensors", "nan weights": "contains NaN or inf",
+    "float64": "must be a float32", "no metadata": "no metadata", "other format": "format is 'someone.else'",
+    "hidden size lies": "must have shape (16, 4)", "hidden size not a number": "hidden_size metadata is not a whole",
+    "bad activation": "activation metadata must be one of", "future version": "unsupported format_version",
+    "not a policy": "format is 'x'", "random bytes": "header length exceeds the file size",
+    "empty": "shorter than its 8-byte header", "truncated": "not a valid safetensors file",
+    "header too long": "header length exceeds", "header not json": "header is not JSON",
+    "header is a list": "header is not a JSON object", "bad offsets": "not a valid safetensors file",
+    "deeply nested header": "header is not JSON",
+}
 
 
 @pytest.mark.parametrize("case", list(tampered_files()))
 def test_tampered_or_foreign_files_raise_value_error(case, tmp_path):
     data = tampered_files()[case]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as err:
         policy_from_bytes(data)
+    assert REASONS[case] in str(err.value)
     path = tmp_path / "f.safetensors"
     path.write_bytes(data)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as err:
         load_policy(path)
+    assert REASONS[case] in str(err.value)
 
 
 def test_file_written_by_save_file_with_right_metadata_loads(tmp_path):

@@ -39,10 +39,12 @@ def titles(at) -> list[str]:
 def sample_run(name="uploaded demo", algo="reinforce_baseline", n=40) -> RunData:
     returns = np.concatenate([np.linspace(20.0, 480.0, n - 20).round(), np.full(20, 500.0)])  # solves at the end
     ends = np.cumsum(returns.astype(int))
+    # the 20-episode mean reaches 475 at the last episode, and a check there confirmed it
     return RunData(name=name, algo=algo, seed=7, preset="fast", config={"gamma": 0.99},
                    episode_returns=returns, episode_lengths=returns.astype(int), episode_end_steps=ends,
                    update_steps=ends[7::8], weight_variance=np.linspace(50, 5, ends[7::8].size),
-                   weight_mean=np.zeros(ends[7::8].size), entropy=np.full(ends[7::8].size, 0.5))
+                   weight_mean=np.zeros(ends[7::8].size), entropy=np.full(ends[7::8].size, 0.5),
+                   steps_to_solve=int(ends[-1]), eval_mean_return=491.0)
 
 
 def results_table(at) -> str:
@@ -66,15 +68,17 @@ def runs(at) -> dict:
 def test_defaults_explain_solved_and_show_the_untrained_policy():
     at = page_app(PAGE)
     assert r"\ge\; 475" in latex(at)
-    assert any("last 20 finished training episodes" in c.value for c in at.caption)
-    assert "Untrained (random init)" in titles(at)
+    assert any("100 fresh episodes" in c.value and "last 20 training episodes" in c.value for c in at.caption)
+    assert "Untrained network (uniform random weights)" in titles(at)
+    assert any("not this run's own starting weights" in c.value for c in at.caption)
     untrained = chart(at, "cp_anim_untrained")
     assert len(untrained["frames"]) >= 2  # an animation, with play/pause and a step slider
     assert untrained["layout"]["sliders"][0]["steps"]
     assert [b["label"] for b in untrained["layout"]["updatemenus"][0]["buttons"]] == ["▶ Play", "❚❚ Pause"]
     assert not at.button(key="cp_train").disabled
     # the gradient formula carries the current γ and its horizon
-    assert r"0.990^k" in latex(at) and r"\approx 100" in latex(at)
+    assert r"0.990^k\, r_{t+k+1}" in latex(at) and r"\approx 100" in latex(at)
+    assert any("without the factor γᵗ" in c.value for c in at.caption)
     # reference curves: drawn if the data file exists, otherwise the page says so
     if (ROOT / "data" / "reference_curves.json").exists():
         assert "Reference learning curves (precomputed)" in titles(at)
@@ -125,7 +129,7 @@ def test_a_valid_run_upload_is_overlaid_and_compared():
     curves = chart(at, "cp_curves_chart")
     assert any(t["name"] == "uploaded demo (20-ep. mean)" for t in curves["data"])
     table = results_table(at)
-    assert "REINFORCE + mean baseline | 1 | 1 of 1 |" in table  # it reaches 475 on average: solved
+    assert "REINFORCE + mean baseline | 1 | 1 of 1 |" in table  # its check confirmed the solve
     # a second copy gets a distinct name, and both can be shown
     upload(at, "cp_upload_run", "run2.json", run_to_json(run).encode() + b" ")
     assert len(runs(at)) == 2
@@ -139,7 +143,7 @@ def huge_run_file() -> bytes:
 
 MALFORMED = {
     "bad JSON": (b'{"format": "pgcore.cartpole.run", ', "not valid JSON"),
-    "wrong schema": (json.dumps({"format": "pgcore.cartpole.run", "format_version": 1, "name": "x"}).encode(),
+    "wrong schema": (json.dumps({"format": "pgcore.cartpole.run", "format_version": 2, "name": "x"}).encode(),
                      "is missing"),
     "NaN values": (run_to_json(sample_run()).replace('"returns":[20.0', '"returns":[NaN').encode(), "not a finite number"),
     "huge file": (huge_run_file(), "MB"),

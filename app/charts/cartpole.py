@@ -128,7 +128,8 @@ def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure
 def reference_label(ref: ReferenceCurve) -> str:
     """``REINFORCE · fast`` for a known algorithm, else the curve's own name."""
     if ref.algo in ALGO_LABELS:
-        return ALGO_LABELS[ref.algo] + (f" · {ref.preset}" if ref.preset else "")
+        normalized = " · normalized Ψ" if ref.normalized and ref.preset != "articles" else ""
+        return ALGO_LABELS[ref.algo] + (f" · {ref.preset}" if ref.preset else "") + normalized
     return ref.name
 
 
@@ -136,7 +137,8 @@ def reference_chart(curves: list[ReferenceCurve], *, title: str) -> go.Figure:
     """Precomputed curves: mean and (if present) band, coloured by algorithm."""
     traces: list[dict[str, Any]] = []
     for i, ref in enumerate(curves):
-        color = _color(ref.algo, i)
+        # plain REINFORCE with normalized Ψ is its own line, not REINFORCE's colour
+        color = COLORS["constant"] if ref.normalized and ref.preset == "fast" else _color(ref.algo, i)
         if ref.low is not None and ref.high is not None:
             traces.append(dict(type="scatter", x=ref.env_steps, y=ref.high, mode="lines",
                                line=dict(width=0, color=color), showlegend=False, hoverinfo="skip",

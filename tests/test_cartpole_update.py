@@ -1,0 +1,143 @@
+"""The CartPole learning step checked against plain loops: Ψ_t per algorithm against a
+per-episode reward-to-go loop, the policy-gradient step against the mean of Ψ_t ∇log π
+computed one step at a time with autograd, the sampler against π, and the confirmed-solve
+rule."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from pgcore.cartpole import TrainingRun, preset_config, train
+
+NUM_ENVS = 3
+
+
+def one_batch(algo: str, seed: int = 1, **overrides):
+    run = TrainingRun(preset_config("fast", algo, seed, num_envs=NUM_ENVS, rollout_steps=16, **overrides))
+    env = gym.make_vec("CartPole-v1", num_envs=NUM_ENVS, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=seed)
+    if algo == "actor_critic":
+        state = (np.zeros(NUM_ENVS, dtype=np.bool_), np.zeros(NUM_ENVS), np.zeros(NUM_ENVS, dtype=np.int64))
+        batch, _, _ = run._collect_rollout(env, obs, *state)
+    else:
+        batch = run._collect_episodes(env, obs)
+    env.close()
+    values = None
+    if run.value is not None:
+        with torch.no_grad():
+            values = run.value(torch.from_numpy(batch.obs.reshape(-1, 4))).reshape(batch.obs.shape[:2]).double().numpy()
+    return run, batch, values
+
+
+def loop_returns(rewards: np.ndarray, gamma: float) -> list[float]:
+    """G_t = r_{t+1} + γ r_{t+2} + … for one episode (rewards[t] is the reward for a_t)."""
+    returns, running = [], 0.0
+    for reward in reversed(rewards.tolist()):
+        running = reward + gamma * running
+        returns.append(running)
+    return returns[::-1]
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "reinforce_baseline", "reinforce_value"])
+def test_psi_matches_a_per_episode_loop(algo):
+    run, batch, values = one_batch(algo)
+    psi, _ = run._weights(batch, values)
+    gamma = run.config.gamma
+    for n in range(NUM_ENVS):
+        length = int(batch.valid[:, n].sum())
+        assert batch.terminated[length - 1, n], "a random policy's episode ends by falling, well before 500 steps"
+        g = loop_returns(batch.rewards[:length, n], gamma)
+        if algo == "reinforce":
+            expected = g
+        elif algo == "reinforce_baseline":
+            expected = [x - sum(g) / length for x in g]
+        else:
+            expected = [x - values[t, n] for t, x in enumerate(g)]
+        np.testing.assert_allclose(psi[:length, n], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_plain_reinforce_and_the_episode_mean_baseline_now_differ():
+    """With normalization off, 'reinforce' has no baseline at all: the two runs differ."""
+    a = train(preset_config("fast", "reinforce", 3, max_env_steps=3000))
+    b = train(preset_config("fast", "reinforce_baseline", 3, max_env_steps=3000))
+    assert not np.array_equal(a.policy.weights["layer2.weight"], b.policy.weights["layer2.weight"])
+
+
+def test_with_normalization_and_one_episode_per_update_they_are_the_same_algorithm():
+    """The page says so for the articles' setting; here is the proof."""
+    kwargs = dict(max_env_steps=2000, normalize_returns=True, num_envs=1)
+    a = train(preset_config("fast", "reinforce", 3, **kwargs))
+    b = train(preset_config("fast", "reinforce_baseline", 3, **kwargs))
+    np.testing.assert_array_equal(a.episode_returns, b.episode_returns)
+    np.testing.assert_allclose(a.policy.weights["layer2.weight"], b.policy.weights["layer2.weight"], atol=1e-6)
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "reinforce_value", "actor_critic"])
+def test_the_policy_gradient_is_the_mean_of_psi_times_the_score(algo):
+    run, batch, values = one_batch(algo, seed=2)
+    psi, _ = run._weights(batch, values)
+    # one step at a time: -(1/B) Σ_t Ψ_t ∇ log π(a_t | s_t), with autograd per step
+    params = list(run.policy.parameters())
+    expected = [torch.zeros_like(p, dtype=torch.float64) for p in params]
+    steps = [(t, n) for t in range(batch.actions.shape[0]) for n in range(NUM_ENVS) if batch.valid[t, n]]
+    for t, n in steps:
+        logits = run.policy(torch.from_numpy(batch.obs[t, n][None]))
+        log_pi = torch.log_softmax(logits, dim=-1)[0, int(batch.actions[t, n])]
+        grads = torch.autograd.grad(log_pi, params)
+        for acc, g in zip(expected, grads):
+            acc -= float(psi[t, n]) * g.double() / len(steps)
+    # the trainer's batched loss, differentiated once
+    run.policy_optimizer.zero_grad()
+    mask = torch.from_numpy(batch.valid.reshape(-1))
+    obs = torch.from_numpy(batch.obs[:-1].reshape(-1, 4))[mask]
+    actions = torch.from_numpy(batch.actions.reshape(-1))[mask]
+    weights = torch.from_numpy(psi.reshape(-1)[batch.valid.reshape(-1)]).float()
+    log_probs = torch.log_softmax(run.policy(obs), dim=-1).gather(1, actions[:, None]).squeeze(1)
+    (-(weights * log_probs).mean()).backward()
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.grad.double().numpy(), e.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_sampled_actions_follow_pi_within_four_standard_errors():
+    run = TrainingRun(preset_config("fast", "reinforce", 0))
+    with torch.no_grad():  # a policy far from 50/50, so a wrong sign or a swapped action shows
+        run.policy.layer2.weight.normal_(0.0, 2.0, generator=torch.Generator().manual_seed(0))
+    obs = np.random.default_rng(1).normal(0, 0.5, (4, 4)).astype(np.float32)
+    with torch.no_grad():
+        p_right = torch.softmax(run.policy(torch.from_numpy(obs)), dim=-1)[:, 1].numpy().astype(float)
+    draws = 20_000
+    rng = np.random.default_rng(7)
+    counts = np.zeros(4)
+    for _ in range(draws):
+        counts += run._act(obs, rng)
+    freq = counts / draws
+    se = np.sqrt(p_right * (1 - p_right) / draws)
+    assert np.all(np.abs(freq - p_right) <= 4 * se + 1e-12), (freq, p_right)
+    assert np.ptp(p_right) > 0.2, "the test policy should not be near 50/50 everywhere"
+
+
+def test_a_window_that_says_solved_is_not_enough():
+    """A run whose 20-episode window reaches 475 but whose check fails is not solved."""
+    run = TrainingRun(preset_config("fast", "reinforce", 0))
+    for step in range(1, 21):
+        run._record_episode(500.0, 500, step * 500)  # a lucky window …
+    assert run.window_solved_at == 10_000 and run._check_due()
+    run._check_solved()  # … but the untrained policy averages ~20 on fresh episodes
+    assert run.evaluations == 1 and run.eval_mean_return < 100 and not run.solved
+    assert not run._check_due(), "the next check waits for 20 more finished episodes"
+    assert run.eval_env_steps > 0 and run.env_steps == 0  # checks are not training steps
+
+
+@pytest.mark.slow
+def test_a_confirmed_solve_really_averages_475_on_fresh_episodes():
+    result = train(preset_config("fast", "reinforce_baseline", 2, max_env_steps=150_000))
+    assert result.solved and result.eval_mean_return >= 475.0
+    assert result.window_solved_at <= result.steps_to_solve <= result.env_steps
+    # the same policy, sampling, on 100 other fresh episodes: still near 500
+    from pgcore.cartpole_policy import rollout_episode
+
+    totals = [rollout_episode(result.policy, seed=10_000 + i).total_reward for i in range(100)]
+    assert np.mean(totals) >= 450.0
