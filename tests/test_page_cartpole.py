@@ -300,3 +300,38 @@ def test_several_seeds_draw_a_band_and_all_algorithms_fill_the_table(free_slot):
 @pytest.mark.slow
 def test_every_widget_through_its_extremes():
     assert sweep_every_widget(PAGE) > 40
+
+
+# --- the lesson follows the numbers -----------------------------------------------------------
+
+
+def _reference(algo, preset, normalized, solves, budget=150_000):
+    from pgcore.cartpole_runs import ReferenceCurve
+
+    x = np.array([0.0, 1.0])
+    return ReferenceCurve(f"{algo} {preset}", algo, x, x, None, None, "", preset, tuple(solves), normalized, budget)
+
+
+def test_the_baseline_lesson_says_what_the_numbers_say():
+    from app.lessons import baseline_lesson
+
+    helps = baseline_lesson([_reference("reinforce", "fast", False, [90_000, 100_000, None]),
+                             _reference("reinforce_baseline", "fast", False, [30_000, 40_000, 50_000]),
+                             _reference("reinforce_value", "fast", False, [80_000, 95_000, 99_000])])
+    assert "solved 2 of 3, median 95,000 steps (the median of the seeds that solved)" in helps
+    assert "episode-mean baseline: solved 3 of 3, median 40,000 steps: clearly fewer steps" in helps
+    assert "V(s) baseline: solved 3 of 3, median 95,000 steps: not faster than plain REINFORCE here" in helps
+    hurts = baseline_lesson([_reference("reinforce", "fast", False, [30_000, 31_000]),
+                             _reference("reinforce_baseline", "fast", False, [29_000, 40_000])])
+    assert "median 34,500 steps: not faster than plain REINFORCE here" in hurts
+    close = baseline_lesson([_reference("reinforce", "fast", False, [30_000, 32_000]),
+                             _reference("reinforce_baseline", "fast", False, [29_000, 30_000])])
+    assert "a little fewer steps than plain REINFORCE, within what seeds alone can change" in close
+    assert baseline_lesson([_reference("reinforce_value", "fast", False, [1])]) == ""
+
+
+def test_the_page_quotes_the_shipped_reference_numbers():
+    at = page_app(PAGE)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**One change at a time**" in text
+    assert "the articles' own settings" in text

@@ -20,6 +20,7 @@ from app.charts.cartpole import (
     variance_curves,
 )
 from app.format import num
+from app.lessons import baseline_lesson
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import FinishedRun, RunRequest, shared_registry
@@ -445,9 +446,14 @@ with st.expander("What good looks like: reference curves", expanded=not runs, ic
             if ref.steps_to_solve:
                 solved = [v for v in ref.steps_to_solve if v is not None]
                 median = f"{np.median(solved):,.0f}" if solved else "—"
-                rows.append(f"| {reference_label(ref)} | {len(solved)} of {len(ref.steps_to_solve)} | {median} |")
+                budget = f" within {ref.max_env_steps:,}" if ref.max_env_steps else ""
+                rows.append(f"| {reference_label(ref)} | {len(solved)} of {len(ref.steps_to_solve)}{budget} "
+                            f"| {median} |")
         if len(rows) > 2:
             st.markdown("\n".join(rows))
+        lesson = baseline_lesson(references)
+        if lesson:
+            st.markdown(lesson)
     else:
         st.info("Reference curves are not available on this server yet (data/reference_curves.json is "
                 "missing or unreadable). Train a run to draw your own.", icon=":material/info:")
