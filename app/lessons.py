@@ -52,3 +52,34 @@ def baseline_lesson(curves: list[Any]) -> str:
     lines.append(f"Seeds vary a lot (see the band): with a handful of them, a median less than "
                  f"{CLEAR_RATIO:g}× apart is not a reliable ranking.")
     return "\n".join(lines)
+
+
+#: The map draws a sampled-gradient arrow at most this many times the exact arrow's length.
+SAMPLED_ARROW_CAP = 3.0
+
+
+def sampled_arrow_note(exact: tuple[float, float], sampled: tuple[float, float]) -> str:
+    """How the grey (one episode) arrow relates to the black (exact) one on the map."""
+    exact_length, sampled_length = float(np.hypot(*exact)), float(np.hypot(*sampled))
+    if sampled_length == 0.0:
+        return "This episode's estimate is 0: no grey arrow."
+    if exact_length == 0.0:
+        return "The exact gradient is 0 here: no black arrow."
+    ratio = sampled_length / exact_length
+    if ratio > SAMPLED_ARROW_CAP:
+        return (f"This estimate is {ratio:.1f}× as long as the exact gradient; it is drawn shortened to "
+                f"{SAMPLED_ARROW_CAP:g}× so it stays on the map.")
+    return f"Both are drawn on the same scale (the grey one is {ratio:.2f}× the black)."
+
+
+def cap_note(missing_probability: float, cap: int, cap_max: int) -> str:
+    """What the trajectory table leaves out, in words that hold for these numbers."""
+    percent = 100.0 * missing_probability
+    if percent < 1e-4:
+        return "Only trajectories left out make the gap, and here they carry less than 10⁻⁶ of the probability."
+    if cap < cap_max:
+        return (f"Only trajectories left out make the gap: {percent:.4g} % of the probability is in trajectories "
+                f"with more than {cap} loops. Raise the cap to shrink it.")
+    return (f"Even at the longest listing, {percent:.4g} % of the probability is in trajectories with more than "
+            f"{cap} loops (this policy loops a lot), so a gap remains; the exact value comes from the "
+            "closed form, not from this table.")

@@ -211,3 +211,65 @@ def test_quiver_segments_shape_and_zero_field():
 def test_every_widget_through_its_extremes():
     runs = sweep_every_widget("gradient_step")
     assert runs > 30
+
+
+# --- sentences that must hold at every setting (issue: "Every claim true at every setting") ------
+
+
+def _all_text(at) -> str:
+    return "\n".join(shown_text(at))
+
+
+def test_at_gamma_zero_with_a_baseline_the_page_does_not_claim_every_estimate_is_zero():
+    at = page_app("gradient_step")
+    at.slider(key="gs_gamma").set_value(0.0)
+    at.slider(key="gs_v").set_value(0.5)
+    at.radio(key="gs_estimator").set_value("G − V̂").run()
+    assert_healthy(at)
+    text = _all_text(at)
+    assert "every estimate is exactly 0" not in text
+    assert "not 0 for one episode" in text and "average to exactly 0" in text
+    at.radio(key="gs_estimator").set_value("G").run()
+    assert "every estimate is exactly 0" in _all_text(at)  # true without a baseline
+
+
+def test_the_trajectory_cap_caption_states_what_is_still_unlisted():
+    at = page_app("gradient_step")
+    at.slider(key="gs_theta").set_value(6.0)  # loops are likely: q = σ(6)(1 − σ(−6)) ≈ 0.995
+    at.slider(key="gs_theta2").set_value(-6.0)
+    at.slider(key="gs_gamma").set_value(1.0)
+    at.slider(key="gs_cap").set_value(30).run()
+    text = _all_text(at)
+    assert "raise the cap and it closes" not in text
+    match = re.search(r"Even at the longest listing, ([\d.]+) % of the probability", text)
+    assert match and float(match.group(1)) > 40.0, text[-600:]
+    at.slider(key="gs_theta").set_value(0.0)
+    at.slider(key="gs_theta2").set_value(0.0)
+    at.slider(key="gs_gamma").set_value(0.9)
+    at.slider(key="gs_cap").set_value(30).run()
+    assert "Only trajectories left out make the gap" in _all_text(at)
+
+
+def test_the_map_caption_says_when_the_sampled_arrow_is_shortened():
+    at = page_app("gradient_step")
+    found = set()
+    for theta, seed in [(t, s) for t in (-3.0, 0.0, 3.0) for s in range(0, 30, 3)]:
+        at.slider(key="gs_theta").set_value(theta)
+        at.slider(key="gs_seed").set_value(seed).run()
+        captions = " ".join(c.value for c in at.caption)
+        if "drawn shortened to 3×" in captions:
+            found.add("shortened")
+        if "on the same scale" in captions:
+            found.add("same")
+        assert not ("drawn shortened" in captions and "on the same scale" in captions)
+    assert found == {"shortened", "same"}, (found, captions)
+
+
+def test_one_update_is_singular_and_the_exact_slope_is_not_drawn_like_the_curve():
+    at = page_app("gradient_step")
+    at.button(key="gs_apply").click().run()
+    assert any(c.value.startswith("1 update: θ₁") for c in at.caption)
+    curve = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("J(θ₁) and"))
+    styles = {t["name"].split(":")[0]: (t["line"]["color"], t["line"].get("dash", "solid")) for t in curve["data"]
+              if "line" in t}
+    assert styles["J(θ₁), exact"] != styles["exact ∂J/∂θ₁"]

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
+from app.lessons import SAMPLED_ARROW_CAP
 from app.theme import COLORS, make_figure
 from pgcore.grid1d import trajectory_steps
 
@@ -197,8 +198,8 @@ def objective_map(
         annotations += _arrow(point[0], point[1], exact_grad[0] * scale, exact_grad[1] * scale,
                               COLORS["exact"], "exact ∇J", x_room)
     if g_sampled > 0:
-        # same scale as the exact arrow, but never longer than 3 arrow lengths
-        s = min(scale, 3 * arrow_length / g_sampled)
+        # same scale as the exact arrow, but never longer than SAMPLED_ARROW_CAP arrow lengths
+        s = min(scale, SAMPLED_ARROW_CAP * arrow_length / g_sampled)
         annotations += _arrow(point[0], point[1], sampled_grad[0] * s, sampled_grad[1] * s,
                               COLORS["estimate"], "one episode", x_room)
     return make_figure(

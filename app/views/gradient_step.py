@@ -16,6 +16,7 @@ from app.charts.grid import (
     trajectory_label,
 )
 from app.format import num, signed
+from app.lessons import cap_note, sampled_arrow_note
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from pgcore.grid1d import (
@@ -38,6 +39,7 @@ HISTORY_LIMIT = 500
 MAP_POINTS = 41
 FIELD_POINTS = 13
 MC_MAX_EPISODES = 50_000
+CAP_MAX = 30  # the longest trajectory the table lists, in loops
 MC_REPEATS = 4
 MC_SEED = 2024
 
@@ -257,7 +259,8 @@ st.latex(
 if len(history) > 1:
     steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
     st.plotly_chart(history_chart(list(steps_taken), thetas, pis), config=PLOTLY_CONFIG, key="gs_history_chart")
-    st.caption(f"{st.session_state.get('gs_updates', 0)} updates: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
+    taken = st.session_state.get("gs_updates", 0)
+    st.caption(f"{taken} update{'' if taken == 1 else 's'}: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
                f"π(Right|S1) {num(pis[0], 4)} → {num(pis[-1], 4)}.")
 else:
     st.caption("Press **Apply update** or **Take 20 steps** to start a history of θ₁ and π(Right|S1).")
@@ -286,7 +289,7 @@ j_now = float(expected_return(theta, theta2, gamma))
 curve_col, map_col = st.columns(2, gap="large")
 with curve_col:
     slopes = [
-        ("exact ∂J/∂θ₁", float(exact_g1), COLORS["exact"], "solid"),
+        ("exact ∂J/∂θ₁", float(exact_g1), COLORS["exact"], "dash"),  # the curve itself is the solid black line
         ("worked step ĝ", step.policy_gradient, COLORS["highlight"], "dash"),
         ("one sampled episode", sample_g1, COLORS["estimate"], "dot"),
     ]
@@ -303,7 +306,8 @@ with map_col:
     st.plotly_chart(objective_map(axis, surface, field, (theta, theta2), (float(exact_g1), float(exact_g2)),
                                   (sample_g1, sample_g2)), config=PLOTLY_CONFIG, key="gs_map_chart")
     st.caption("Arrows point uphill. At the current θ: the exact gradient (black) and the one "
-               "sampled episode's estimate of it (grey), drawn on the same scale.")
+               "sampled episode's estimate of it (grey). " + sampled_arrow_note((exact_g1, exact_g2),
+                                                                               (sample_g1, sample_g2)))
 
 if stats.exact_gradient > 0 or stats.exact_gradient < 0:
     direction = (f"points **downhill** with probability {num(100 * stats.wrong_way, 1)} %"
@@ -316,8 +320,17 @@ if stats.exact_gradient > 0 or stats.exact_gradient < 0:
         f"{' or point the wrong way' if stats.wrong_way > 0 else ' or far too large'}; "
         "the average over episodes is right."
     )
-else:
+elif gamma == 0.0 and baseline == 0.0:
     st.markdown("At γ = 0 every return is 0: J is flat and every estimate is exactly 0.")
+elif gamma == 0.0:
+    st.markdown(
+        f"At γ = 0 every return is 0, so J is flat and ∂J/∂θ₁ = 0. With V̂ = {num(baseline, 2)} subtracted, "
+        f"an estimate is −V̂ · ∇θ₁ log P(τ): not 0 for one episode (standard deviation {num(stats.std, 4)}), "
+        f"but the estimates average to exactly 0 ({num(stats.mean, 4)}): the baseline adds noise, no bias."
+    )
+else:
+    st.markdown("Here the exact gradient is 0 to double precision: the policy is saturated, and every "
+                "estimate averages to 0.")
 
 # --- the log-derivative trick -----------------------------------------------------------
 st.header("3 · The log-derivative trick")
@@ -340,7 +353,7 @@ st.markdown(
     f"∇θ₁ log P(τ) = (k + 1)(1 − σ(θ₁)) = (k + 1)·{num(step.pi_left, 4)} if it reaches S3, and "
     f"k(1 − σ(θ₁)) − σ(θ₁) = k·{num(step.pi_left, 4)} − {num(step.pi_right, 4)} if it ends by going Left."
 )
-cap = st.slider("Longest trajectory listed (loops k)", 0, 30, key="gs_cap",
+cap = st.slider("Longest trajectory listed (loops k)", 0, CAP_MAX, key="gs_cap",
                 help="Every trajectory with at most this many S1 → S2 → S1 loops, both endings.")
 table = enumerate_trajectories(theta, theta2, gamma, max_loops=cap)
 eps = table.episodes
@@ -363,7 +376,7 @@ st.latex(
     rf"&\text{{vs exact}}\quad \frac{{\partial J}}{{\partial \theta_1}} = {num(exact_g1, 6)}\\"
     rf"&\text{{probability not listed}} = {num(table.missing_probability, 6)}\end{{aligned}}"
 )
-st.caption("The gap comes only from the longer trajectories left out; raise the cap and it closes.")
+st.caption(cap_note(table.missing_probability, cap, CAP_MAX))
 
 st.subheader("Sampling instead of listing")
 mc = monte_carlo(theta, theta2, gamma, baseline)
@@ -376,7 +389,8 @@ if stats.exact_gradient > 0 or stats.exact_gradient < 0:
         "a factor 10 for every 100× more episodes."
     )
 else:
-    st.info("At γ = 0 every estimate is exactly 0, and so is the gradient: there is no error to plot.",
+    st.info("The exact gradient is 0 here, so there is no error curve to plot: every estimate averages to 0"
+            + (" (and without a baseline at γ = 0 each one is exactly 0)." if baseline == 0.0 else "."),
             icon=":material/info:")
 
 st.subheader("Why ∇log π and not ∇π?")
