@@ -115,6 +115,15 @@ class Bandit:
         mass = float(weights.sum())
         return float(weights @ self.means / mass) if mass > 0 else self.expected_reward
 
+    @property
+    def probability_reward_covariance(self) -> float:
+        """Cov_π(π_a, μ_a) = Σ_a π_a² μ_a − (Σ_a π_a²)(Σ_a π_a μ_a).
+
+        b* weights arm a by π_a |ψ(a)|² with |ψ(a)|² = 1 − 2π_a + Σπ², an affine function of
+        π_a, so b* − E[R] = −2 Cov_π(π_a, μ_a) / E[|ψ|²]: b* = E[R] exactly when this is 0.
+        """
+        return float(self.probs**2 @ self.means - (self.probs @ self.probs) * self.expected_reward)
+
     def sample(self, n: int, rng: np.random.Generator, b: float = 0.0) -> "BanditSamples":
         """n independent one-step estimates ĝ = ψ(A)(R − b), from a seeded Generator."""
         n = positive_int("n", n, maximum=MAX_SAMPLES)

@@ -172,3 +172,17 @@ def test_variance_by_offset_helper():
         assert v["b = b*"][i] == pytest.approx(moved.total_variance(moved.optimal_baseline), rel=1e-9)
     assert np.ptp(v["b = b*"]) < 1e-9 and np.ptp(v["b = E[R]"]) < 1e-9
     assert v["b = 0"][0] > 10 * v["b = 0"][1] and v["b = 0"][2] > 10 * v["b = 0"][1]
+
+
+def test_b_star_equals_expected_reward_exactly_when_the_covariance_is_zero():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        k = int(rng.integers(2, 6))
+        bandit = Bandit(rng.normal(0, 1.5, k), rng.normal(0, 3, k))
+        gap = bandit.optimal_baseline - bandit.expected_reward
+        predicted = -2.0 * bandit.probability_reward_covariance / float(bandit.probs @ bandit.score_size)
+        assert gap == pytest.approx(predicted, rel=1e-9, abs=1e-12)
+    # unequal preferences and unequal payoffs, yet uncorrelated: b* = E[R] all the same
+    probs_equal_payoff = Bandit([0.0, 0.0, np.log(2.0)], [1.0, 3.0, 2.0])  # π = (¼, ¼, ½), μ₃ = mean of the others
+    assert probs_equal_payoff.probability_reward_covariance == pytest.approx(0.0, abs=1e-12)
+    assert probs_equal_payoff.optimal_baseline == pytest.approx(probs_equal_payoff.expected_reward, abs=1e-12)

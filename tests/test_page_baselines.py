@@ -9,7 +9,7 @@ import pytest
 
 from pgcore.bandit import Bandit
 from pgcore.estimators import exact_moments, expected_gradient
-from tests.app_helpers import assert_healthy, chart_specs, page_app, sweep_every_widget
+from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 
 def latex(at) -> str:
@@ -102,3 +102,27 @@ def test_large_n_and_extreme_policy():
 def test_every_widget_through_its_extremes():
     runs = sweep_every_widget("baselines", timeout=120)
     assert runs > 80  # ~30 widgets, each at its extremes and two points between
+
+
+def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola():
+    at = page_app("baselines")
+    at.slider(key="bl_theta1").set_value(-4.0)
+    at.slider(key="bl_theta2").set_value(4.0)
+    at.slider(key="bl_gamma").set_value(0.5)
+    at.slider(key="bl_n").set_value(100)
+    at.slider(key="bl_offset").set_value(2.0).run()
+    assert_healthy(at)
+    text = "\n".join(shown_text(at))
+    assert not re.search(r"\d{7,}(\.\d)?×", text), "a ratio of rounding noise is shown as a measurement"
+    assert not re.search(r"/\s*0\.0000\b|\{0\.0000\}", text)
+    parabola = next(s for s in chart_specs(at) if "parabola" in s["layout"]["title"]["text"].lower()
+                    or "variance of one estimate" in s["layout"]["title"]["text"].lower())
+    xs = [x for t in parabola["data"] for x in (t.get("x") or []) if isinstance(x, (int, float))]
+    lines = [shape["x0"] for shape in parabola["layout"].get("shapes", [])]
+    assert lines and min(xs) <= min(lines) and max(lines) <= max(xs), (lines, min(xs), max(xs))
+
+
+def test_markdown_never_turns_b_star_into_italics():
+    at = page_app("baselines")
+    for block in at.markdown:
+        assert not re.search(r"(?<!\\)b\*[^\\]", block.value.replace("b\\*", "")), block.value[:200]

@@ -18,7 +18,7 @@ from app.charts.baselines import (
     running_mean_chart,
     variance_parabola,
 )
-from app.format import num, signed
+from app.format import num, ratio, sig, signed
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
 from pgcore.bandit import Bandit, shifted
@@ -122,8 +122,12 @@ def best_objective(theta2, gamma, offset):
 def markdown_table(rows: list[dict[str, str]]) -> str:
     """A small table as markdown: far cheaper per rerun than st.dataframe."""
     header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
+
+    def cell(text: str) -> str:  # "b*" must stay b*, not open an italic run
+        return text.replace("*", "\\*")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(row[h]) for h in header) + " |" for row in rows]
     # Wrapped so that a table wider than a phone screen scrolls sideways instead of being cut off.
     return '<div style="overflow-x: auto">\n\n' + "\n".join(lines) + "\n\n</div>"
 
@@ -216,7 +220,7 @@ with grid_tab:
     rows = []
     for name in names:
         s = stats[name]
-        reduction = f"{num(plain_var / s.variance, 1)}×" if s.variance > 0 else "—"
+        reduction = ratio(plain_var, s.variance)
         rows.append({
             "baseline": LABELS[name],
             "b": ("≈ " if name == "mean" else "") + num(b_used[name], 4),
@@ -230,15 +234,19 @@ with grid_tab:
         })
     st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
-        "Every estimate is one episode's Σ γᵗψₜ(Gₜ − b). The batch mean leaves out the episode's own return, "
-        "so it stays unbiased. In this grid every decision is made in S1, so V(sₜ) is the single number "
-        f"V(S1) = {num(j_c, 4)}, and the batch mean estimates the same number. "
-        "Unbiased means |mean − exact| is a few standard errors at most."
+        f"Every estimate is one episode's {'Σ γᵗψₜ(Gₜ − b)' if weight else 'Σ ψₜ(Gₜ − b), without γᵗ'}. "
+        "The batch mean leaves out the episode's own return, so it adds no bias. Only the decisions made in "
+        "S1 depend on θ₁, and every one of them is made in the same state, so at those steps V(sₜ) is the "
+        f"single number V(S1) = {num(j_c, 4)}, which the batch mean also estimates. "
+        + ("Unbiased means |mean − exact| is a few standard errors at most." if weight else
+           "Without γᵗ the estimates are biased, whichever baseline is used (see the table's last columns).")
     )
 
     # --- the parabola -------------------------------------------------------------------
     st.subheader("Which constant is best? Not E[G]")
-    b_grid = np.linspace(*B_RANGE, 201)
+    # the axis always shows E[G], b* and your b, however far the rewards move them
+    marked = (j_c, mom.optimal_baseline, b_const)
+    b_grid = np.linspace(min(B_RANGE[0], *marked) - 0.25, max(B_RANGE[1], *marked) + 0.25, 201)
     parabola_col, parabola_text = st.columns(2, gap="large")
     with parabola_col:
         marks = [("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"), ("your b", b_const, "constant")]
@@ -290,11 +298,14 @@ with grid_tab:
         st.latex(rf"J_c = \frac{{c(1 + \gamma p_1) + \gamma p_1 p_2}}{{1 - \gamma^2 p_1 (1 - p_2)}} = {num(j_c, 4)}")
         st.latex(rf"\frac{{\partial J_c}}{{\partial \theta_1}} = {num(truth, 4)}\qquad(c = {num(offset, 1)})")
         st.latex(rf"\frac{{\operatorname{{Var}}_{{\text{{none}}}}}}{{\operatorname{{Var}}_{{b^*}}}} = "
-                 rf"\frac{{{num(exact_var['none'], 4)}}}{{{num(exact_var['optimal'], 4)}}}")
+                 rf"\frac{{{sig(exact_var['none'])}}}{{{sig(exact_var['optimal'])}}} = "
+                 rf"\text{{{ratio(exact_var['none'], exact_var['optimal'])}}}")
         st.markdown(
             "Without a baseline every return carries c·(episode length) into the estimate, and the "
-            "variance grows like c². Every estimator stays unbiased at every c — its mean just follows "
-            "∂J_c/∂θ₁. Careful: adding c to every step of an **episodic** task changes the task (longer "
+            "variance grows like c². "
+            + ("Every estimator stays unbiased at every c — its mean just follows ∂J_c/∂θ₁. " if weight else
+               "With γᵗ switched off every estimator is biased at every c (it estimates a different sum). ")
+            + "Careful: adding c to every step of an **episodic** task changes the task (longer "
             "episodes collect more c), so J, the gradient and the baselined variance move too. A pure shift "
             "of the return leaves the baselined variance exactly flat: see the bandit tab."
         )
@@ -371,7 +382,7 @@ with bandit_tab:
                  rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
                  rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}")
     if bandit.total_variance(bandit.expected_reward) > bandit.total_variance(0.0):
-        st.info("With these arms b = E[R] is even *worse* than no baseline: it sits farther from b* than 0 does.",
+        st.info("With these arms b = E[R] is even *worse* than no baseline: it sits farther from b\\* than 0 does.",
                 icon=":material/info:")
     span = max(6.0, abs(bandit.optimal_baseline) + 3.0, abs(bandit_b) + 1.0)
     b_axis = np.linspace(bandit.optimal_baseline - span, bandit.optimal_baseline + span, 241)
@@ -387,8 +398,9 @@ with bandit_tab:
                         config=PLOTLY_CONFIG, key="bl_bandit_offset")
     st.markdown(
         "Each arm counts in b\\* with weight π_a|ψ(a)|², and |ψ(a)|² = 1 − 2π_a + Σπ² is **largest for "
-        "unlikely arms**. So b\\* = E[R] exactly when every arm's score has the same size (equal "
-        "preferences) or every arm pays the same. With two arms b\\* = π₂μ₁ + π₁μ₂: each arm weighted by the "
+        "unlikely arms**, and it is an affine function of π_a. So b\\* = E[R] exactly when "
+        f"Cov_π(π_a, μ_a) = 0 — here it is {num(bandit.probability_reward_covariance, 4)} — for instance when all "
+        "preferences are equal or all arms pay the same. With two arms b\\* = π₂μ₁ + π₁μ₂: each arm weighted by the "
         "*other* one's probability. Noise σ adds the same amount at every b and never moves b\\*. "
         "Shifting every reward by c leaves ∇J unchanged, makes b = 0 grow like c², and leaves b = E[R] and "
         "b = b\\* exactly flat."
@@ -403,7 +415,7 @@ with bandit_tab:
     st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
         f"The check: {n:,} sampled estimates at your b (seed and N from the grid tab). Each parameter has "
-        "its own best constant b*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b* minimizes their total."
+        "its own best constant b\\*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b\\* minimizes their total."
     )
 
 mirror(PARAMS)
