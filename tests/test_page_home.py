@@ -56,3 +56,13 @@ def test_pages_that_do_not_train_do_not_import_torch():
     )
     assert "TORCH_MODULES 0" in result.stdout, result.stdout + result.stderr
     assert result.returncode == 0
+
+
+def test_notation_cards_read_in_order_when_columns_stack():
+    # AppTest lists elements in page order, which is the order a phone stacks them in
+    at = AppTest.from_file(str(ROOT / "app" / "Home.py"), default_timeout=30).run()
+    order = [el.value.strip("$\n") for el in at.latex]
+    symbols = [order.index(s) for s in (r"\theta", r"\pi_\theta(a \mid s)", r"\alpha")]
+    assert symbols == sorted(symbols), order
+    q = next(i for i, v in enumerate(order) if v.startswith("Q^"))
+    assert symbols[1] < q

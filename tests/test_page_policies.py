@@ -6,7 +6,7 @@ import pytest
 
 import numpy as np
 
-from tests.app_helpers import assert_healthy, chart_specs, page_app, sweep_every_widget, trace_arrays
+from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget, trace_arrays
 
 
 def latex(at) -> str:
@@ -72,3 +72,28 @@ def test_shrinking_k_below_chosen_action_is_fine():
 def test_every_widget_through_its_extremes():
     runs = sweep_every_widget("policies")
     assert runs > 40
+
+
+def test_no_rounding_noise_is_blown_up_and_no_minus_zero_is_shown():
+    at = page_app("policies")
+    at.slider(key="pol_k").set_value(2).run()
+    at.slider(key="pol_temperature").set_value(0.1)
+    at.slider(key="pol_h0").set_value(-5.0)
+    at.slider(key="pol_h1").set_value(5.0).run()
+    assert_healthy(at)
+    for spec in chart_specs(at):
+        for trace in spec["data"]:
+            for label in trace.get("text") or []:
+                assert not str(label).startswith("-0.000"), (spec["layout"]["title"], label)
+        y_range = spec["layout"].get("yaxis", {}).get("range")
+        if y_range:
+            assert max(abs(y_range[0]), abs(y_range[1])) > 1e-6, (spec["layout"]["title"], y_range)
+    assert not any("e+00" in text or "e-" in text and "0.0e" in text for text in shown_text(at))
+
+
+def test_a_shared_link_keeps_the_feature_table():
+    at = page_app("policies")
+    at.number_input(key="pol_phi_2_1").set_value(-3.5).run()
+    assert at.query_params.get("phi32") == "-3.5"
+    reopened = page_app("policies", query=dict(at.query_params))
+    assert reopened.number_input(key="pol_phi_2_1").value == -3.5

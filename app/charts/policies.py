@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
+from app.format import num
 from app.theme import COLORS, SEQUENCE, make_figure, vline
 from pgcore.policies import TwoActionPolicy
 
@@ -40,10 +41,15 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
 def action_bars(labels: list[str], values: npt.NDArray[np.float64], title: str, y_title: str,
                 *, highlight: int | None = None, y_range: tuple[float, float] | None = None) -> go.Figure:
     """One bar per action (probabilities, scores, …), optionally one bar highlighted."""
+    # rounding noise (|v| < 1e-12, e.g. a score of −4e-43 at a low temperature) is shown as the
+    # 0 it is, so neither the labels ("−0.000") nor the axis (±10⁻⁴³) blow it up
+    values = np.where(np.abs(values) < 1e-12, 0.0, np.asarray(values, dtype=float))
     colors = [SEQUENCE[i % len(SEQUENCE)] for i in range(len(labels))]
     opacity = [1.0 if highlight is None or i == highlight else 0.45 for i in range(len(labels))]
     bar = dict(type="bar", x=labels, y=values, marker=dict(color=colors, opacity=opacity),
-               text=[f"{v:.3f}" for v in values], textposition="outside", cliponaxis=False,
+               text=[num(v, 3) for v in values], textposition="outside", cliponaxis=False,
                hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    if y_range is None and np.all(values == 0.0):
+        y_range = (-1.0, 1.0)  # all zero: a readable axis instead of one scaled to nothing
     layout = {"yaxis": dict(range=list(y_range))} if y_range is not None else {}
     return make_figure([bar], title, "action a", y_title, height=320, legend_below=False, **layout)

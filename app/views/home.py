@@ -35,11 +35,13 @@ NOTATION = [
     (r"\alpha", "the learning rate (step size)"),
     (r"J(\theta) = \mathbb{E}_{\tau \sim \pi_\theta}[G_0]", "the objective: expected return from the start"),
 ]
-left, right = st.columns(2)
-for index, (symbol, meaning) in enumerate(NOTATION):
-    with left if index % 2 == 0 else right:
-        st.latex(symbol)
-        st.caption(meaning)
+# One row of two cards at a time: on a phone the columns stack row by row, so the cards keep
+# their reading order (θ, π, τ, G, …) instead of showing every left card before the right ones.
+for row_start in range(0, len(NOTATION), 2):
+    for column, (symbol, meaning) in zip(st.columns(2), NOTATION[row_start:row_start + 2]):
+        with column:
+            st.latex(symbol)
+            st.caption(meaning)
 
 st.subheader("The one update every page builds on")
 st.latex(r"\theta \leftarrow \theta + \alpha \, \nabla_\theta \log \pi_\theta(a \mid s)\, A^\pi(s, a)")

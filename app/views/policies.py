@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app.charts.policies import action_bars, sigmoid_curves
-from app.format import num, signed
+from app.format import num, sig, signed
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
 from pgcore.policies import linear_softmax_policy, sigmoid, softmax_policy, two_action_policy
@@ -30,6 +30,9 @@ PARAMS = {
     **{f"pol_lin_theta{j}": Param(f"w{j + 1}", (0.5, -0.5)[j], -3.0, 3.0) for j in range(N_FEATURES)},
 }
 PHI_KEYS = {(a, j): f"pol_phi_{a}_{j}" for a in range(LINEAR_ACTIONS) for j in range(N_FEATURES)}
+# The feature table travels in the link too (phi12 = φ₂(s, a₁)): a shared link reopens it as it was.
+PARAMS.update({key: Param(f"phi{a + 1}{j + 1}", float(DEFAULT_FEATURES[a][j]), -5.0, 5.0)
+               for (a, j), key in PHI_KEYS.items()})
 
 
 def use_worked_preset() -> None:
@@ -41,8 +44,6 @@ def use_worked_preset() -> None:
 
 
 notices = bind(PARAMS)
-for (a, j), key in PHI_KEYS.items():
-    st.session_state.setdefault(key, DEFAULT_FEATURES[a][j])
 
 st.title("Policies")
 st.markdown(
@@ -147,7 +148,7 @@ with softmax_tab:
         shift = st.slider("Add a constant c to every preference", -10.0, 10.0, step=0.5, key="pol_shift")
         shifted = softmax_policy(prefs + shift, temperature)
         change = float(np.max(np.abs(shifted.probs - policy.probs)))
-        st.latex(rf"\max_a \left|\pi_{{h + {signed(shift, 1)}}}(a) - \pi_h(a)\right| = {change:.1e}")
+        st.latex(rf"\max_a \left|\pi_{{h + {signed(shift, 1)}}}(a) - \pi_h(a)\right| = {sig(change, 2)}")
         st.caption("Only differences between preferences matter: adding c to all of them leaves π unchanged.")
         two = softmax_policy(prefs[:2], temperature)
         as_sigmoid = float(sigmoid((prefs[0] - prefs[1]) / temperature))
