@@ -22,6 +22,13 @@ def signed(x: float, digits: int = 3) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def plain(text: str) -> str:
+    """Untrusted text (a file's name or note) made safe to put inside Markdown: every character
+    Markdown or HTML would act on is escaped, so ``![x](http://…)`` shows as those characters
+    and fetches nothing."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~&" else c for c in str(text))
+
+
 def sig(x: float, digits: int = 4) -> str:
     """``x`` to ``digits`` significant figures, in plain or scientific notation as fits:
     a tiny variance shows as 3.2e-07, never as 0.0000."""

@@ -124,6 +124,10 @@ def _check_weights(weights: object, hidden_size: int) -> None:
             raise ValueError(f"weights[{name!r}] contains NaN or inf")
 
 
+#: A file's "algo" note is free text from outside: short, and shown only as plain text.
+MAX_ALGO_TEXT = 64
+
+
 def random_policy(hidden_size: int = 64, seed: int = 0, activation: str = "tanh") -> PolicySnapshot:
     """An untrained network: every weight and bias ~ Uniform(−1/√fan_in, 1/√fan_in).
 
@@ -222,7 +226,10 @@ def policy_from_bytes(data: bytes) -> PolicySnapshot:
     except (SafetensorError, ValueError, TypeError) as err:
         raise ValueError(f"not a valid safetensors file: {err}") from err
     _check_weights(tensors, hidden_size)
-    return PolicySnapshot(tensors, hidden_size, activation, str(metadata.get("algo", "unknown")))
+    algo = metadata.get("algo", "unknown")
+    if not isinstance(algo, str) or len(algo) > MAX_ALGO_TEXT:
+        raise ValueError(f"algo metadata must be text of at most {MAX_ALGO_TEXT} characters")
+    return PolicySnapshot(tensors, hidden_size, activation, algo)
 
 
 def load_policy(path: str | os.PathLike[str]) -> PolicySnapshot:

@@ -335,3 +335,74 @@ def test_the_page_quotes_the_shipped_reference_numbers():
     text = "\n".join(m.value for m in at.markdown)
     assert "**One change at a time**" in text
     assert "the articles' own settings" in text
+
+
+# --- visitors never see each other's data; uploaded text is never markup ------------------------
+
+
+def _always(direction: int, hidden: int = 8):
+    """A policy that always pushes one way (the output bias decides): falls in ~10 steps."""
+    policy = random_policy(hidden, seed=0)
+    weights = {k: np.zeros_like(v) for k, v in policy.weights.items()}
+    weights["layer2.bias"] = np.array([5.0, -5.0] if direction == 0 else [-5.0, 5.0], dtype=np.float32)
+    return type(policy)(weights, hidden, policy.activation, "reinforce")
+
+
+def _episode_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("This episode lasted"))
+
+
+def test_two_visitors_with_the_same_upload_name_see_their_own_policies():
+    from pgcore.cartpole_policy import rollout_episode
+
+    a, b = page_app(PAGE), page_app(PAGE)  # one process, one cache: as two tabs on one server
+    upload(a, "cp_upload_policy", "p.safetensors", policy_to_bytes(_always(0)), "application/octet-stream")
+    upload(b, "cp_upload_policy", "p.safetensors", policy_to_bytes(_always(1)), "application/octet-stream")
+    assert list(a.session_state["cp_policies"]) == list(b.session_state["cp_policies"])  # same display name
+    seed = int(b.slider(key="cp_anim_seed").value)
+    mine = rollout_episode(_always(1), seed=seed, max_steps=500, hidden_size=8).total_reward
+    assert f"lasted {mine:.0f} steps" in _episode_caption(b)
+    assert f"lasted {rollout_episode(_always(0), seed=seed, max_steps=500, hidden_size=8).total_reward:.0f} steps" \
+        in _episode_caption(a)
+
+
+def test_hostile_metadata_is_refused_or_shown_as_plain_text():
+    from pgcore.cartpole_policy import PolicySnapshot
+
+    at = page_app(PAGE)
+    base = _always(1)
+    image = PolicySnapshot(base.weights, base.hidden_size, base.activation, "![x](http://127.0.0.1:9/x.png)")
+    upload(at, "cp_upload_policy", "img.safetensors", policy_to_bytes(image), "application/octet-stream")
+    texts = [el.value for kind in ("success", "warning", "markdown", "caption") for el in at.get(kind)]
+    assert not any("![x]" in t or "127.0.0.1:9" in t for t in texts), "file metadata reached the page as markup"
+    assert any("algorithm not stated" in name for name in at.session_state["cp_policies"])
+    huge = PolicySnapshot(base.weights, base.hidden_size, base.activation, "a" * 1_000_000)
+    upload(at, "cp_upload_policy", "huge.safetensors", policy_to_bytes(huge), "application/octet-stream")
+    assert any("at most 64 characters" in w.value for w in at.warning)
+
+
+def test_an_uploaded_run_name_is_shown_as_plain_text():
+    at = page_app(PAGE)
+    run = sample_run(name="![x](http://127.0.0.1:9/y.png)")
+    upload(at, "cp_upload_run", "run.json", run_to_json(run).encode())
+    note = at.success[0].value
+    assert "![x](" not in note and "http" in note  # the characters are there, escaped, inert
+
+
+def test_a_session_keeps_only_its_newest_uploaded_policies():
+    at = page_app(PAGE)
+    for i in range(8):
+        upload(at, "cp_upload_policy", f"{i}.safetensors", policy_to_bytes(_always(i % 2)),
+               "application/octet-stream")
+    names = list(at.session_state["cp_policies"])
+    assert len(names) == 5 and names[-1].startswith("uploaded policy 8 ")
+
+
+def test_a_server_with_training_turned_off_says_why_and_offers_no_train_button(monkeypatch):
+    import app.training_jobs as jobs
+
+    off = jobs.TrainingRegistry(jobs.Limits(max_trainings=0))
+    monkeypatch.setattr(jobs, "shared_registry", lambda: off)
+    at = page_app(PAGE)
+    assert at.button(key="cp_train").disabled
+    assert any("PG_MAX_TRAININGS=0" in w.value for w in at.warning)

@@ -19,7 +19,7 @@ from app.charts.cartpole import (
     seed_bands,
     variance_curves,
 )
-from app.format import num
+from app.format import num, plain
 from app.lessons import baseline_lesson
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_FILE = ROOT / "data" / "reference_curves.json"
 MAX_STORED_RUNS = 30
 MAX_POLICY_BYTES = 2_000_000
+MAX_UPLOADED_POLICIES = 5
 POLL_SECONDS = 0.5
 
 PRESETS = ("fast", "articles")
@@ -214,14 +215,20 @@ def ingest_upload(kind: str) -> None:
             runs = state["cp_runs"]
             name = uploaded.name if uploaded.name not in runs else f"{uploaded.name} (uploaded {len(runs) + 1})"
             store_run(dataclasses.replace(uploaded, name=name), None)
-            state["cp_upload_note"] = ("ok", f"Added the uploaded run “{name}” to the comparison.")
+            state["cp_upload_note"] = ("ok", f"Added the uploaded run “{plain(name)}” to the comparison.")
         else:
             if len(raw) > MAX_POLICY_BYTES:
                 raise ValueError(f"the file is {len(raw) / 1e6:.1f} MB; policies up to "
                                  f"{MAX_POLICY_BYTES / 1e6:.0f} MB are accepted")
             loaded = policy_from_bytes(raw)
-            name = f"uploaded policy {len(state['cp_policies']) + 1} ({loaded.algo}, {loaded.hidden_size} units)"
-            state["cp_policies"][name] = loaded
+            # the file's own "algo" note is shown only when it names one of ours
+            algo = loaded.algo if loaded.algo in ALGOS else "algorithm not stated"
+            state["cp_upload_counter"] = state.get("cp_upload_counter", 0) + 1
+            name = f"uploaded policy {state['cp_upload_counter']} ({algo}, {loaded.hidden_size} units)"
+            policies = state["cp_policies"]
+            policies[name] = loaded
+            while len(policies) > MAX_UPLOADED_POLICIES:  # a session keeps only its newest few
+                policies.pop(next(iter(policies)))
             state["cp_anim_run"] = name
             state["cp_upload_note"] = ("ok", f"Loaded “{name}”: see it under *Watch it balance*.")
     except ValueError as err:
@@ -357,8 +364,10 @@ busy = job is not None and job.active
 train_col, info_col = st.columns([1, 3])
 with train_col:
     st.button("Train", type="primary", icon=":material/play_arrow:", key="cp_train", on_click=start_training,
-              disabled=busy or bool(state.get("cp_pending")))
+              disabled=busy or bool(state.get("cp_pending")) or registry.disabled_reason is not None)
 with info_col:
+    if registry.disabled_reason is not None:
+        st.warning(registry.disabled_reason, icon=":material/block:")
     st.caption(
         f"Training runs in a separate process on the server. This server trains at most "
         f"{limits.max_trainings} run{'s' if limits.max_trainings != 1 else ''} at once (for everyone), "
@@ -398,9 +407,13 @@ def live_panel() -> None:
     if view.active:
         fraction = min(1.0, view.env_steps / max(view.budget_steps, 1))
         stopping = " · stopping…" if job.cancel_requested else ""
-        st.progress(fraction, text=(
-            f"Run {view.current + 1} of {view.total} · {view.env_steps:,} / {view.budget_steps:,} env steps · "
-            f"{view.episodes:,} episodes · {view.steps_per_second:,.0f} steps/s · {view.wall_seconds:.0f} s{stopping}"))
+        if view.env_steps == 0:  # the worker is still starting: say so rather than show 0 / 50,000
+            st.progress(0.0, text=f"Run {view.current + 1} of {view.total} · starting the training process…{stopping}")
+        else:
+            st.progress(fraction, text=(
+                f"Run {view.current + 1} of {view.total} · {view.env_steps:,} / {view.budget_steps:,} env steps · "
+                f"{view.episodes:,} episodes · {view.steps_per_second:,.0f} steps/s · "
+                f"{view.wall_seconds:.0f} s{stopping}"))
         st.button("Stop", icon=":material/stop:", key="cp_stop", on_click=stop_training,
                   help="Ends the run after its current update and keeps what it learned.")
         live = [view.live] if view.live is not None else []
@@ -551,7 +564,8 @@ with trained_col:
         choice = st.selectbox("Policy", choices, key="cp_anim_run")
         entry = runs.get(choice)
         policy = entry["policy"] if entry is not None else state["cp_policies"][choice]
-        key = entry["key"] if entry is not None else "upload:" + choice
+        # cached by the weights themselves, never by a name two visitors could share
+        key = entry["key"] if entry is not None else hashlib.sha1(policy_to_bytes(policy)).hexdigest()
         frames, total, fell = episode_frames(key, policy, anim_seed, policy.hidden_size)
         st.plotly_chart(cartpole_animation(frames, title=f"Trained: {choice}", color=COLORS[policy.algo]
                                            if policy.algo in COLORS else COLORS["right"]),
