@@ -4,6 +4,13 @@ A page declares its main controls as ``Param``s keyed by widget key, calls ``bin
 creating the widgets (widgets get ``key=`` only, never ``value=``) and ``mirror`` after.
 A copied link then reopens the page in the same state; a malformed or out-of-range value
 in the link falls back to the default with a short notice instead of an error.
+
+Why not Streamlit's own ``bind="query-params"`` (1.67)? It was checked and does not serve here:
+it names the URL parameter after the widget *key* (``?gs_theta=…`` instead of the short public
+``?theta1=…``), so every link shared so far would stop working and internal keys would become
+public names; and it drops an invalid value silently ("ignored and removed from the URL"), so the
+learner who opens a mistyped link is never told why the page did not come back as sent. The
+~60 lines here keep stable public names, validate with the widgets' own ranges, and say so.
 """
 
 from __future__ import annotations
