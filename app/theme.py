@@ -55,7 +55,12 @@ def _axis(title: str) -> dict[str, Any]:
 def log_ticks(values: Any) -> dict[str, Any]:
     """Readable ticks for a log axis over ``values``: 1-2-5 steps for a short range, powers
     of ten for a long one, every label written out (plotly's default labels the in-between
-    ticks with bare digits, "2" and "5", which learners misread)."""
+    ticks with bare digits, "2" and "5", which learners misread).
+
+    Plotly 7.1's own ``minorloglabels="complete"`` was tried instead: it writes the labels out
+    but labels every minor tick of a short range (30…900 prints 30, 40, … 800, 900, the last
+    two running together), in a smaller font than the major ones, and uses SI suffixes on long
+    ranges ("1μ", "100μ", "10k"). These ticks avoid all three."""
     array = np.asarray([v for v in np.ravel(np.asarray(values, dtype=object)) if v is not None], dtype=float)
     array = array[np.isfinite(array) & (array > 0)]
     if array.size == 0:
