@@ -13,6 +13,8 @@ Output (JSON, a few tens of KB):
   check on 100 fresh episodes; null if not solved within the budget), ``window_solved_at``
   (per seed, when the 20-episode training mean first reached 475), ``max_env_steps``,
   ``normalized`` (Ψ_t normalized per batch).
+* ``episode_mean_baseline_bias``: the articles' baseline term E[Σ_t b̄ ∇log π] measured at the
+  fast preset's initial policy (see ``pgcore.cartpole.measure_baseline_bias``).
 * ``runs``: each seed's own curve, downsampled: ``algo``, ``preset``, ``seed``,
   ``env_steps`` (at episode ends), ``avg_return`` (20-episode mean), ``steps_to_solve``.
 
@@ -23,6 +25,7 @@ episode ends a run has no mean return; the grid value there is the first one it 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -33,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from pgcore.cartpole import ALGOS, SOLVE_WINDOW, preset_config, running_mean, train  # noqa: E402
+from pgcore.cartpole import ALGOS, SOLVE_WINDOW, measure_baseline_bias, preset_config, running_mean, train  # noqa: E402
 
 SEEDS = {"fast": (0, 1, 2, 3, 4), "articles": (0, 1, 2)}
 GRID_POINTS = 101
+BIAS_EPISODES = 4000
 RUN_POINTS = 120
 BUDGETS = {"fast": 150_000, "articles": 200_000}
 #: (preset, algorithm, overrides): each fast entry differs from plain REINFORCE in one thing.
@@ -107,6 +111,8 @@ def main() -> None:
             "window_solved_at": windows,
         })
 
+    bias = measure_baseline_bias(preset_config("fast", "reinforce_baseline", 0), episodes=BIAS_EPISODES)
+    print(f"episode-mean baseline term at the initial policy: {bias}", flush=True)
     document = {
         "description": (
             "CartPole-v1 learning curves: env steps vs mean undiscounted return of the last "
@@ -117,6 +123,9 @@ def main() -> None:
         "solve_window": SOLVE_WINDOW,
         "solve_threshold": 475.0,
         "curves": curves,
+        "episode_mean_baseline_bias": {
+            "preset": "fast", "seed": 0, "policy": "initial", **dataclasses.asdict(bias),
+        },
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -141,3 +141,16 @@ def test_a_confirmed_solve_really_averages_475_on_fresh_episodes():
 
     totals = [rollout_episode(result.policy, seed=10_000 + i).total_reward for i in range(100)]
     assert np.mean(totals) >= 450.0
+
+
+@pytest.mark.slow
+def test_the_baseline_bias_measurement_finds_none_for_a_constant_and_some_for_the_episode_mean():
+    from pgcore.cartpole import measure_baseline_bias
+
+    config = preset_config("fast", "reinforce_baseline", 0)
+    constant = measure_baseline_bias(config, episodes=2000, constant=20.0)
+    # E‖mean‖² = Σ SE² for a term that averages to zero: 4 noise norms is a wide margin
+    assert constant.bias_norm <= 4 * constant.noise_norm, constant
+    episode_mean = measure_baseline_bias(config, episodes=2000)
+    assert episode_mean.bias_norm > 4 * episode_mean.noise_norm, episode_mean
+    assert episode_mean.gradient_norm == pytest.approx(constant.gradient_norm)  # same episodes, same plain estimate

@@ -335,6 +335,7 @@ def test_the_page_quotes_the_shipped_reference_numbers():
     text = "\n".join(m.value for m in at.markdown)
     assert "**One change at a time**" in text
     assert "the articles' own settings" in text
+    assert "The articles' baseline is not free of bias" in text and "a real bias" in text
 
 
 # --- visitors never see each other's data; uploaded text is never markup ------------------------
@@ -406,3 +407,20 @@ def test_a_server_with_training_turned_off_says_why_and_offers_no_train_button(m
     at = page_app(PAGE)
     assert at.button(key="cp_train").disabled
     assert any("PG_MAX_TRAININGS=0" in w.value for w in at.warning)
+
+
+def test_the_baseline_bias_note_follows_the_measurement():
+    from app.lessons import baseline_bias_note
+
+    biased = baseline_bias_note(dict(episodes=4000, bias_norm=11.5, noise_norm=1.6, gradient_norm=23.6,
+                                     angle_degrees=17.0))
+    assert "about 49 % of the size" in biased and "a real bias" in biased and "turns the average step by 17°" in biased
+    along = baseline_bias_note(dict(episodes=4000, bias_norm=12.3, noise_norm=1.2, gradient_norm=24.0,
+                                    angle_degrees=3.3))
+    assert "rescales the step rather than misdirects it" in along and "only 3°" in along
+    clean = baseline_bias_note(dict(episodes=4000, bias_norm=2.0, noise_norm=1.6, gradient_norm=23.6,
+                                    angle_degrees=1.0))
+    assert "within noise" in clean and "real bias" not in clean
+    assert baseline_bias_note(None) == "" and baseline_bias_note({"episodes": "x"}) == ""
+    assert baseline_bias_note(dict(episodes=10, bias_norm=float("nan"), noise_norm=1, gradient_norm=1,
+                                   angle_degrees=0)) == ""

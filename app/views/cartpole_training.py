@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import uuid
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from app.charts.cartpole import (
     variance_curves,
 )
 from app.format import num, plain
-from app.lessons import baseline_lesson
+from app.lessons import baseline_bias_note, baseline_lesson
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import FinishedRun, RunRequest, shared_registry
@@ -380,6 +381,16 @@ def reference_curves(mtime: float):
     return parse_reference_curves(REFERENCE_FILE.read_bytes())
 
 
+@st.cache_data(show_spinner=False)
+def reference_extra(mtime: float, field: str):
+    """One more field of the reference file (a measurement beside the curves), or None."""
+    try:
+        document = json.loads(REFERENCE_FILE.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return document.get(field) if isinstance(document, dict) else None
+
+
 references, reference_notes = [], []
 if REFERENCE_FILE.exists():
     references, reference_notes = reference_curves(REFERENCE_FILE.stat().st_mtime)
@@ -467,6 +478,9 @@ with st.expander("What good looks like: reference curves", expanded=not runs, ic
         lesson = baseline_lesson(references)
         if lesson:
             st.markdown(lesson)
+        bias_note = baseline_bias_note(reference_extra(REFERENCE_FILE.stat().st_mtime, "episode_mean_baseline_bias"))
+        if bias_note:
+            st.markdown(bias_note)
     else:
         st.info("Reference curves are not available on this server yet (data/reference_curves.json is "
                 "missing or unreadable). Train a run to draw your own.", icon=":material/info:")
