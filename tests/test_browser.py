@@ -239,3 +239,31 @@ def test_a_shared_link_opens_the_page_in_its_state(server, browser, url_path, qu
     unexpected = [e for e in errors if not e.endswith(_BASE_PATH_PROBES)]
     assert not unexpected, unexpected
     context.close()
+
+
+def test_at_1280_px_no_tab_or_button_label_is_cut_off(server, browser):
+    """Every tab of a tab row is inside the row's visible width, and no button's label is
+    truncated (its text fits its box), at a common laptop width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    for info in LESSON_PAGES:
+        page.goto(f"{server}/{info.url_path}")
+        wait_for_run(page)
+        hidden_tabs = page.evaluate("""() => {
+            const out = [];
+            for (const list of document.querySelectorAll('[data-testid="stMain"] [role="tablist"]')) {
+                const box = list.getBoundingClientRect();
+                for (const tab of list.querySelectorAll('[role="tab"]')) {
+                    const r = tab.getBoundingClientRect();
+                    if (r.right > box.right + 1 || r.left < box.left - 1) out.push(tab.innerText);
+                }
+            }
+            return out;
+        }""")
+        assert hidden_tabs == [], f"{info.url_path}: tabs out of view at 1280 px: {hidden_tabs}"
+        cut_buttons = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stMain"] button'))
+            .filter(b => b.offsetParent !== null)
+            .filter(b => Array.from(b.querySelectorAll('p, span')).some(t => t.scrollWidth > t.clientWidth + 1))
+            .map(b => b.innerText)""")
+        assert cut_buttons == [], f"{info.url_path}: button labels cut at 1280 px: {cut_buttons}"
+    context.close()

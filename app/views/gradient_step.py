@@ -156,7 +156,8 @@ v_hat = c4.slider("V̂(S1), assumed", -1.0, 1.0, step=0.01, key="gs_v",
 alpha = c5.slider("Learning rate α", 0.0, 2.0, step=0.01, key="gs_alpha")
 action_name = c6.radio("Action in S1", ACTIONS, key="gs_action", horizontal=True)
 
-b1, b2, b3, m1, m2, m3 = st.columns(6, vertical_alignment="center")
+# the two step buttons get room for their whole label at 1280 px
+b1, b2, b3, m1, m2, m3 = st.columns([1.5, 1.5, 1, 1, 1, 1], vertical_alignment="center")
 b1.button("Apply update", on_click=take_steps, args=(1,), key="gs_apply", type="primary",
           icon=":material/arrow_upward:", width="stretch")
 b2.button("Take 20 steps", on_click=take_steps, args=(20,), key="gs_apply20",
@@ -177,10 +178,10 @@ if st.session_state.get("gs_clipped"):
 st.header("1 · One update, every number")
 act, oth = step.action.capitalize(), other.action.capitalize()
 t = num(theta, 4)
-steps_col, draw_col = st.columns([3, 2], gap="large")
+steps_col, draw_col = st.columns([5, 2], gap="large")  # wide enough for all nine tabs at 1280 px
 with steps_col:
-    tabs = st.tabs(["1 Policy", "2 Trajectory", "3 Return", "4 Advantage", "5a ∇π", "5b ∇log π",
-                    "6 Gradient", "7 Update", f"8 If {oth}"])
+    tabs = st.tabs(["1 Policy", "2 Path", "3 Return", "4 Adv.", "5a ∇π", "5b ∇log π",
+                    "6 Gradient", "7 Update", f"8 {oth}"])
     with tabs[0]:
         st.latex(rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1)\\ &= \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
                  rf"\pi_\theta(\text{{Left}} \mid S_1) &= 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}\end{{aligned}}")
@@ -228,9 +229,9 @@ with steps_col:
         st.caption("Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
                    "less likely, which makes Right more likely.")
 with draw_col:
-    st.plotly_chart(grid_path(0, step.action == "right", f"The worked trajectory: {trajectory_label(0, step.action == 'right')}",
-                              color=COLORS[step.action]),
+    st.plotly_chart(grid_path(0, step.action == "right", "The worked trajectory", color=COLORS[step.action]),
                     config=PLOTLY_CONFIG, key="gs_path_chart")
+    st.caption(trajectory_label(0, step.action == "right"))
 
 st.subheader("The article's guesses next to the truth")
 q_true = truth.q_s1_right if step.action == "right" else truth.q_s1_left
