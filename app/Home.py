@@ -28,8 +28,17 @@ st.set_page_config(
     initial_sidebar_state="auto",  # open on desktop, closed on phones (it would cover the page)
 )
 
-# A formula wider than its column scrolls sideways instead of being cut off (phones).
-st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0; }</style>")
+# A formula wider than its column scrolls sideways instead of being cut off, and says so: a
+# shadow shows at an edge only while there is more formula beyond it (scroll shadows: the white
+# covers move with the content, the grey shadows stay with the box).
+st.html(
+    "<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding: 2px 0;"
+    " background: linear-gradient(to right, white 30%, rgba(255,255,255,0)) left / 24px 100% no-repeat local,"
+    " linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,"
+    " radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.22), transparent) left / 12px 100% no-repeat scroll,"
+    " radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), transparent) right / 12px 100% no-repeat scroll;"
+    " }</style>"
+)
 
 navigation = st.navigation(
     [

@@ -267,3 +267,18 @@ def test_at_1280_px_no_tab_or_button_label_is_cut_off(server, browser):
             .map(b => b.innerText)""")
         assert cut_buttons == [], f"{info.url_path}: button labels cut at 1280 px: {cut_buttons}"
     context.close()
+
+
+def test_a_formula_wider_than_its_column_scrolls_and_shows_that_it_does(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/policies?k=6")
+    wait_for_run(page)
+    page.locator('[data-testid="stMain"] [role="tab"]').nth(1).click()
+    page.wait_for_timeout(500)
+    wide = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stMain"] .katex-display'))
+        .filter(d => d.offsetParent !== null && d.scrollWidth > d.clientWidth + 1)
+        .map(d => [getComputedStyle(d).overflowX, getComputedStyle(d).backgroundImage.includes('gradient')])""")
+    assert wide, "no formula overflows at K = 6 and 1280 px: this test no longer tests anything"
+    assert all(overflow in ("auto", "scroll") and cue for overflow, cue in wide), wide
+    context.close()
