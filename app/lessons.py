@@ -110,3 +110,24 @@ def baseline_bias_note(measured: Any) -> str:
     return ("The articles' baseline is not free of bias: b̄ averages the returns of the *same* episode, so it "
             "depends on the very actions it multiplies, and E[Σₜ b̄ ∇log π] need not be 0. Measured at the fast "
             f"preset's untrained policy over {episodes:,} episodes, that term has size {bias:.3g}: {verdict}.")
+
+
+def learning_note(curves: dict[str, tuple[Any, Any]], labels: dict[str, str]) -> str:
+    """How steady each baseline's learners were, and whether any baseline made a visible
+    difference at these settings (worded from the spreads, not assumed).
+
+    ``curves``: baseline name → (mean over learners, std over learners) of J after each update.
+    A baseline counts as clearly steadier when its learners' spread, averaged over the updates,
+    is at least CLEAR_RATIO times smaller than without a baseline."""
+    spread = {name: float(np.mean(np.asarray(std, dtype=float))) for name, (_, std) in curves.items()}
+    if "none" not in spread or len(spread) < 2:
+        return ""
+    listing = ", ".join(f"{spread[name]:.3f} with {labels.get(name, name)}" for name in spread if name != "none")
+    text = (f"Averaged over the updates, the learners' spread in J is {spread['none']:.3f} without a baseline, "
+            f"{listing}.")
+    steadier = [labels.get(name, name) for name in spread
+                if name != "none" and spread["none"] >= CLEAR_RATIO * max(spread[name], 1e-12)]
+    if steadier:
+        return text + f" Clearly steadier here: {', '.join(steadier)}."
+    return text + (" Here the curves nearly coincide: the returns are small and no baseline changes much "
+                   "(try c = 1, which makes every return larger).")

@@ -126,3 +126,25 @@ def test_markdown_never_turns_b_star_into_italics():
     at = page_app("baselines")
     for block in at.markdown:
         assert not re.search(r"(?<!\\)b\*[^\\]", block.value.replace("b\\*", "")), block.value[:200]
+
+
+def test_the_learning_note_says_whether_the_baselines_made_a_difference():
+    at = page_app("baselines")
+    note = next(m.value for m in at.markdown if m.value.startswith("Averaged over the updates"))
+    assert "nearly coincide" in note  # at the defaults (c = 0) they do, and the page says so
+    at.slider(key="bl_offset").set_value(1.0).run()
+    note = next(m.value for m in at.markdown if m.value.startswith("Averaged over the updates"))
+    assert "Clearly steadier here: batch mean, V(S1), optimal b*" in note
+
+
+def test_the_learning_note_is_worded_from_the_spreads():
+    import numpy as np
+
+    from app.lessons import learning_note
+
+    flat = np.zeros(3)
+    labels = {"mean": "batch mean", "optimal": "optimal b*"}
+    same = learning_note({"none": (flat, np.full(3, 0.1)), "mean": (flat, np.full(3, 0.09))}, labels)
+    assert "nearly coincide" in same and "0.100 without a baseline, 0.090 with batch mean" in same
+    apart = learning_note({"none": (flat, np.full(3, 0.3)), "optimal": (flat, np.full(3, 0.1))}, labels)
+    assert "Clearly steadier here: optimal b*." in apart

@@ -19,6 +19,7 @@ from app.charts.baselines import (
     variance_parabola,
 )
 from app.format import num, ratio, sig, signed
+from app.lessons import learning_note
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
 from pgcore.bandit import Bandit, shifted
@@ -346,9 +347,9 @@ with grid_tab:
     st.caption(
         f"{LEARNERS} independent learners per baseline all start at θ₁ = {num(LEARN_START, 1)} and take "
         f"{UPDATES} steps θ₁ ← θ₁ + α·(mean of {batch} estimates), with θ₂, γ and c from above. "
-        "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c. "
-        "Try c = 1 to see plain REINFORCE stagger."
+        "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c."
     )
+    st.markdown(learning_note(curves_by_baseline, LABELS))
 
 # =========================================================================================
 with bandit_tab:
