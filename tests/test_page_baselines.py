@@ -134,7 +134,7 @@ def test_the_learning_note_says_whether_the_baselines_made_a_difference():
     assert "nearly coincide" in note  # at the defaults (c = 0) they do, and the page says so
     at.slider(key="bl_offset").set_value(1.0).run()
     note = next(m.value for m in at.markdown if m.value.startswith("Averaged over the updates"))
-    assert "Clearly steadier here: batch mean, V(S1), optimal b*" in note
+    assert "Clearly steadier here: batch mean, V(S1), optimal b\\*" in note
 
 
 def test_the_learning_note_is_worded_from_the_spreads():

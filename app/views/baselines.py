@@ -349,7 +349,7 @@ with grid_tab:
         f"{UPDATES} steps θ₁ ← θ₁ + α·(mean of {batch} estimates), with θ₂, γ and c from above. "
         "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c."
     )
-    st.markdown(learning_note(curves_by_baseline, LABELS))
+    st.markdown(learning_note(curves_by_baseline, LABELS).replace("*", "\\*"))  # "b*" is not italics
 
 # =========================================================================================
 with bandit_tab:
