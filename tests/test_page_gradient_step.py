@@ -273,3 +273,11 @@ def test_one_update_is_singular_and_the_exact_slope_is_not_drawn_like_the_curve(
     styles = {t["name"].split(":")[0]: (t["line"]["color"], t["line"].get("dash", "solid")) for t in curve["data"]
               if "line" in t}
     assert styles["J(θ₁), exact"] != styles["exact ∂J/∂θ₁"]
+
+
+def test_the_history_axes_have_whole_update_numbers_and_short_theta_ticks():
+    at = page_app("gradient_step")
+    at.button(key="gs_apply").click().run()
+    history = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Your updates"))
+    assert history["layout"]["xaxis"]["tickformat"] == "d" and history["layout"]["xaxis"]["dtick"] == 1
+    assert history["layout"]["yaxis2"]["tickformat"] == ".3~f"

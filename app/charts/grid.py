@@ -218,9 +218,11 @@ def history_chart(step: Sequence[int], theta: Sequence[float], pi_right: Sequenc
     ]
     return make_figure(
         traces, "Your updates: π(Right|S1) and θ₁ after each step", "update number", "π(Right|S1)", height=340,
-        yaxis=dict(range=[0, 1]),
+        # updates are whole numbers; θ₁ gets at most 3 decimals (no 0.409/0.321-style ticks)
+        xaxis=dict(tickformat="d", dtick=1 if len(step) <= 12 else None),
+        yaxis=dict(range=[0, 1], tickformat=".1f"),
         yaxis2=dict(title=dict(text="θ₁"), overlaying="y", side="right", showgrid=False, zeroline=False,
-                    automargin=True),
+                    automargin=True, tickformat=".3~f", nticks=6),
         margin=dict(l=55, r=55, t=50, b=50),
     )
 
