@@ -117,9 +117,11 @@ def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola
     assert not re.search(r"/\s*0\.0000\b|\{0\.0000\}", text)
     parabola = next(s for s in chart_specs(at) if "parabola" in s["layout"]["title"]["text"].lower()
                     or "variance of one estimate" in s["layout"]["title"]["text"].lower())
-    xs = [x for t in parabola["data"] for x in (t.get("x") or []) if isinstance(x, (int, float))]
+    from tests.app_helpers import trace_arrays
+
+    xs = next(trace_arrays(parabola["data"][0]))
     lines = [shape["x0"] for shape in parabola["layout"].get("shapes", [])]
-    assert lines and min(xs) <= min(lines) and max(lines) <= max(xs), (lines, min(xs), max(xs))
+    assert lines and xs.min() <= min(lines) and max(lines) <= xs.max(), (lines, xs.min(), xs.max())
 
 
 def test_markdown_never_turns_b_star_into_italics():
@@ -148,3 +150,15 @@ def test_the_learning_note_is_worded_from_the_spreads():
     assert "nearly coincide" in same and "0.100 without a baseline, 0.090 with batch mean" in same
     apart = learning_note({"none": (flat, np.full(3, 0.3)), "optimal": (flat, np.full(3, 0.1))}, labels)
     assert "Clearly steadier here: optimal b*." in apart
+
+
+def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
+    at = page_app("baselines")
+    parabola = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Variance of one estimate"))
+    from tests.app_helpers import trace_arrays
+
+    xs = next(trace_arrays(parabola["data"][0]))  # the exact curve's b values
+    lines = [shape["x0"] for shape in parabola["layout"]["shapes"]]
+    assert (max(lines) - min(lines)) / (xs.max() - xs.min()) >= 0.2, "the marks are squeezed into a corner"
+    names = [t.get("name", "") for t in parabola["data"]]
+    assert any(n.startswith("optimal b*: Var ") for n in names), names

@@ -245,12 +245,16 @@ with grid_tab:
 
     # --- the parabola -------------------------------------------------------------------
     st.subheader("Which constant is best? Not E[G]")
-    # the axis always shows E[G], b* and your b, however far the rewards move them
+    # a window around E[G], b* and your b, wherever the rewards move them, so the bottom of the
+    # parabola (where they differ) fills the chart instead of a sliver at its foot
     marked = (j_c, mom.optimal_baseline, b_const)
-    b_grid = np.linspace(min(B_RANGE[0], *marked) - 0.25, max(B_RANGE[1], *marked) + 0.25, 201)
+    half = max(0.5, max(marked) - min(marked))
+    b_grid = np.linspace(min(marked) - half, max(marked) + half, 201)
     parabola_col, parabola_text = st.columns(2, gap="large")
     with parabola_col:
-        marks = [("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"), ("your b", b_const, "constant")]
+        marks = [(f"{label}: Var {sig(float(mom.variance(b)), 3)}", b, color) for label, b, color in
+                 (("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"),
+                  ("your b", b_const, "constant"))]
         st.plotly_chart(variance_parabola(b_grid, mom.variance(b_grid), empirical_variance_curve(xs, ys, b_grid), marks),
                         config=PLOTLY_CONFIG, key="bl_parabola_chart")
     with parabola_text:
