@@ -159,6 +159,7 @@ def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
 
     xs = next(trace_arrays(parabola["data"][0]))  # the exact curve's b values
     lines = [shape["x0"] for shape in parabola["layout"]["shapes"]]
-    assert (max(lines) - min(lines)) / (xs.max() - xs.min()) >= 0.2, "the marks are squeezed into a corner"
+    # before: a fixed b range of 5 wide, the marks 0.2 apart in it (4 %)
+    assert (max(lines) - min(lines)) / (xs.max() - xs.min()) >= 0.15, "the marks are squeezed into a corner"
     names = [t.get("name", "") for t in parabola["data"]]
     assert any(n.startswith("optimal b*: Var ") for n in names), names
