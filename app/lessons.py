@@ -131,3 +131,16 @@ def learning_note(curves: dict[str, tuple[Any, Any]], labels: dict[str, str]) ->
         return text + f" Clearly steadier here: {', '.join(steadier)}."
     return text + (" Here the curves nearly coincide: the returns are small and no baseline changes much "
                    "(try c = 1, which makes every return larger).")
+
+
+def solve_story(window_at: int | None, check_mean: float | None, solved_at: int | None, episodes: int) -> str:
+    """One run's solve, in the order it happened: the training window, then the check."""
+    if window_at is None:
+        return "the 20-episode training mean never reached 475: not solved."
+    story = f"the 20-episode training mean reached 475 at {window_at:,} env steps"
+    if solved_at is not None and check_mean is not None:
+        return story + (f"; the check on {episodes} fresh episodes then averaged {check_mean:.0f}: "
+                        f"solved at {solved_at:,} steps.")
+    if check_mean is not None:
+        return story + f", but the latest check on {episodes} fresh episodes averaged {check_mean:.0f}: not solved."
+    return story + "; no check ran before the run ended (an uploaded run does not carry one): not solved."

@@ -424,3 +424,15 @@ def test_the_baseline_bias_note_follows_the_measurement():
     assert baseline_bias_note(None) == "" and baseline_bias_note({"episodes": "x"}) == ""
     assert baseline_bias_note(dict(episodes=10, bias_norm=float("nan"), noise_norm=1, gradient_norm=1,
                                    angle_degrees=0)) == ""
+
+
+def test_each_shown_run_tells_its_solve_in_order():
+    from app.lessons import solve_story
+
+    assert solve_story(None, None, None, 100).endswith("never reached 475: not solved.")
+    assert "averaged 488: solved at 12,600 steps." in solve_story(12_000, 488.2, 12_600, 100)
+    assert "latest check on 100 fresh episodes averaged 310: not solved." in solve_story(12_000, 310.0, None, 100)
+    at = page_app(PAGE)
+    upload(at, "cp_upload_run", "run.json", run_to_json(sample_run()).encode())
+    stories = [m.value for m in at.markdown if m.value.startswith("- uploaded demo:")]
+    assert stories and "averaged 491: solved at" in stories[0]

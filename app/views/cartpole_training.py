@@ -21,7 +21,7 @@ from app.charts.cartpole import (
     variance_curves,
 )
 from app.format import num, plain
-from app.lessons import baseline_bias_note, baseline_lesson
+from app.lessons import baseline_bias_note, baseline_lesson, solve_story
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import FinishedRun, RunRequest, shared_registry
@@ -523,6 +523,9 @@ if runs:
         st.caption("A run that stopped early (solved) keeps its last 20-episode mean for the rest of the band.")
 
     st.subheader("Steps to solve, and the variance of Ψ_t")
+    if shown:
+        st.markdown("\n".join(f"- {plain(data.name)}: {solve_story(data.window_solved_at, data.eval_mean_return, data.steps_to_solve, EVAL_EPISODES)}"
+                               for data in shown))
     summaries = summarize_by_algo(shown)
     if summaries:
         any_grad = any(s.median_grad_variance is not None for s in summaries)
