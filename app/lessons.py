@@ -144,3 +144,15 @@ def solve_story(window_at: int | None, check_mean: float | None, solved_at: int 
     if check_mean is not None:
         return story + f", but the latest check on {episodes} fresh episodes averaged {check_mean:.0f}: not solved."
     return story + "; no check ran before the run ended (an uploaded run does not carry one): not solved."
+
+
+def progress_text(current: int, total: int, env_steps: int, budget: int, episodes: int,
+                  steps_per_second: float, wall_seconds: float) -> str:
+    """The live progress line. Says "starting" until the first update (not "0 / 50,000"), and
+    explains a count past the budget: an update always finishes the episodes it started."""
+    run = f"Run {current + 1} of {total}"
+    if env_steps == 0:
+        return f"{run} · starting the training process…"
+    steps = (f"{env_steps:,} / {budget:,} env steps" if env_steps <= budget else
+             f"{env_steps:,} env steps (budget {budget:,}: the last update finishes the episodes it started)")
+    return f"{run} · {steps} · {episodes:,} episodes · {steps_per_second:,.0f} steps/s · {wall_seconds:.0f} s"

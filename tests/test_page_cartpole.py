@@ -436,3 +436,12 @@ def test_each_shown_run_tells_its_solve_in_order():
     upload(at, "cp_upload_run", "run.json", run_to_json(sample_run()).encode())
     stories = [m.value for m in at.markdown if m.value.startswith("- uploaded demo:")]
     assert stories and "averaged 491: solved at" in stories[0]
+
+
+def test_the_progress_line_never_shows_more_steps_than_budget_without_saying_why():
+    from app.lessons import progress_text
+
+    assert progress_text(0, 1, 0, 10_000, 0, 0.0, 0.4) == "Run 1 of 1 · starting the training process…"
+    assert "5,000 / 10,000 env steps" in progress_text(0, 1, 5_000, 10_000, 40, 9000.0, 1.0)
+    over = progress_text(0, 2, 11_310, 10_000, 80, 9000.0, 2.0)
+    assert "11,310 / 10,000" not in over and "budget 10,000: the last update finishes the episodes it started" in over

@@ -21,7 +21,7 @@ from app.charts.cartpole import (
     variance_curves,
 )
 from app.format import num, plain
-from app.lessons import baseline_bias_note, baseline_lesson, solve_story
+from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solve_story
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import FinishedRun, RunRequest, shared_registry
@@ -418,13 +418,8 @@ def live_panel() -> None:
     if view.active:
         fraction = min(1.0, view.env_steps / max(view.budget_steps, 1))
         stopping = " · stopping…" if job.cancel_requested else ""
-        if view.env_steps == 0:  # the worker is still starting: say so rather than show 0 / 50,000
-            st.progress(0.0, text=f"Run {view.current + 1} of {view.total} · starting the training process…{stopping}")
-        else:
-            st.progress(fraction, text=(
-                f"Run {view.current + 1} of {view.total} · {view.env_steps:,} / {view.budget_steps:,} env steps · "
-                f"{view.episodes:,} episodes · {view.steps_per_second:,.0f} steps/s · "
-                f"{view.wall_seconds:.0f} s{stopping}"))
+        st.progress(fraction, text=progress_text(view.current, view.total, view.env_steps, view.budget_steps,
+                                                 view.episodes, view.steps_per_second, view.wall_seconds) + stopping)
         st.button("Stop", icon=":material/stop:", key="cp_stop", on_click=stop_training,
                   help="Ends the run after its current update and keeps what it learned.")
         live = [view.live] if view.live is not None else []
