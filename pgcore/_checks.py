@@ -107,12 +107,17 @@ def logit(name: str, value: Any) -> float:
     return bounded_float(name, value, LOGIT_LIMIT)
 
 
+def bounded_array(name: str, value: Any, limit: float) -> npt.NDArray[np.float64]:
+    """A float64 array with every entry finite and |entry| <= limit, else ValueError naming it."""
+    array = finite_array(name, value)
+    if np.any(np.abs(array) > limit):
+        raise ValueError(f"{name} must be in [-{limit:g}, {limit:g}], got {value!r}")
+    return array
+
+
 def logit_array(name: str, value: Any) -> npt.NDArray[np.float64]:
     """An array of policy parameters, each in [-LOGIT_LIMIT, LOGIT_LIMIT]."""
-    array = finite_array(name, value)
-    if np.any(np.abs(array) > LOGIT_LIMIT):
-        raise ValueError(f"{name} must be in [-{LOGIT_LIMIT:g}, {LOGIT_LIMIT:g}], got {value!r}")
-    return array
+    return bounded_array(name, value, LOGIT_LIMIT)
 
 
 def reward_shift(name: str, value: Any) -> float:
@@ -122,10 +127,7 @@ def reward_shift(name: str, value: Any) -> float:
 
 def reward_shifts(name: str, value: Any) -> npt.NDArray[np.float64]:
     """An array of baselines or offsets, each in [-REWARD_LIMIT, REWARD_LIMIT]."""
-    array = finite_array(name, value)
-    if np.any(np.abs(array) > REWARD_LIMIT):
-        raise ValueError(f"{name} must be in [-{REWARD_LIMIT:g}, {REWARD_LIMIT:g}], got {value!r}")
-    return array
+    return bounded_array(name, value, REWARD_LIMIT)
 
 
 def flag(name: str, value: Any) -> bool:
