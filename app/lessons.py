@@ -85,6 +85,21 @@ def cap_note(missing_probability: float, cap: int, cap_max: int) -> str:
             "closed form, not from this table.")
 
 
+def estimator_bias_note(estimator: str, mean: float, exact: float, gamma: float) -> str:
+    """Whether the played learner's estimate averages to ∂J/∂θ₁ here, from the exact numbers
+    (pgcore.grid_learning.expected_estimate and the closed-form gradient)."""
+    from app.format import num  # local: app.format has no dependency on lessons, keep it that way
+
+    if estimator != "no_discount":
+        return (f"This estimate averages to ∂J/∂θ₁ exactly (here {num(exact, 4)}); any one episode's "
+                "estimate is noisy, which is all that separates the two learners' steps.")
+    if abs(mean - exact) <= 1e-9 * max(1.0, abs(exact)):
+        why = "γ = 1, so there is no γᵗ to drop" if gamma == 1.0 else "here the two coincide"
+        return f"Dropping γᵗ changes nothing at these settings ({why}): it averages to ∂J/∂θ₁ = {num(exact, 4)}."
+    return (f"With γᵗ dropped this estimate averages to {num(mean, 4)}, not ∂J/∂θ₁ = {num(exact, 4)}: it is "
+            "biased, so even averaged over many episodes it follows a different slope.")
+
+
 def baseline_bias_note(measured: Any) -> str:
     """The articles' episode-mean baseline, with its bias as measured (data/reference_curves.json,
     pgcore.cartpole.measure_baseline_bias). Empty if the measurement is missing or malformed."""

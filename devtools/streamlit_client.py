@@ -193,6 +193,10 @@ class Session:
         return self._run(client)
 
     def _run(self, client_state: ClientState) -> RunOutcome:
+        if not client_state.fragment_id:
+            # a whole-page run re-registers every fragment timer it still wants (as the
+            # browser does, which drops the old ones when a full run starts)
+            self.auto_reruns.clear()
         message = BackMsg()
         message.rerun_script.CopyFrom(client_state)
         started = time.perf_counter()

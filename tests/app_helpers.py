@@ -198,14 +198,15 @@ def _raw_option(widget: Any, index: int) -> Any:
     return widget.options[index]
 
 
-def sweep_every_widget(name: str, *, timeout: float = 60) -> int:
-    """Run the page, then move each widget through its probe values one at a time from a
-    fresh page, asserting a healthy page after every move. Returns the number of runs."""
-    base = page_app(name, timeout=timeout)
+def sweep_every_widget(name: str, *, timeout: float = 60, query: dict[str, str] | None = None) -> int:
+    """Run the page (opened with ``query``, e.g. one section), then move each widget through its
+    probe values one at a time from a fresh page, asserting a healthy page after every move.
+    Returns the number of runs."""
+    base = page_app(name, timeout=timeout, query=query)
     runs = 1
     for kind, widget in widgets(base):
         for value in probe_values(kind, widget):
-            at = page_app(name, timeout=timeout)
+            at = page_app(name, timeout=timeout, query=query)
             set_widget(at, kind, widget.key, value)
             at.run()
             try:

@@ -282,3 +282,103 @@ def test_a_formula_wider_than_its_column_scrolls_and_shows_that_it_does(server, 
     assert wide, "no formula overflows at K = 6 and 1280 px: this test no longer tests anything"
     assert all(overflow in ("auto", "scroll") and cue for overflow, cue in wide), wide
     context.close()
+
+
+def _updates_shown(page: Page) -> int:
+    """The learner's update count from the caption "After N updates: …" (0 before any)."""
+    import re
+
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    match = re.search(r"After (\d+) updates?:", text)
+    return int(match.group(1)) if match else 0
+
+
+def _theta_shown(page: Page) -> str:
+    return page.locator('[data-testid="stMain"] .katex').filter(has_text="update").first.inner_text()
+
+
+def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/gradient-step?section=Watch+it+learn")
+    wait_for_run(page)
+    assert _updates_shown(page) == 0
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("button", name="Step").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').innerText.includes('After 1 update:')",
+                           timeout=30_000)
+    wait_for_run(page)
+    assert _updates_shown(page) == 1  # one click, one update
+    main.get_by_role("button", name="Play").click()
+    page.wait_for_function(
+        "() => /After ([5-9]|\\d\\d+) updates/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
+        timeout=60_000)  # it keeps going on its own: at least four more updates with no click
+    first_theta = _theta_shown(page)
+    page.wait_for_timeout(1500)
+    assert _theta_shown(page) != first_theta, "θ₁ stopped moving while playing"
+    main.get_by_role("button", name="Pause").click()
+    main.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    wait_for_run(page)
+    paused = _updates_shown(page)
+    page.wait_for_timeout(1500)
+    assert _updates_shown(page) == paused, "updates continued after Pause"
+    check_page(page, errors, "gradient-step learning")
+    context.close()
+
+
+def test_every_gradient_step_section_draws(server, browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/gradient-step")
+    wait_for_run(page)
+    for name in ("Watch it learn", "The hill J(θ)", "Log-derivative trick", "One update"):
+        page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button', has_text=name).first.click()
+        page.wait_for_timeout(300)
+        wait_for_run(page)
+        check_page(page, errors, f"gradient-step section {name}")
+        assert page.locator(".js-plotly-plot").count() >= 1, name
+    context.close()
+
+
+def test_next_links_walk_the_lessons_in_order(server, browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/{LESSON_PAGES[0].url_path}")
+    wait_for_run(page)
+    for following in LESSON_PAGES[1:]:
+        link = page.locator('[data-testid="stMain"] a', has_text=f"Next → {following.title}")
+        link.scroll_into_view_if_needed()
+        link.click()
+        page.wait_for_timeout(300)
+        wait_for_run(page)
+        assert urlparse(page.url).path.rstrip("/").endswith(following.url_path), page.url
+        assert page.locator("h1").first.inner_text().startswith(following.title.split(" ")[0]), following.title
+    context.close()
+
+
+def test_on_a_phone_the_sidebar_closes_after_choosing_a_page(server, browser):
+    # a phone as Streamlit recognises one: by its user agent (a narrow desktop window is not one)
+    phone = {"user_agent": ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                            "Chrome/126.0.0.0 Mobile Safari/537.36"),
+             "viewport": {"width": 412, "height": 839}, "device_scale_factor": 2.625, "is_mobile": True,
+             "has_touch": True}
+    context = browser.new_context(**phone)
+    page = context.new_page()
+    page.goto(server)
+    wait_for_run(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert not nav.is_visible(), "the sidebar starts open on a phone"
+    page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+    nav.wait_for(state="visible", timeout=10_000)
+    nav.get_by_role("link", name="Policies").first.click()
+    page.wait_for_timeout(300)
+    wait_for_run(page)
+    assert urlparse(page.url).path.rstrip("/").endswith("policies")
+    page.wait_for_timeout(500)
+    box = page.locator('[data-testid="stSidebar"]').bounding_box()
+    assert not nav.is_visible() or box is None or box["x"] + box["width"] <= 1, "the sidebar still covers the page"
+    context.close()

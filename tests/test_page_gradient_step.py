@@ -14,6 +14,19 @@ from pgcore.grid1d import expected_return_grad, sample_episodes
 from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 
+#: Links that open one section of the page (only the chosen section is drawn).
+HILL = {"section": "The hill J(θ)"}
+TRICK = {"section": "Log-derivative trick"}
+LEARN = {"section": "Watch it learn"}
+
+
+def show(at, section: dict[str, str]):
+    """Switch the page to another section, as the learner does with the section picker."""
+    at.segmented_control(key="gs_section").set_value(section["section"]).run()
+    assert_healthy(at)
+    return at
+
+
 def latex(at) -> str:
     return "\n".join(el.value for el in at.latex)
 
@@ -117,7 +130,7 @@ def test_steps_stop_at_the_edge_of_the_range():
 
 
 def test_resample_moves_the_seed_and_the_estimate_is_unbiased_on_average():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=HILL)
     at.button(key="gs_resample").click().run()
     assert_healthy(at)
     assert at.session_state["gs_seed"] == 1
@@ -130,6 +143,7 @@ def test_resample_moves_the_seed_and_the_estimate_is_unbiased_on_average():
     ret, score = float(episode.returns[0]), float(episode.score_theta1[0])
     shown_score = f"({score:.4f})" if score < 0 else f"{score:.4f}"
     assert f"= {ret:.4f} \\cdot {shown_score} = {ret * score + 0.0:.4f}" in latex(at)  # + 0.0: no "-0.0000"
+    text = "\n".join(shown_text(show(at, TRICK)))
     # on average: the page's sampled mean of ∇log π estimates is within 4 of its standard
     # errors of the exact ∂J/∂θ₁ (computed here, not read from the page)
     match = re.search(r"the ∇log π average is \*\*(-?[\d.]+) ± ([\d.]+)\*\*", text)
@@ -140,7 +154,7 @@ def test_resample_moves_the_seed_and_the_estimate_is_unbiased_on_average():
 
 
 def test_trajectory_table_sums_to_the_exact_gradient():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=TRICK)
     at.slider(key="gs_cap").set_value(30).run()
     assert_healthy(at)
     text = latex(at)
@@ -154,23 +168,31 @@ def test_trajectory_table_sums_to_the_exact_gradient():
 
 
 def test_without_dividing_by_pi_the_mean_is_wrong():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=TRICK)
     text = latex(at)
     # θ = 0, no baseline: E[G Σ∇π] = σ(0) · ∂J/∂θ₁ = 0.0884, not 0.1769
     assert r"= 0.0884 \neq 0.1769" in text
     assert "misses the gradient by -0.0884" in "\n".join(shown_text(at))
 
 
-def test_gamma_zero_and_extremes_are_healthy():
-    at = page_app("gradient_step")
+@pytest.mark.parametrize("section", [{"section": name} for name in ("One update", "Watch it learn",
+                                                                 "The hill J(θ)", "Log-derivative trick")])
+def test_gamma_zero_and_extremes_are_healthy(section):
+    at = page_app("gradient_step", query=section)
+    if section == LEARN:
+        at.button(key="gs_step").click().run()
     at.slider(key="gs_gamma").set_value(0.0).run()
     assert_healthy(at)
     at.slider(key="gs_gamma").set_value(1.0)
     at.slider(key="gs_theta").set_value(6.0)
     at.slider(key="gs_theta2").set_value(-6.0).run()
     assert_healthy(at)
-    at.radio(key="gs_estimator").set_value("G − V̂").run()
-    assert_healthy(at)
+    if section == HILL:
+        at.radio(key="gs_estimator").set_value("G − V̂").run()
+        assert_healthy(at)
+    if section == LEARN:
+        at.button(key="gs_step").click().run()
+        assert_healthy(at)
 
 
 def test_link_sets_the_controls():
@@ -184,9 +206,12 @@ def test_link_sets_the_controls():
 def test_every_chart_is_titled_with_axes():
     at = page_app("gradient_step")
     specs = chart_specs(at)
+    for section in (LEARN, HILL, TRICK):
+        specs += chart_specs(show(at, section))
     titles = [spec["layout"]["title"]["text"] for spec in specs]
-    # the path drawing, J(θ₁) with slopes, the J(θ₁, θ₂) map and the convergence plot
-    assert len(specs) == 4, titles
+    # the worked path; the played episode, the climb and the race; J(θ₁) with slopes and the
+    # J(θ₁, θ₂) map; the convergence plot
+    assert len(specs) == 7, titles
     for spec in specs:
         layout = spec["layout"]
         assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"]
@@ -208,9 +233,11 @@ def test_quiver_segments_shape_and_zero_field():
 
 
 @pytest.mark.slow
-def test_every_widget_through_its_extremes():
-    runs = sweep_every_widget("gradient_step")
-    assert runs > 30
+@pytest.mark.parametrize("section", [None, LEARN, HILL, TRICK])
+def test_every_widget_through_its_extremes(section):
+    runs = sweep_every_widget("gradient_step", query=section)
+    # the shared controls take 27 runs; each section's own controls add at least 2 more
+    assert runs >= 27 + (0 if section is None else 2)
 
 
 # --- sentences that must hold at every setting (issue: "Every claim true at every setting") ------
@@ -221,7 +248,7 @@ def _all_text(at) -> str:
 
 
 def test_at_gamma_zero_with_a_baseline_the_page_does_not_claim_every_estimate_is_zero():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=HILL)
     at.slider(key="gs_gamma").set_value(0.0)
     at.slider(key="gs_v").set_value(0.5)
     at.radio(key="gs_estimator").set_value("G − V̂").run()
@@ -234,7 +261,7 @@ def test_at_gamma_zero_with_a_baseline_the_page_does_not_claim_every_estimate_is
 
 
 def test_the_trajectory_cap_caption_states_what_is_still_unlisted():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=TRICK)
     at.slider(key="gs_theta").set_value(6.0)  # loops are likely: q = σ(6)(1 − σ(−6)) ≈ 0.995
     at.slider(key="gs_theta2").set_value(-6.0)
     at.slider(key="gs_gamma").set_value(1.0)
@@ -251,7 +278,7 @@ def test_the_trajectory_cap_caption_states_what_is_still_unlisted():
 
 
 def test_the_map_caption_says_when_the_sampled_arrow_is_shortened():
-    at = page_app("gradient_step")
+    at = page_app("gradient_step", query=HILL)
     found = set()
     for theta, seed in [(t, s) for t in (-3.0, 0.0, 3.0) for s in range(0, 30, 3)]:
         at.slider(key="gs_theta").set_value(theta)
@@ -269,7 +296,7 @@ def test_one_update_is_singular_and_the_exact_slope_is_not_drawn_like_the_curve(
     at = page_app("gradient_step")
     at.button(key="gs_apply").click().run()
     assert any(c.value.startswith("1 update: θ₁") for c in at.caption)
-    curve = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("J(θ₁) and"))
+    curve = next(s for s in chart_specs(show(at, HILL)) if s["layout"]["title"]["text"].startswith("J(θ₁) and"))
     styles = {t["name"].split(":")[0]: (t["line"]["color"], t["line"].get("dash", "solid")) for t in curve["data"]
               if "line" in t}
     assert styles["J(θ₁), exact"] != styles["exact ∂J/∂θ₁"]
@@ -281,3 +308,90 @@ def test_the_history_axes_have_whole_update_numbers_and_short_theta_ticks():
     history = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Your updates"))
     assert history["layout"]["xaxis"]["tickformat"] == "d" and history["layout"]["xaxis"]["dtick"] == 1
     assert history["layout"]["yaxis2"]["tickformat"] == ".3~f"
+
+
+# --- watch it learn: Play / Pause / Step ---------------------------------------------------------
+
+
+def _learned(at) -> list[float]:
+    return list(at.session_state["gs_learn"]["sampled"])
+
+
+def test_step_does_exactly_one_update_from_an_episode_of_the_current_policy():
+    from pgcore.grid_learning import sampled_update
+
+    at = page_app("gradient_step", query={**LEARN, "learn_seed": "7", "learn_alpha": "2"})
+    assert _learned(at) == [0.0]
+    at.button(key="gs_step").click().run()
+    assert_healthy(at)
+    assert len(_learned(at)) == 2 and at.session_state["gs_learn"]["updates"] == 1
+    # the same update, computed here from a generator seeded 7
+    want = sampled_update(0.0, np.random.default_rng(7), theta2=0.0, gamma=0.9, step_size=2.0)
+    assert _learned(at)[1] == pytest.approx(want.theta1_new, abs=1e-15)
+    assert f"\\theta_1: 0.000 \\to {want.theta1_new:.3f}" in latex(at)
+    at.run()  # a rerun without a click (another control, a redraw) takes no update
+    assert len(_learned(at)) == 2
+
+
+def test_play_takes_an_update_every_run_until_pause_and_the_seed_replays_the_same_climb():
+    at = page_app("gradient_step", query={**LEARN, "learn_seed": "3"})
+    at.button(key="gs_play").click().run()
+    assert at.session_state["gs_playing"] and at.button(key="gs_play").label == "Pause"
+    assert at.button(key="gs_step").disabled  # one way to advance at a time
+    for _ in range(4):  # the browser's timer reruns the fragment; here each run stands for one tick
+        at.run()
+    assert_healthy(at)
+    played = _learned(at)
+    assert len(played) == 6  # the click's run and four ticks
+    at.button(key="gs_play").click().run()  # Pause
+    assert not at.session_state["gs_playing"]
+    at.run()
+    assert _learned(at) == played
+    again = page_app("gradient_step", query={**LEARN, "learn_seed": "3"})
+    for _ in range(5):
+        again.button(key="gs_step").click().run()
+    assert _learned(again) == played
+
+
+def test_leaving_the_section_pauses_and_reset_starts_at_the_pages_theta():
+    at = page_app("gradient_step", query={**LEARN, "theta1": "-1.5"})
+    at.button(key="gs_play").click().run()
+    show(at, HILL)
+    assert not at.session_state["gs_playing"]
+    show(at, LEARN)
+    at.button(key="gs_learn_reset").click().run()
+    assert _learned(at) == [-1.5] and at.session_state["gs_learn"]["updates"] == 0
+
+
+def test_the_learner_says_whether_its_estimate_is_biased_from_the_numbers():
+    from pgcore.grid_learning import expected_estimate
+
+    at = page_app("gradient_step", query={**LEARN, "gamma": "0.5", "learn_estimator": "Σ G_t ∇log π (γᵗ dropped)"})
+    at.button(key="gs_step").click().run()
+    theta = _learned(at)[-1]
+    biased = expected_estimate(theta, 0.0, 0.5, "no_discount")
+    exact = expected_estimate(theta, 0.0, 0.5, "return")
+    text = _all_text(at)
+    assert f"averages to {biased:.4f}, not ∂J/∂θ₁ = {exact:.4f}" in text
+    at = page_app("gradient_step", query={**LEARN, "gamma": "1", "learn_estimator": "Σ G_t ∇log π (γᵗ dropped)"})
+    at.button(key="gs_step").click().run()
+    assert "Dropping γᵗ changes nothing at these settings (γ = 1" in _all_text(at)
+
+
+def test_the_race_chart_draws_both_learners_and_the_climb_marks_both():
+    at = page_app("gradient_step", query=LEARN)
+    for _ in range(3):
+        at.button(key="gs_step").click().run()
+    specs = {s["layout"]["title"]["text"]: s for s in chart_specs(at)}
+    race = specs["J(θ) after each update"]
+    assert {t["name"] for t in race["data"]} == {"exact gradient ascent", "one sampled episode per update"}
+    climb = specs["Where each learner is on J(θ₁)"]
+    assert {"sampled learner", "exact gradient ascent"} <= {t["name"] for t in climb["data"]}
+
+
+def test_only_the_chosen_section_is_drawn():
+    at = page_app("gradient_step")
+    assert not any(b.key == "gs_resample" for b in at.button)
+    assert len(at.get("dataframe")) == 0
+    show(at, TRICK)
+    assert len(at.get("dataframe")) == 1 and not any(b.key == "gs_apply" for b in at.button)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pgcore import bandit, cartpole_config, cartpole_policy, cartpole_runs, estimators, grid1d, logtrick, policies
+from pgcore import (bandit, cartpole_config, cartpole_policy, cartpole_runs, estimators, grid1d, grid_learning,
+                    logtrick, policies)
 from pgcore import returns as ret
 
 pytestmark = pytest.mark.slow
@@ -58,6 +59,14 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("sample_episodes", grid1d.sample_episodes,
      dict(theta1=0.1, n=100, rng=np.random.default_rng(0), theta2=0.0, gamma=0.9)),
     ("trajectory_steps", grid1d.trajectory_steps, dict(loops=2, reached_goal=True)),
+    ("estimate_theta1", grid_learning.estimate_theta1, dict(episodes=_episodes(), estimator="reward_to_go", baseline=0.1)),
+    ("expected_estimate", grid_learning.expected_estimate,
+     dict(theta1=0.1, theta2=0.0, gamma=0.9, estimator="no_discount")),
+    ("sampled_update", grid_learning.sampled_update,
+     dict(theta1=0.1, rng=np.random.default_rng(0), theta2=0.0, gamma=0.9, step_size=1.0, estimator="return",
+          baseline=0.0, limit=20.0)),
+    ("exact_ascent_step", grid_learning.exact_ascent_step,
+     dict(theta1=0.1, theta2=0.0, gamma=0.9, step_size=1.0, limit=20.0)),
     ("worked_step", grid1d.worked_step, dict(theta=0.0, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1)),
     ("worked_steps", grid1d.worked_steps,
      dict(theta=0.0, n_steps=3, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1)),
@@ -156,7 +165,7 @@ CASES = [(name, fn, kwargs, arg) for name, fn, kwargs in CALLS for arg in _param
 
 def test_every_public_function_with_arguments_is_covered():
     covered = {fn for _, fn, _ in CALLS}
-    modules = [policies, grid1d, ret, estimators, bandit, logtrick, cartpole_config, cartpole_policy, cartpole_runs]
+    modules = [policies, grid1d, grid_learning, ret, estimators, bandit, logtrick, cartpole_config, cartpole_policy, cartpole_runs]
     missing = []
     for module in modules:
         for name in getattr(module, "__all__", []):

@@ -227,6 +227,44 @@ def history_chart(step: Sequence[int], theta: Sequence[float], pi_right: Sequenc
     )
 
 
+def learning_climb(theta_grid: Array, j_grid: Array, sampled: tuple[float, float], exact: tuple[float, float],
+                   trail: Sequence[float], trail_j: Sequence[float]) -> go.Figure:
+    """J(θ₁) with where the sampled learner is (θ₁, J), its recent trail, and where exact
+    gradient ascent from the same start is after as many steps."""
+    traces: list[dict[str, Any]] = [
+        dict(type="scatter", x=theta_grid, y=j_grid, mode="lines", name="J(θ₁), exact",
+             line=dict(color=COLORS["exact"], width=2.5), hoverinfo="skip"),
+        dict(type="scatter", x=np.asarray(trail, dtype=float), y=np.asarray(trail_j, dtype=float), mode="markers",
+             name="sampled learner, last steps", marker=dict(color=COLORS["estimate"], size=6, opacity=0.5),
+             hoverinfo="skip"),
+        dict(type="scatter", x=[exact[0]], y=[exact[1]], mode="markers", name="exact gradient ascent",
+             marker=dict(color=COLORS["exact"], size=12, symbol="diamond-open", line=dict(width=2.5)),
+             hovertemplate="θ₁ = %{x:.3f}<br>J = %{y:.4f}<extra></extra>"),
+        dict(type="scatter", x=[sampled[0]], y=[sampled[1]], mode="markers", name="sampled learner",
+             marker=dict(color=COLORS["highlight"], size=12, line=dict(color="white", width=1.5)),
+             hovertemplate="θ₁ = %{x:.3f}<br>J = %{y:.4f}<extra></extra>"),
+    ]
+    low, high = float(np.min(j_grid)), float(np.max(j_grid))
+    pad = 0.1 * (high - low) + 0.03
+    return make_figure(
+        traces, "Where each learner is on J(θ₁)", "θ₁ (policy in S1)", "J(θ) = V^π(S1)", height=360,
+        xaxis=dict(range=[float(theta_grid[0]), float(theta_grid[-1])]), yaxis=dict(range=[low - pad, high + pad]),
+    )
+
+
+def learning_race(updates: Sequence[int], sampled_j: Sequence[float], exact_j: Sequence[float]) -> go.Figure:
+    """J after each update for the sampled learner and for exact gradient ascent."""
+    x = np.asarray(updates, dtype=float)
+    traces = [
+        dict(type="scatter", x=x, y=np.asarray(exact_j, dtype=float), mode="lines", name="exact gradient ascent",
+             line=dict(color=COLORS["exact"], width=2, dash="dash")),
+        dict(type="scatter", x=x, y=np.asarray(sampled_j, dtype=float), mode="lines", name="one sampled episode per update",
+             line=dict(color=COLORS["highlight"], width=2.5)),
+    ]
+    return make_figure(traces, "J(θ) after each update", "update number", "J(θ) = V^π(S1)", height=360,
+                       xaxis=dict(tickformat="d", rangemode="tozero"))
+
+
 def _positive_or_gap(values: Array) -> Array:
     """Log axes cannot show 0: exact zeros become gaps (NaN) in the line."""
     values = np.asarray(values, dtype=float)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.pages_index import available_pages
+from app.ui import next_page_link
 
 st.title("Policy gradients, by hand")
 st.markdown(
@@ -49,3 +50,5 @@ st.caption(
     "Make the action you took more likely if it turned out better than average (A > 0), "
     "less likely if worse. Start with the Policies page."
 )
+
+next_page_link("home")

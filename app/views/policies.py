@@ -8,6 +8,7 @@ import streamlit as st
 from app.charts.policies import action_bars, sigmoid_curves
 from app.format import num, sig, signed
 from app.state import Param, bind, mirror, show_notices
+from app.ui import next_page_link
 from app.theme import PLOTLY_CONFIG
 from pgcore.policies import linear_softmax_policy, sigmoid, softmax_policy, two_action_policy
 
@@ -27,6 +28,7 @@ PARAMS = {
     "pol_shift": Param("shift", 0.0, -10.0, 10.0),
     **{f"pol_h{i}": Param(f"h{i + 1}", (WORKED_PREFERENCES + (0.0,) * MAX_ACTIONS)[i], *PREF_RANGE)
        for i in range(MAX_ACTIONS)},
+    "pol_lin_temperature": Param("lin_T", 1.0, 0.1, 5.0),
     **{f"pol_lin_theta{j}": Param(f"w{j + 1}", (0.5, -0.5)[j], -3.0, 3.0) for j in range(N_FEATURES)},
 }
 PHI_KEYS = {(a, j): f"pol_phi_{a}_{j}" for a in range(LINEAR_ACTIONS) for j in range(N_FEATURES)}
@@ -43,28 +45,19 @@ def use_worked_preset() -> None:
         st.session_state[f"pol_h{i}"] = h
 
 
-notices = bind(PARAMS)
+SIGMOID_KEYS = ("pol_theta",)
+SOFTMAX_KEYS = ("pol_k", "pol_temperature", "pol_action", "pol_shift", *(f"pol_h{i}" for i in range(MAX_ACTIONS)))
+LINEAR_KEYS = ("pol_lin_temperature", *(f"pol_lin_theta{j}" for j in range(N_FEATURES)), *PHI_KEYS.values())
 
-st.title("Policies")
-st.markdown(
-    "A policy turns parameters θ into action probabilities $\\pi_\\theta(a \\mid s)$. Policy-gradient "
-    "learning needs two things from it: how π changes with θ (∇π) and the **score** ∇log π, "
-    "which says how to make the action you took more likely."
-)
-show_notices(notices)
-with st.expander("What to try", icon=":material/lightbulb:"):
-    st.markdown(
-        "- Drag θ far right: π(Right) → 1 and ∇log π(Right) → 0 — a confident policy "
-        "barely changes when it is right.\n"
-        "- Click *Use the worked example*, then add a constant to every preference: "
-        "the probabilities do not move.\n"
-        "- Lower the temperature: the softmax sharpens towards the largest preference."
-    )
 
-sigmoid_tab, softmax_tab, linear_tab = st.tabs(["Sigmoid · 2 actions", "Softmax · K actions", "Linear features"])
+def mirror_keys(keys) -> None:
+    """Write one section's controls into the link (a fragment rerun skips the page's mirror)."""
+    mirror({key: PARAMS[key] for key in keys})
 
-# --- Sigmoid ---------------------------------------------------------------------------
-with sigmoid_tab:
+
+@st.fragment
+def sigmoid_section() -> None:
+    """π, ∇π and ∇log π of the one-parameter sigmoid policy (a fragment: θ redraws only this)."""
     theta = st.slider("θ", *THETA_RANGE, step=0.01, key="pol_theta",
                       help="The policy's single parameter. π(Right) = σ(θ).")
     now = two_action_policy(theta)
@@ -100,9 +93,12 @@ with sigmoid_tab:
             f"{num(now.score_right, 3)} to log π(Right). Sampling actions from π, "
             "these pushes cancel on average — the fact that makes baselines free (page 3)."
         )
+    mirror_keys(SIGMOID_KEYS)
 
-# --- Softmax ---------------------------------------------------------------------------
-with softmax_tab:
+
+@st.fragment
+def softmax_section() -> None:
+    """The softmax over K preferences with a temperature, its score and the shift invariance."""
     controls, plots = st.columns([1, 2], gap="large")
     with controls:
         st.button("Use the worked example (2.0, 1.0, 0.5)", on_click=use_worked_preset, key="pol_preset",
@@ -157,9 +153,12 @@ with softmax_tab:
             rf"\begin{{aligned}}\frac{{e^{{h_1/T}}}}{{e^{{h_1/T}} + e^{{h_2/T}}}} &= {num(two.probs[0], 4)} \\"
             rf"\sigma\!\left(\frac{{h_1 - h_2}}{{T}}\right) &= \sigma({num((prefs[0] - prefs[1]) / temperature, 3)}) = {num(as_sigmoid, 4)}\end{{aligned}}"
         )
+    mirror_keys(SOFTMAX_KEYS)
 
-# --- Linear features -------------------------------------------------------------------
-with linear_tab:
+
+@st.fragment
+def linear_section() -> None:
+    """Preferences from features, h(a) = θ·φ(s, a), and the score φ − E_π[φ]."""
     st.markdown(
         "In a real problem preferences come from features: h(a) = θ · φ(s, a). "
         "Edit the weights θ and the feature table φ for one state."
@@ -178,7 +177,9 @@ with linear_tab:
                 features[a, j] = row[j].number_input(
                     f"φ{j + 1}(s, a{a + 1})", min_value=-5.0, max_value=5.0, step=0.5, key=PHI_KEYS[(a, j)],
                 )
-    linear = linear_softmax_policy(weights, features, st.session_state["pol_temperature"])
+        temperature = st.slider("Temperature T", 0.1, 5.0, step=0.05, key="pol_lin_temperature",
+                                help="π(a) ∝ exp(h(a)/T), as on the Softmax tab.")
+    linear = linear_softmax_policy(weights, features, temperature)
     lin_labels = [f"a{a + 1}" for a in range(LINEAR_ACTIONS)]
     st.latex(
         r"\begin{aligned}"
@@ -186,7 +187,7 @@ with linear_tab:
         r"\pi &= \left(" + ", ".join(num(p, 3) for p in linear.probs) + r"\right)"
         r"\end{aligned}"
     )
-    st.caption(f"π = softmax(h / T), with the temperature T = {num(linear.temperature, 2)} set on the Softmax tab.")
+    st.caption(f"π = softmax(h / T) with T = {num(linear.temperature, 2)}.")
     prob_col, grad_col = st.columns(2, gap="large")
     with prob_col:
         st.plotly_chart(action_bars(lin_labels, linear.probs, "π(a) from linear preferences", "π(a)", y_range=(0, 1.12)),
@@ -203,5 +204,35 @@ with linear_tab:
             "The score is the action's features minus the policy's average features: "
             "a step along it moves θ towards what is special about the action taken."
         )
+    mirror_keys(LINEAR_KEYS)
+
+
+notices = bind(PARAMS)
+
+st.title("Policies")
+st.markdown(
+    "A policy turns parameters θ into action probabilities $\\pi_\\theta(a \\mid s)$. Policy-gradient "
+    "learning needs two things from it: how π changes with θ (∇π) and the **score** ∇log π, "
+    "which says how to make the action you took more likely."
+)
+show_notices(notices)
+with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
+    st.markdown(
+        "- Drag θ far right: π(Right) → 1 and ∇log π(Right) → 0 — a confident policy "
+        "barely changes when it is right.\n"
+        "- Click *Use the worked example*, then add a constant to every preference: "
+        "the probabilities do not move.\n"
+        "- Lower the temperature: the softmax sharpens towards the largest preference."
+    )
+
+sigmoid_tab, softmax_tab, linear_tab = st.tabs(["Sigmoid · 2 actions", "Softmax · K actions", "Linear features"])
+with sigmoid_tab:
+    sigmoid_section()
+with softmax_tab:
+    softmax_section()
+with linear_tab:
+    linear_section()
+
 
 mirror(PARAMS)
+next_page_link("policies")

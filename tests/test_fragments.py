@@ -1,0 +1,66 @@
+"""A control inside one section reruns that section only, against a real server spoken to
+as a browser does (devtools.streamlit_client): the other sections' charts and formulas are
+not recomputed or re-sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.streamlit_client import ServerProcess, Session
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerProcess() as running:
+        yield running
+
+
+def widget(session: Session, label: str):
+    found = [w for w in session.widgets.values() if w.label == label]
+    assert len(found) == 1, sorted(w.label for w in session.widgets.values())
+    return found[0]
+
+
+def test_policies_theta_reruns_only_the_sigmoid_section(server):
+    with Session(server.url, timeout=120) as session:
+        page = session.open("policies")
+        assert page.finished and page.errors == [] and page.charts >= 4  # every tab's charts on first load
+        theta = widget(session, "θ")
+        assert theta.fragment_id, "the θ slider is not inside a fragment"
+        moved = session.set_widget(theta, 2.0)
+    assert moved.finished and moved.errors == []
+    assert moved.charts == 1  # the sigmoid chart; the softmax and linear charts are not re-sent
+    assert moved.elements < page.elements / 3
+
+
+def test_gradient_step_cap_reruns_only_the_table(server):
+    with Session(server.url, timeout=120) as session:
+        page = session.open("gradient-step", "section=Log-derivative+trick")
+        assert page.finished and page.errors == [] and page.charts == 1  # the convergence plot
+        cap = widget(session, "Longest trajectory listed (loops k)")
+        assert cap.fragment_id
+        moved = session.set_widget(cap, 10)
+    assert moved.finished and moved.errors == []
+    assert moved.charts == 0 and 0 < moved.elements < page.elements / 3
+
+
+def test_gradient_step_shows_one_section_and_play_ticks_redraw_only_the_learner(server):
+    with Session(server.url, timeout=120) as session:
+        assert session.open("gradient-step").charts == 1  # the worked path
+    with Session(server.url, timeout=120) as session:
+        assert session.open("gradient-step", "section=The+hill+J%28%CE%B8%29").charts == 2  # J(θ₁), the map
+    with Session(server.url, timeout=120) as session:
+        learn = session.open("gradient-step", "section=Watch+it+learn")
+        assert learn.finished and learn.errors == []
+        played = session.set_widget(widget(session, "Play"), True)
+        assert played.finished and played.errors == []
+        assert session.auto_reruns, "Play did not start the fragment's timer"
+        fragment_id, interval = next(iter(session.auto_reruns.items()))
+        assert interval <= 0.25  # at least four updates a second
+        tick = session.auto_rerun(fragment_id)
+        assert tick.finished and tick.errors == []
+        assert tick.charts == 3 and tick.elements < played.elements  # episode, climb, race only
+        paused = session.set_widget(widget(session, "Pause"), True)
+        assert paused.finished and not session.auto_reruns
