@@ -162,12 +162,26 @@ def time_control(page, watcher: RunWatcher, kind: str, locator, repeats: int) ->
     return times
 
 
+def play_rate(page, watcher: RunWatcher, url: str, seconds: float = 5.0) -> float:  # noqa: ANN001
+    """Press Play on the learner and count the runs that finish (each one update, drawn) per second."""
+    open_page(page, url, watcher)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(1000)  # past the click's own run
+    before, start = watcher.finished, time.perf_counter()
+    page.wait_for_timeout(seconds * 1000)
+    rate = (watcher.finished - before) / (time.perf_counter() - start)
+    main.get_by_role("button", name="Pause").click()
+    page.wait_for_timeout(500)
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--root", default=None, help="checkout whose app/Home.py to serve (default: this one)")
-    parser.add_argument("--skip-buttons", default="Train,Stop,Leave the queue",
+    parser.add_argument("--skip-buttons", default="Train,Stop,Leave the queue,Play,Pause",
                         help="button labels not to press (they start long jobs)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -179,6 +193,7 @@ def main() -> None:
     pages = [p for p in available_pages() if not args.pages or p.url_path in args.pages.split(",")]
     skip = {s for s in args.skip_buttons.split(",") if s}
     rows: list[tuple[str, str, list[float]]] = []
+    ticks: float | None = None
     with ServerProcess(root=root) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for info in pages:  # warm the server's caches and imports once, as a running demo has
@@ -190,23 +205,32 @@ def main() -> None:
         watcher = RunWatcher(page)
         for info in pages:
             open_page(page, f"{server.url}/{info.url_path}", watcher)
-            tabs = page.locator('[data-testid="stMain"] [role="tab"]')
-            tab_count = max(tabs.count(), 1)
+            # every section of a page's section picker (a segmented control), every tab within
             measured: set[tuple[str, str]] = set()  # controls outside the tabs show in every tab
-            for t in range(tab_count):
-                tab_name = ""
-                if tabs.count():
-                    tab = tabs.nth(t)
-                    tab_name = tab.inner_text().strip()
-                    tab.scroll_into_view_if_needed()
-                    tab.click()
-                    page.wait_for_timeout(300)
-                for kind, label, locator in controls(page):
-                    if (kind == "button" and label in skip) or (kind, label) in measured:
-                        continue
-                    measured.add((kind, label))
-                    name = f"{kind}: {label}" + (f" [{tab_name}]" if tab_name else "")
-                    rows.append((info.url_path, name[:60], time_control(page, watcher, kind, locator, args.repeats)))
+            pickers = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button')
+            sections = [pickers.nth(i).inner_text().strip().splitlines()[-1] for i in range(pickers.count())] or [""]
+            for section in sections:
+                if section:
+                    before = watcher.finished
+                    pickers.filter(has_text=section).first.click()
+                    wait_settled(page, watcher, before)
+                tabs = page.locator('[data-testid="stMain"] [role="tab"]')
+                for t in range(max(tabs.count(), 1)):
+                    where = section
+                    if tabs.count():
+                        tab = tabs.nth(t)
+                        where = " / ".join(x for x in (section, tab.inner_text().strip()) if x)
+                        tab.scroll_into_view_if_needed()
+                        tab.click()
+                        page.wait_for_timeout(300)
+                    for kind, label, locator in controls(page):
+                        if (kind == "button" and label in skip) or (kind, label) in measured:
+                            continue
+                        measured.add((kind, label))
+                        name = f"{kind}: {label}" + (f" [{where}]" if where else "")
+                        rows.append((info.url_path, name[:60], time_control(page, watcher, kind, locator, args.repeats)))
+            if info.url_path == "gradient-step":
+                ticks = play_rate(page, watcher, f"{server.url}/{info.url_path}?section=Watch+it+learn")
         # warm page switch: through the sidebar, to pages already visited
         switches = []
         nav = page.locator('[data-testid="stSidebarNav"]')
@@ -233,6 +257,8 @@ def main() -> None:
     all_times = [t for _, _, times in rows for t in times]
     print(f"{'all controls':<76} {fmt(all_times)} {len(all_times):>3}")
     print(f"{'warm page switch':<76} {fmt(switches)} {len(switches):>3}")
+    if ticks is not None:
+        print(f"{'Gradient step Play: updates drawn per second (over 5 s)':<76} {ticks:>8.1f}")
     for path, values in loads.items():
         print(f"{'first load ' + path:<76} {fmt(values)} {len(values):>3}")
 
