@@ -171,3 +171,76 @@ def progress_text(current: int, total: int, env_steps: int, budget: int, episode
     steps = (f"{env_steps:,} / {budget:,} env steps" if env_steps <= budget else
              f"{env_steps:,} env steps (budget {budget:,}: the last update finishes the episodes it started)")
     return f"{run} · {steps} · {episodes:,} episodes · {steps_per_second:,.0f} steps/s · {wall_seconds:.0f} s"
+
+
+# --- predict-then-check tasks: (the right option now, the evidence), or (None, what to move) ----
+
+
+def _direction(before: float, after: float, up: str, down: str, still: str) -> str:
+    return up if after > before else down if after < before else still
+
+
+def score_task(theta: float, score_right: float) -> tuple[str | None, str]:
+    """Policies, sigmoid: does ∇log π(Right) = 1 − σ(θ) grow or shrink as θ grows past 3?"""
+    from app.format import num, sig
+
+    if theta < 3.0:
+        return None, f"Now drag θ to 3 or more (it is {num(theta, 2)})."
+    return "shrinks", (f"at θ = {num(theta, 2)}, ∇log π(Right) = 1 − σ(θ) = {sig(score_right, 3)}, down from 0.5 "
+                       "at θ = 0. A policy already sure of Right barely changes when Right pays off.")
+
+
+def shift_task(shift: float, largest_change: float) -> tuple[str | None, str]:
+    """Policies, softmax: does adding c to every preference move π?"""
+    from app.format import num, sig
+
+    if abs(shift) < 0.5:
+        return None, "Now move the *Add a constant c* slider away from 0."
+    change = "exactly 0" if largest_change == 0.0 else f"{sig(largest_change, 2)}, floating-point rounding"
+    return "they stay", f"with c = {num(shift, 1)} the largest change in any π(a) is {change}."
+
+
+def temperature_task(temperature: float, best_label: str | None, p_now: float, p_at_one: float) -> tuple[str | None, str]:
+    """Policies, softmax: lowering T below 0.5, does the largest-preference action gain?
+    ``best_label`` is None when every preference is equal (π is uniform at every T)."""
+    from app.format import num
+
+    if temperature > 0.5:
+        return None, f"Now lower T to 0.5 or less (it is {num(temperature, 2)})."
+    if best_label is None:
+        return "no change", "every preference is equal here, so π is uniform at every T. Make one larger and try again."
+    return "more likely", (f"π({best_label}) = {num(p_now, 3)} at T = {num(temperature, 2)} against "
+                           f"{num(p_at_one, 3)} at T = 1: a low temperature sharpens π towards the largest preference.")
+
+
+def left_task(action: str, theta: float, theta_new: float, advantage: float, grad_log_pi: float,
+              gradient: float) -> tuple[str | None, str]:
+    """Gradient step: with the action Left, which way does π(Right|S1) go?"""
+    from app.format import num
+
+    if action != "Left":
+        return None, "Now switch *Action in S1* to Left."
+    answer = _direction(theta, theta_new, "raises it", "lowers it", "leaves it")
+    if advantage < 0:
+        why = "A Left that did worse than V̂ is made less likely, which makes Right more likely."
+    elif advantage > 0:
+        why = "With V̂ below 0, even Left did better than expected: it is made more likely, Right less."
+    else:
+        why = "With V̂ = 0 the advantage is 0 and nothing moves."
+    if theta_new == theta and advantage != 0:
+        why += " Here the step size or the saturated policy keeps θ₁ where it is."
+    return answer, (f"Â = 0 − V̂ = {num(advantage, 4)} and ∇log π(Left) = −σ(θ₁) = {num(grad_log_pi, 4)}, so "
+                    f"ĝ = {num(gradient, 4)} and θ₁ goes {num(theta, 4)} → {num(theta_new, 4)}. {why}")
+
+
+def guess_task(action: str, v_hat: float, ret: float, advantage: float, theta: float, theta_new: float,
+               v_true: float) -> tuple[str | None, str]:
+    """Gradient step: with V̂ ≥ 0.9 and the action Right, which way does θ₁ move?"""
+    from app.format import num
+
+    if action != "Right" or v_hat < 0.9:
+        return None, "Now set V̂(S1) to 0.9 or more and *Action in S1* to Right."
+    answer = _direction(theta, theta_new, "up", "down", "nowhere")
+    worse = " Reaching the goal counts as worse than expected." if advantage < 0 else ""
+    return answer, (f"G₀ = {num(ret, 4)} and V̂ = {num(v_hat, 2)}, so Â = {num(advantage, 4)} and θ₁ goes "
+                    f"{num(theta, 4)} → {num(theta_new, 4)}.{worse} The true V^π(S1) is {num(v_true, 4)}.")

@@ -1,6 +1,9 @@
-"""Small page helpers shared by every lesson: the "Next →" link at the foot of a page."""
+"""Small page helpers shared by every lesson: predict-then-check tasks and the "Next →" link
+at the foot of a page."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -29,3 +32,27 @@ def next_page_link(url_path: str) -> None:
         # a page run on its own (AppTest, a bare `streamlit run app/views/x.py`) has no
         # navigation to link into; the link is only there under app/Home.py
         st.caption(f"Next: {following.title}")
+
+
+def predict_task(number: int, question: str, options: tuple[str, ...], key: str,
+                 check: Callable[[], tuple[str | None, str]]) -> None:
+    """One predict-then-check task: the learner picks a prediction, moves a control, and the
+    page says whether the numbers agree.
+
+    ``check()`` returns (the right option at the current settings, the evidence in numbers),
+    or (None, what to move first) while the settings cannot decide it yet. It is called on
+    every run, so the verdict always describes what the page shows now.
+    """
+    st.markdown(f"**{number}.** {question}")
+    guess = st.segmented_control(f"Your prediction for task {number}", options, key=key,
+                                 label_visibility="collapsed")
+    if guess is None:
+        st.caption("Pick your prediction first, then try it.")
+        return
+    answer, evidence = check()
+    if answer is None:
+        st.caption(f"You predicted *{guess}*. {evidence}")
+    elif guess == answer:
+        st.success(f"**{answer.capitalize()}**, as you predicted: {evidence}", icon=":material/check_circle:")
+    else:
+        st.info(f"Not *{guess}* but **{answer}**: {evidence}", icon=":material/lightbulb:")

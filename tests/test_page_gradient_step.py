@@ -395,3 +395,28 @@ def test_only_the_chosen_section_is_drawn():
     assert len(at.get("dataframe")) == 0
     show(at, TRICK)
     assert len(at.get("dataframe")) == 1 and not any(b.key == "gs_apply" for b in at.button)
+
+
+# --- predict, then check -------------------------------------------------------------------------
+
+
+def _verdicts(at) -> list[str]:
+    return [el.value for el in list(at.success) + list(at.info)]
+
+
+@pytest.mark.parametrize(("v_hat", "answer"), [("0.5", "raises it"), ("-0.5", "lowers it"), ("0", "leaves it")])
+def test_the_left_task_answers_from_the_sign_of_the_step(v_hat, answer):
+    at = page_app("gradient_step", query={"action": "Left", "V": v_hat})
+    at.segmented_control(key="gs_guess_left").set_value(answer).run()
+    assert any(v.startswith(f"**{answer.capitalize()}**, as you predicted") for v in _verdicts(at)), _verdicts(at)
+
+
+@pytest.mark.parametrize(("gamma", "answer"), [("0.9", "down"), ("1", "up")])
+def test_the_guessed_value_task_follows_g_minus_v(gamma, answer):
+    # V̂ = 0.95: at γ = 0.9 reaching the goal (G₀ = 0.9) is worse than expected; at γ = 1 it is not
+    at = page_app("gradient_step", query={"V": "0.95", "gamma": gamma})
+    at.segmented_control(key="gs_guess_v").set_value("nowhere").run()
+    assert any(v.startswith(f"Not *nowhere* but **{answer}**") for v in _verdicts(at)), _verdicts(at)
+    at = page_app("gradient_step", query={"V": "0.5"})
+    at.segmented_control(key="gs_guess_v").set_value("up").run()
+    assert not _verdicts(at) and any("Now set V̂(S1) to 0.9 or more" in c.value for c in at.caption)

@@ -97,3 +97,37 @@ def test_a_shared_link_keeps_the_feature_table():
     assert at.query_params.get("phi32") == "-3.5"
     reopened = page_app("policies", query=dict(at.query_params))
     assert reopened.number_input(key="pol_phi_2_1").value == -3.5
+
+
+# --- predict, then check -------------------------------------------------------------------------
+
+
+def _verdicts(at) -> list[str]:
+    return [el.value for el in list(at.success) + list(at.info)]
+
+
+def test_a_prediction_is_checked_only_once_the_control_decides_it_and_then_with_the_numbers():
+    at = page_app("policies")
+    at.segmented_control(key="pol_guess_score").set_value("grows").run()
+    assert any("Now drag θ to 3 or more" in c.value for c in at.caption)
+    at.slider(key="pol_theta").set_value(4.0).run()
+    assert_healthy(at)
+    assert any(v.startswith("Not *grows* but **shrinks**") and "0.018" in v for v in _verdicts(at)), _verdicts(at)
+    at.segmented_control(key="pol_guess_score").set_value("shrinks").run()
+    assert any(v.startswith("**Shrinks**, as you predicted") for v in _verdicts(at))
+
+
+def test_the_temperature_task_knows_when_every_preference_is_equal():
+    at = page_app("policies", query={"h1": "1", "h2": "1", "h3": "1", "T": "0.3"})
+    at.segmented_control(key="pol_guess_temperature").set_value("more likely").run()
+    assert any("Not *more likely* but **no change**" in v for v in _verdicts(at)), _verdicts(at)
+    at = page_app("policies", query={"T": "0.3"})
+    at.segmented_control(key="pol_guess_temperature").set_value("more likely").run()
+    p = np.exp(np.array([2.0, 1.0, 0.5]) / 0.3)
+    assert any(f"π(a1) = {p[0] / p.sum():.3f} at T = 0.30 against 0.629 at T = 1" in v for v in _verdicts(at))
+
+
+def test_shifting_every_preference_is_checked_as_they_stay():
+    at = page_app("policies", query={"shift": "5"})
+    at.segmented_control(key="pol_guess_shift").set_value("they stay").run()
+    assert any(v.startswith("**They stay**, as you predicted: with c = 5.0") for v in _verdicts(at))

@@ -45,8 +45,9 @@ def test_a_copied_link_restores_the_page(name):
             assert after[key] == value, key
 
 
-#: Controls deliberately left out of links (none today: the feature table travels too).
-UNLINKED: tuple[str, ...] = ()
+#: Controls deliberately left out of links: a learner's predictions in the predict-then-check
+#: tasks are theirs, not part of a page's state worth sharing.
+UNLINKED: tuple[str, ...] = ("pol_guess", "gs_guess", "bl_guess", "cp_guess")
 
 
 def _unlinked(key: str) -> bool:

@@ -20,9 +20,9 @@ from app.charts.grid import (
     trajectory_label,
 )
 from app.format import num, signed
-from app.lessons import cap_note, estimator_bias_note, sampled_arrow_note
+from app.lessons import cap_note, estimator_bias_note, guess_task, left_task, sampled_arrow_note
 from app.state import Param, bind, mirror, show_notices
-from app.ui import next_page_link
+from app.ui import next_page_link, predict_task
 from app.theme import COLORS, PLOTLY_CONFIG
 from pgcore.grid1d import (
     enumerate_trajectories,
@@ -286,6 +286,19 @@ def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: floa
         rf"\begin{{aligned}}\frac{{\partial J}}{{\partial \theta_1}} &= \underbrace{{\frac{{1}}{{1 - \gamma^2 \pi(R|S_1)\pi(L|S_2)}}}}_{{{num(decomp.visits, 4)}}}\\"
         rf"&\quad\cdot\underbrace{{\textstyle\sum_a \nabla\pi(a|S_1)\, Q^\pi(S_1, a)}}_{{{num(decomp.one_visit, 4)}}}\\ &= {num(decomp.gradient, 4)}\end{{aligned}}"
     )
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        left = step if step.action == "left" else other
+        predict_task(1, "Switch the action in S1 to **Left**. Does the update raise or lower π(Right|S1)?",
+                     ("raises it", "lowers it", "leaves it"), "gs_guess_left",
+                     lambda: left_task(action_name, theta, left.theta_new, left.advantage, left.grad_log_pi,
+                                       left.policy_gradient))
+        right = step if step.action == "right" else other
+        predict_task(2, "Set V̂(S1) to 0.95 with the action **Right**. Which way does the step push θ₁?",
+                     ("up", "down", "nowhere"), "gs_guess_v",
+                     lambda: guess_task(action_name, v_hat, right.ret, right.advantage, theta, right.theta_new,
+                                        truth.v_s1))
+
     history = st.session_state["gs_history"]
     if len(history) > 1:
         steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
@@ -550,19 +563,9 @@ st.markdown(
     "and find out why one sampled episode is enough to point uphill — on average."
 )
 show_notices(notices)
-with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
-    st.markdown(
-        "1. Press **Apply update** once at the defaults: θ₁ goes 0 → 0.02, the article's number. "
-        "Then **Take 20 steps** and watch π(Right|S1) climb.\n"
-        "2. Switch the action to **Left**: the advantage turns negative, and the step still "
-        "raises π(Right|S1) (θ₁ → 0.025).\n"
-        "3. Set V̂ to 0.95: now even reaching the goal counts as *worse than expected* and the "
-        "step pushes the wrong way. Compare it with the true V^π(S1) in the table.\n"
-        "4. Open **Watch it learn** and press **Play**: the sampled learner wobbles around the "
-        "exact path. Pick *γᵗ dropped* at γ = 0.5 and see where its estimate averages.\n"
-        "5. In **The hill J(θ)**, press **Resample** a few times: the grey slope jumps around, "
-        "but its average is the black tangent."
-    )
+st.caption("Press **Apply update** once at the defaults: θ₁ goes 0 → 0.02, the article's number. Then try the "
+           "tasks under the worked step, press **Play** in *Watch it learn*, and **Resample** in *The hill J(θ)*: "
+           "the grey slope jumps around, but its average is the black tangent.")
 
 # --- controls shared by every section ---------------------------------------------------------
 c1, c2, c3, c4, c5, c6 = st.columns(6)

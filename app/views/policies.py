@@ -8,7 +8,8 @@ import streamlit as st
 from app.charts.policies import action_bars, sigmoid_curves
 from app.format import num, sig, signed
 from app.state import Param, bind, mirror, show_notices
-from app.ui import next_page_link
+from app.lessons import score_task, shift_task, temperature_task
+from app.ui import next_page_link, predict_task
 from app.theme import PLOTLY_CONFIG
 from pgcore.policies import linear_softmax_policy, sigmoid, softmax_policy, two_action_policy
 
@@ -93,6 +94,10 @@ def sigmoid_section() -> None:
             f"{num(now.score_right, 3)} to log π(Right). Sampling actions from π, "
             "these pushes cancel on average — the fact that makes baselines free (page 3)."
         )
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(1, "Drag θ past 3. Does the score ∇log π(Right) grow or shrink?", ("grows", "shrinks"),
+                     "pol_guess_score", lambda: score_task(theta, float(now.score_right)))
     mirror_keys(SIGMOID_KEYS)
 
 
@@ -153,6 +158,16 @@ def softmax_section() -> None:
             rf"\begin{{aligned}}\frac{{e^{{h_1/T}}}}{{e^{{h_1/T}} + e^{{h_2/T}}}} &= {num(two.probs[0], 4)} \\"
             rf"\sigma\!\left(\frac{{h_1 - h_2}}{{T}}\right) &= \sigma({num((prefs[0] - prefs[1]) / temperature, 3)}) = {num(as_sigmoid, 4)}\end{{aligned}}"
         )
+    best = None if np.ptp(prefs) == 0 else int(np.argmax(prefs))
+    at_one = softmax_policy(prefs, 1.0)
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(2, "Add a constant c to every preference. Do the probabilities move?", ("they move", "they stay"),
+                     "pol_guess_shift", lambda: shift_task(shift, change))
+        predict_task(3, "Lower the temperature T to 0.5 or less. Does the action with the largest preference get "
+                     "more or less likely?", ("more likely", "less likely", "no change"), "pol_guess_temperature",
+                     lambda: temperature_task(temperature, None if best is None else labels[best],
+                                              float(policy.probs[best or 0]), float(at_one.probs[best or 0])))
     mirror_keys(SOFTMAX_KEYS)
 
 
@@ -216,14 +231,8 @@ st.markdown(
     "which says how to make the action you took more likely."
 )
 show_notices(notices)
-with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
-    st.markdown(
-        "- Drag θ far right: π(Right) → 1 and ∇log π(Right) → 0 — a confident policy "
-        "barely changes when it is right.\n"
-        "- Click *Use the worked example*, then add a constant to every preference: "
-        "the probabilities do not move.\n"
-        "- Lower the temperature: the softmax sharpens towards the largest preference."
-    )
+st.caption("Each tab ends with a task: predict what will happen, move the control, and the page checks "
+           "your prediction with the numbers.")
 
 sigmoid_tab, softmax_tab, linear_tab = st.tabs(["Sigmoid · 2 actions", "Softmax · K actions", "Linear features"])
 with sigmoid_tab:
