@@ -37,7 +37,11 @@ st.html(
     " linear-gradient(to left, white 30%, rgba(255,255,255,0)) right / 24px 100% no-repeat local,"
     " radial-gradient(farthest-side at 0 50%, rgba(0,0,0,.22), transparent) left / 12px 100% no-repeat scroll,"
     " radial-gradient(farthest-side at 100% 50%, rgba(0,0,0,.22), transparent) right / 12px 100% no-repeat scroll;"
-    " }</style>"
+    " }"
+    # On a phone plotly's toolbar (zoom, download) sat on the charts' titles, and a phone has no
+    # hover to reveal it on purpose: it is hidden there; pinch and double-tap still zoom.
+    " @media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }"
+    "</style>"
 )
 
 navigation = st.navigation(

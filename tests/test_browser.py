@@ -382,3 +382,25 @@ def test_on_a_phone_the_sidebar_closes_after_choosing_a_page(server, browser):
     box = page.locator('[data-testid="stSidebar"]').bounding_box()
     assert not nav.is_visible() or box is None or box["x"] + box["width"] <= 1, "the sidebar still covers the page"
     context.close()
+
+
+def test_on_a_phone_no_chart_toolbar_sits_on_a_chart_title(server, browser):
+    context = browser.new_context(viewport=dict(zip(("width", "height"), WIDTHS["phone"])))
+    page = context.new_page()
+    overlaps = []
+    for info in LESSON_PAGES:
+        page.goto(f"{server}/{info.url_path}")
+        wait_for_run(page)
+        overlaps += page.evaluate("""() => {
+            const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            const out = [];
+            for (const plot of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+                const title = plot.querySelector('.gtitle');
+                const bar = plot.querySelector('.modebar');
+                if (!title || !bar || bar.getClientRects().length === 0 || plot.offsetParent === null) continue;
+                if (hit(title.getBoundingClientRect(), bar.getBoundingClientRect())) out.push(title.textContent);
+            }
+            return out;
+        }""")
+    assert overlaps == [], f"toolbars over titles: {overlaps}"
+    context.close()
