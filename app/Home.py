@@ -3,23 +3,20 @@ every page lives in app/views/. Pages whose file is not there yet are simply not
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # so `import pgcore` / `import app` work under `streamlit run`
-    sys.path.insert(0, str(ROOT))
 
 # Libraries that other libraries look up with a bare ``sys.modules`` check (plotly looks for
 # pandas that way) must be fully imported before a page draws anything: two first visitors
 # arriving together otherwise let one of them find pandas half-initialised, and that
 # visitor gets the error page. A plain ``import`` waits for a module that another thread is
 # still initialising, so importing them here, before any page, is enough.
-import pandas  # noqa: E402, F401
-import PIL.Image  # noqa: E402, F401
-import streamlit as st  # noqa: E402
+import pandas  # noqa: F401
+import PIL.Image  # noqa: F401
+import streamlit as st
 
-from app.pages_index import available_pages  # noqa: E402
+from app.pages_index import available_pages
+
+ROOT = Path(__file__).resolve().parents[1]
 
 st.set_page_config(
     page_title="Policy gradients, by hand",

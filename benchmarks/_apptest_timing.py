@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 # Streamlit reads .streamlit/config.toml from the working directory; measure the app as
 # `make run` serves it (from the repository root), wherever the script was started.
+ROOT = Path(__file__).resolve().parents[1]
 os.chdir(ROOT)
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
 
 
 def page(name: str) -> AppTest:

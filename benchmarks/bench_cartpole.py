@@ -16,15 +16,13 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import gymnasium as gym
+import numpy as np
+import torch
 
-from pgcore.cartpole import ALGOS, TrainingRun, preset_config, train  # noqa: E402
+from pgcore.cartpole import ALGOS, TrainingRun, preset_config, train
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from pgcore.estimators import BASELINES, gradient_samples  # noqa: E402
+
 
 
 def estimates_per_second(baseline: str, n: int, repeats: int) -> float:

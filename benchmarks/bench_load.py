@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,9 +28,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devtools.streamlit_client import ServerProcess, Session, Widget  # noqa: E402
+from devtools.streamlit_client import ServerProcess, Session, Widget
 
 LESSON_PAGES = ["policies", "gradient-step", "baselines"]
 

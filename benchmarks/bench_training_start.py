@@ -8,15 +8,12 @@ advance, as the server keeps one). Real training worker, fast preset, REINFORCE.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.training_jobs import Limits, RunRequest, TrainingRegistry, warm_up_training  # noqa: E402
+from app.training_jobs import Limits, RunRequest, TrainingRegistry, warm_up_training
 
 
 def first_progress(registry: TrainingRegistry, seed: int) -> float:

@@ -27,16 +27,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
+
+import numpy as np
+
+from pgcore.cartpole import ALGOS, SOLVE_WINDOW, measure_baseline_bias, preset_config, running_mean, train
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from pgcore.cartpole import ALGOS, SOLVE_WINDOW, measure_baseline_bias, preset_config, running_mean, train  # noqa: E402
 
 SEEDS = {"fast": (0, 1, 2, 3, 4), "articles": (0, 1, 2)}
 GRID_POINTS = 101
