@@ -47,8 +47,10 @@ class Bandit:
         score: ψ, shape (K, K): row a is ∇_h log π(a) = e_a − π.
     """
 
-    preferences: npt.ArrayLike
-    means: npt.ArrayLike
+    # Typed as arrays, which they are after __post_init__; any array-like (a list, a tuple) is
+    # accepted at construction and converted there.
+    preferences: Array
+    means: Array
     noise_std: float = 0.0
     probs: Array = field(init=False)
     score: Array = field(init=False)

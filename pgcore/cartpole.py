@@ -79,7 +79,7 @@ import math
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,7 +339,8 @@ class _Buffers:
         self.truncated = np.empty((max_steps, num_envs), dtype=np.bool_)
         self.valid = np.empty((max_steps, num_envs), dtype=np.bool_)
 
-    def store(self, t: int, next_obs, action, reward, terminated, truncated, valid) -> None:  # noqa: ANN001
+    def store(self, t: int, next_obs: np.ndarray, action: np.ndarray, reward: np.ndarray, terminated: np.ndarray,
+              truncated: np.ndarray, valid: np.ndarray) -> None:
         self.obs[t + 1] = next_obs
         self.actions[t] = action
         self.rewards[t] = reward
@@ -445,7 +446,7 @@ class TrainingRun:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def _run(self) -> Iterator[UpdateRecord]:
+    def _run(self) -> Generator[UpdateRecord, None, None]:
         import gymnasium as gym
 
         torch.set_num_threads(1)
@@ -784,7 +785,8 @@ def measure_baseline_bias(config: TrainConfig, episodes: int = 2000, constant: f
         return (torch.log_softmax(functional_call(policy, p, (s[None],)), dim=-1)[0] * a).sum()  # a: one-hot
 
     score = vmap(grad(log_pi), in_dims=(None, 0, 0))  # ∇_θ log π(a_t|s_t), one row per step
-    baseline_terms, plain_terms = [], []
+    baseline_terms: list[np.ndarray] = []  # one flat gradient term per episode
+    plain_terms: list[np.ndarray] = []
     env = gym.make_vec("CartPole-v1", num_envs=100, vectorization_mode="vector_entry_point")
     try:
         obs, _ = env.reset(seed=run._env_seed)

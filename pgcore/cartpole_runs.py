@@ -522,7 +522,7 @@ def seed_band(runs: list[RunData], points: int = 200) -> SeedBand | None:
     if len(usable) < 2:
         return None
     start = max(float(r.episode_end_steps[0]) for r in usable)
-    stop = max(float(r.env_steps) for r in usable)
+    stop = max(float(r.env_steps if r.env_steps is not None else r.episode_end_steps[-1]) for r in usable)
     grid = np.linspace(start, max(stop, start + 1.0), points)
     curves = np.empty((len(usable), points))
     for i, run in enumerate(usable):

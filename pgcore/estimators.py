@@ -137,26 +137,29 @@ class EpisodeTerms:
     score: Array
 
 
-def _terms(loops, goal, p1, q1, gamma: float, offset: float, discount_weight: bool) -> EpisodeTerms:
+def _terms(loops: npt.NDArray[np.int64], goal: npt.NDArray[np.bool_], p1: Any, q1: Any,
+           gamma: float, offset: float, discount_weight: bool) -> EpisodeTerms:
     """Closed forms of the module docstring; p1/q1 scalars or arrays broadcasting to loops."""
     with_offset = offset != 0.0
     sums = _sums(gamma * gamma, loops, want_m=with_offset and discount_weight,
                  want_r=with_offset and not discount_weight)
     e = goal.astype(np.float64)
     psi_end = np.where(goal, q1, -p1)
-    score_sum = q1 * loops + psi_end  # Y_u
+    score_sum: Any = q1 * loops + psi_end  # Y_u
     end_factor = 1.0 + e * gamma  # 1 + eγ
-    ret = offset * ((1.0 + gamma) * sums.s + end_factor * sums.power) + e * gamma * sums.power
+    ret: Any = offset * ((1.0 + gamma) * sums.s + end_factor * sums.power) + e * gamma * sums.power
     if discount_weight:
-        score = q1 * sums.s + psi_end * sums.power
-        weighted = e * gamma * sums.power * score_sum
+        score: Any = q1 * sums.s + psi_end * sums.power
+        weighted: Any = e * gamma * sums.power * score_sum
         if with_offset:
+            assert sums.m is not None  # asked for above (want_m)
             weighted = weighted + offset * (q1 * (1.0 + gamma) * sums.m + end_factor * sums.power * score_sum)
     else:
         score = score_sum
         g_s = gamma * gamma * sums.s
         weighted = e * gamma * (q1 * g_s + psi_end)
         if with_offset:
+            assert sums.r is not None  # asked for above (want_r)
             weighted = weighted + offset * (q1 * ((1.0 + gamma) * sums.r + end_factor * g_s) + psi_end * end_factor)
     return EpisodeTerms(ret=np.asarray(ret, dtype=np.float64), weighted=np.asarray(weighted, dtype=np.float64),
                         score=np.asarray(score, dtype=np.float64))
@@ -204,7 +207,7 @@ def leave_one_out_mean(values: Array, axis: int = -1) -> Array:
 #   ∂V1/∂θ₁ = γ p₁ q₁ [(c + p₂) + γ (1 − p₂) V1] / D
 
 
-def _log_d(log_p1, log_q1, log_p2, gamma: float):
+def _log_d(log_p1: Array, log_q1: Array, log_p2: Array | float, gamma: float) -> Array:
     """log D, D = (1 − γ²) + γ² q₁ + γ² p₁ p₂: a sum of non-negative terms, no cancellation."""
     log_g2 = 2.0 * math.log(gamma) if gamma > 0 else -np.inf
     log_a = math.log1p(-gamma * gamma) if gamma < 1 else -np.inf
@@ -212,7 +215,7 @@ def _log_d(log_p1, log_q1, log_p2, gamma: float):
         return np.logaddexp(np.logaddexp(log_a, log_g2 + log_q1), log_g2 + log_p1 + log_p2)
 
 
-def _value_and_gradient(theta1, theta2, gamma: float, offset: float) -> tuple[Array, Array]:
+def _value_and_gradient(theta1: Array, theta2: Array, gamma: float, offset: float) -> tuple[Array, Array]:
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
     p1, q1 = np.exp(log_p1), np.exp(log_q1)
     p2, q2 = sigmoid(theta2), sigmoid(-theta2)
@@ -319,7 +322,7 @@ _ALL_MOMENTS = ("mean", "x_sq", "x_score", "score_sq", "score_mean", "return_mea
 
 
 def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, discount_weight: bool,
-                   want: tuple[str, ...] = _ALL_MOMENTS):
+                   want: tuple[str, ...] = _ALL_MOMENTS) -> tuple[dict[str, Array], int, Array]:
     """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass."""
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
     log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
@@ -374,16 +377,17 @@ def variance_by_offset(offsets: npt.ArrayLike, theta1: float, theta2: float = 0.
 # ---------------------------------------------------------------------------------------
 
 
-def _baseline_per_episode(baseline: str | float, terms: EpisodeTerms, moments: EstimatorMoments | None):
+def _baseline_per_episode(baseline: str | float, terms: EpisodeTerms,
+                          moments: EstimatorMoments | None) -> float | Array:
     if baseline == "none":
         return 0.0
     if baseline == "mean":
         return leave_one_out_mean(terms.ret)
-    if baseline == "value":
-        return moments.return_mean
-    if baseline == "optimal":
-        return moments.optimal_baseline
-    return baseline
+    if baseline in ("value", "optimal"):
+        if moments is None:
+            raise ValueError(f"baseline {baseline!r} needs the exact moments")
+        return moments.return_mean if baseline == "value" else moments.optimal_baseline
+    return float(baseline)
 
 
 def gradient_samples(
@@ -562,7 +566,7 @@ class LearningRun:
         return self.objective.std(axis=1)
 
 
-def learning_curves(baseline: str, **kwargs) -> LearningRun:
+def learning_curves(baseline: str, **kwargs: Any) -> LearningRun:
     """One baseline's run of :func:`compare_learning` (same keyword arguments)."""
     name = _check_learning_baseline(baseline)
     return compare_learning((name,), **kwargs)[name]

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -155,7 +157,7 @@ def worked_steps(
 # and γ = 1 never divide 0 by 0.
 
 
-def _log_terms(theta1: Array, theta2: Array, gamma: float) -> dict[str, Array]:
+def _log_terms(theta1: Array, theta2: Array, gamma: float) -> dict[str, Any]:
     log_g = np.log(gamma) if gamma > 0 else -np.inf
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)  # log p₁, log(1 − p₁)
     log_p2, log_q2 = log_sigmoid(theta2), log_sigmoid(-theta2)
@@ -180,7 +182,7 @@ def _as_output(x: Array) -> Array | float:
     return float(x) if np.ndim(x) == 0 else x
 
 
-def expected_return(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9):
+def expected_return(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9) -> Array | float:
     """J(θ) = V^π(S1) = γ p₁ p₂ / (1 − γ² p₁ (1 − p₂)); a float, or an array for array θ."""
     gamma = discount(gamma)
     t1, t2 = _thetas(theta1, theta2)
@@ -292,13 +294,13 @@ class Episodes:
     def score_theta1(self) -> Array:
         """∇θ₁ log P(τ) = Σ_t ∇θ₁ log π(a_t|S1) = k(1 − p₁) + [goal](1 − p₁) − [left] p₁."""
         p1, q1 = float(sigmoid(self.theta1)), float(sigmoid(-self.theta1))
-        return self.loops * q1 + np.where(self.reached_goal, q1, -p1)
+        return np.asarray(self.loops * q1 + np.where(self.reached_goal, q1, -p1), dtype=np.float64)
 
     @property
     def score_theta2(self) -> Array:
         """∇θ₂ log P(τ) = −k p₂ + [goal](1 − p₂): every loop chose Left in S2."""
         p2, q2 = float(sigmoid(self.theta2)), float(sigmoid(-self.theta2))
-        return -self.loops * p2 + np.where(self.reached_goal, q2, 0.0)
+        return np.asarray(-self.loops * p2 + np.where(self.reached_goal, q2, 0.0), dtype=np.float64)
 
     @property
     def probability(self) -> Array:
@@ -307,13 +309,14 @@ class Episodes:
         return np.exp(lp)
 
 
-def _episode_log_prob(loops, reached_goal, theta1: float, theta2: float) -> Array:
+def _episode_log_prob(loops: npt.NDArray[np.int64], reached_goal: npt.NDArray[np.bool_], theta1: float,
+                      theta2: float) -> Array:
     log_loop = float(log_sigmoid(theta1) + log_sigmoid(-theta2))
     log_goal = float(log_sigmoid(theta1) + log_sigmoid(theta2))
     log_left = float(log_sigmoid(-theta1))
     # k · log q with k = 0 must stay 0 even when log q = −inf
     loop_part = np.where(loops > 0, loops * log_loop, 0.0) if np.isinf(log_loop) else loops * log_loop
-    return loop_part + np.where(reached_goal, log_goal, log_left)
+    return np.asarray(loop_part + np.where(reached_goal, log_goal, log_left), dtype=np.float64)
 
 
 MAX_SAMPLES = 20_000_000

@@ -48,7 +48,7 @@ def pi_gradient_sum_theta1(episodes: Episodes) -> Array:
     """
     episodes = instance("episodes", episodes, Episodes)
     slope = float(sigmoid(episodes.theta1) * sigmoid(-episodes.theta1))
-    return slope * (episodes.loops + np.where(episodes.reached_goal, 1.0, -1.0))
+    return np.asarray(slope * (episodes.loops + np.where(episodes.reached_goal, 1.0, -1.0)), dtype=np.float64)
 
 
 def single_estimates(episodes: Episodes, baseline: float = 0.0, *, divide_by_pi: bool = True) -> Array:
