@@ -4,7 +4,9 @@
 Why a process: training is CPU-bound Python; in a thread it would hold the GIL and make
 every other visitor's page stutter. A "spawn" child (niced, one torch thread) imports
 torch and :mod:`pgcore.cartpole` itself — this module never does — streams one small
-summary per update over a queue, and sends the final policy weights as numpy arrays.
+summary per update over a queue, a copy of the current policy's weights (numpy arrays)
+every ``SNAPSHOT_SECONDS`` so the page can show the newest policy balancing while it
+trains, and the final policy weights at the end.
 Stop sets an Event the child checks between updates; the run keeps what it learned.
 
 In the server, one reader thread per job drains its queue into a :class:`Job`, so a page
@@ -55,6 +57,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from pgcore.cartpole_policy import PolicySnapshot, policy_digest
 from pgcore.cartpole_runs import RunData
 
 ABANDON_SECONDS = 300.0  # no page view for this long: cancelled (a tab left open on another page)
@@ -63,6 +66,7 @@ STARTUP_SECONDS = 30.0  # allowance for a spawned worker to import torch before 
 GRACE_SECONDS = 15.0  # past its caps by this much, a worker is terminated by the server
 TICKET_TTL_SECONDS = 20.0
 POLL_SECONDS = 0.1
+SNAPSHOT_SECONDS = 3.0  # a worker sends its current policy's weights after update 1, then this often
 
 MAX_TRAININGS_CEILING = 64
 MAX_STEPS_CEILING = 10_000_000
@@ -149,6 +153,20 @@ def _update_message(record: Any) -> dict[str, Any]:
         "grad_variance": record.grad_variance,
         "steps_per_second": record.steps_per_second,
         "wall_seconds": record.wall_seconds,
+    }
+
+
+def _policy_message(run: Any, record: Any) -> dict[str, Any]:
+    """The policy network of ``run`` (a :class:`pgcore.cartpole.TrainingRun`) right after
+    ``record``'s update, as float32 numpy copies. Reading the weights changes nothing in the
+    run (no random numbers are drawn), so a run with snapshots trains exactly as one without."""
+    return {
+        "update": record.update,
+        "env_steps": record.env_steps,
+        "weights": {name: t.detach().cpu().numpy().astype(np.float32, copy=True)
+                    for name, t in run.policy.state_dict().items()},
+        "hidden_size": run.config.hidden_size,
+        "activation": run.config.activation,
     }
 
 
@@ -269,12 +287,15 @@ class WorkerProcess:
             self.process.kill()
 
 
-def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel: Any) -> None:
+def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel: Any,
+                    snapshot_seconds: float = SNAPSHOT_SECONDS) -> None:
     """Child-process entry point: train each request in turn, reporting over ``out``.
 
     Messages: ``("start", i, config_dict)``, ``("update", i, summary)`` per update,
-    ``("end", i, result)`` with the final arrays and policy weights (numpy), ``("error",
-    i, text)``, and ``("finished", None, None)`` last.
+    ``("policy", i, weights)`` after the first update and then after the first update at
+    least ``snapshot_seconds`` after the previous one (the current policy's numpy weights,
+    see :func:`_policy_message`), ``("end", i, result)`` with the final arrays and policy
+    weights (numpy), ``("error", i, text)``, and ``("finished", None, None)`` last.
     """
     try:
         import torch
@@ -298,8 +319,13 @@ def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel
                 continue
             out.put(("start", index, config.to_dict()))
             run = iter_training(config)
+            last_snapshot: float | None = None
             for record in run:
                 out.put(("update", index, _update_message(record)))
+                now = time.monotonic()
+                if last_snapshot is None or now - last_snapshot >= snapshot_seconds:
+                    out.put(("policy", index, _policy_message(run, record)))
+                    last_snapshot = now
                 if cancel.is_set():
                     run.close()
                     break
@@ -339,6 +365,34 @@ class FinishedRun:
     activation: str
 
 
+@dataclass(frozen=True)
+class LivePolicy:
+    """The newest policy a running training sent: its weights and when in the run they are from.
+
+    Attributes:
+        policy: the network (validated: float32, right shapes, finite).
+        update: the update it is the result of (1-based).
+        env_steps: the run's training env steps at that update.
+        key: :func:`pgcore.cartpole_policy.policy_digest` of ``policy``: a cache key by content.
+    """
+
+    policy: PolicySnapshot
+    update: int
+    env_steps: int
+    key: str
+
+
+def _live_policy(payload: Any, algo: str) -> LivePolicy:
+    """A worker's ``("policy", …)`` payload as a :class:`LivePolicy`; ValueError if it is
+    not a valid network (a run whose weights went NaN, say)."""
+    try:
+        weights = {str(name): np.asarray(value) for name, value in payload["weights"].items()}
+        policy = PolicySnapshot(weights, int(payload["hidden_size"]), str(payload["activation"]), algo)
+        return LivePolicy(policy, int(payload["update"]), int(payload["env_steps"]), policy_digest(policy))
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"malformed policy snapshot: {err}") from err
+
+
 @dataclass
 class _LiveRun:
     request: RunRequest
@@ -354,6 +408,7 @@ class _LiveRun:
     env_steps: int = 0
     steps_per_second: float = 0.0
     wall_seconds: float = 0.0
+    snapshot: LivePolicy | None = None
     final: dict[str, Any] | None = None
     done: FinishedRun | None = None
     error: str | None = None
@@ -372,6 +427,7 @@ class JobView:
         live: the current run so far as :class:`RunData` (None before its first episode).
         finished: the runs completed so far.
         errors: error messages from the worker.
+        snapshot: the newest policy the current run sent (None before its first update).
     """
 
     status: str
@@ -385,6 +441,7 @@ class JobView:
     live: RunData | None
     finished: list[FinishedRun]
     errors: list[str]
+    snapshot: LivePolicy | None = None
 
     @property
     def active(self) -> bool:
@@ -491,6 +548,7 @@ class Job:
                 live=live_data,
                 finished=finished,
                 errors=list(self._errors),
+                snapshot=live.snapshot,
             )
 
     # -- the reader thread ---------------------------------------------------------------
@@ -558,6 +616,12 @@ class Job:
             self._process.join(timeout=3.0)
 
     def _handle(self, kind: str, index: Any, payload: Any) -> bool:
+        snapshot = None
+        if kind == "policy" and isinstance(index, int) and 0 <= index < len(self._runs):
+            try:  # validated and hashed outside the lock: a page's view() never waits for it
+                snapshot = _live_policy(payload, self._runs[index].request.algo)
+            except ValueError:
+                return False  # the newest valid snapshot stays; the run itself reports what went wrong
         with self._lock:
             if kind == "finished":
                 return True
@@ -586,6 +650,8 @@ class Job:
                 run.env_steps = payload["env_steps"]
                 run.steps_per_second = payload["steps_per_second"]
                 run.wall_seconds = payload["wall_seconds"]
+            elif kind == "policy":
+                run.snapshot = snapshot
             elif kind == "end":
                 run.final = payload
                 run.env_steps = int(payload["env_steps"])

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -47,6 +48,7 @@ __all__ = [
     "load_policy",
     "EpisodeRollout",
     "rollout_episode",
+    "policy_digest",
 ]
 
 ACTIVATIONS = ("relu", "tanh")
@@ -142,6 +144,20 @@ def random_policy(hidden_size: int = 64, seed: int = 0, activation: str = "tanh"
         bound = 1.0 / np.sqrt(fan_in)
         weights[name] = rng.uniform(-bound, bound, size=shape).astype(np.float32)
     return PolicySnapshot(weights, hidden_size, choice("activation", activation, ACTIVATIONS))
+
+
+def policy_digest(policy: PolicySnapshot) -> str:
+    """A content hash of what decides the policy's actions: its width, activation and every
+    weight (name, shape and bytes). Equal networks get equal digests whatever they are
+    called, so a cache keyed by it never mixes up two policies that share a name."""
+    if not isinstance(policy, PolicySnapshot):
+        raise ValueError(f"policy must be a PolicySnapshot, got {type(policy).__name__}")
+    digest = hashlib.sha1(f"{policy.hidden_size}:{policy.activation}".encode())
+    for name in sorted(policy.weights):
+        array = np.ascontiguousarray(policy.weights[name])
+        digest.update(f"|{name}:{array.dtype.str}:{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------

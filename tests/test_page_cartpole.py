@@ -445,3 +445,74 @@ def test_the_progress_line_never_shows_more_steps_than_budget_without_saying_why
     assert "5,000 / 10,000 env steps" in progress_text(0, 1, 5_000, 10_000, 40, 9000.0, 1.0)
     over = progress_text(0, 2, 11_310, 10_000, 80, 9000.0, 2.0)
     assert "11,310 / 10,000" not in over and "budget 10,000: the last update finishes the episodes it started" in over
+
+
+# --- the newest policy balancing while it trains ------------------------------------------------
+
+
+def _live_caption(at) -> str:
+    return next((c.value for c in at.caption if c.value.startswith("The policy as it was after update")), "")
+
+
+def _frames_cart_x(spec: dict) -> np.ndarray:
+    return np.array([frame["data"][0]["x"][0] for frame in spec["frames"]])
+
+
+def test_the_live_panel_animates_the_newest_snapshot_while_training(monkeypatch):
+    """A scripted worker (no torch) sends policy snapshots after each of its updates and then
+    waits for Stop: the live panel shows the newest one's episode, which is exactly a direct
+    rollout of those weights from the chosen start state."""
+    import app.training_jobs as jobs
+    from pgcore.cartpole_policy import PolicySnapshot, rollout_episode
+    from pgcore.cartpole_runs import cartpole_frames
+    from tests.test_training_jobs import holding_worker_with_snapshots, snapshot_weights
+
+    registry = jobs.TrainingRegistry(jobs.Limits(max_trainings=1), target=holding_worker_with_snapshots)
+    monkeypatch.setattr(jobs, "shared_registry", lambda: registry)
+    at = page_app(PAGE)
+    at.slider(key="cp_anim_seed").set_value(4).run()
+    at.button(key="cp_train").click().run()
+    assert_healthy(at)
+    poll(at, lambda a: "Live: the policy after update 3" in titles(a), timeout=60)
+    job = at.session_state["cp_job"]
+    snapshot = job.view().snapshot
+    assert snapshot.update == 3 and job.view().active
+    live = chart(at, "cp_anim_live")
+    direct = rollout_episode(PolicySnapshot(snapshot_weights(3), 4, "tanh"), seed=4, max_steps=500)
+    expected = cartpole_frames(direct.states, direct.actions, max_frames=100)
+    np.testing.assert_allclose(_frames_cart_x(live), expected.cart_x, atol=1e-4)
+    assert [b["label"] for b in live["layout"]["updatemenus"][0]["buttons"]] == ["▶ Play", "❚❚ Pause"]
+    caption = _live_caption(at)
+    assert "after update 3 (210 env steps)" in caption and "From start state 4" in caption
+    assert f"episode return {direct.total_reward:.0f}." in caption
+    # the learning curve is still there beside it
+    assert "Learning curve (live)" in titles(at)
+    # another start state: the same weights, another episode
+    at.slider(key="cp_anim_seed").set_value(9).run()
+    other = rollout_episode(PolicySnapshot(snapshot_weights(3), 4, "tanh"), seed=9, max_steps=500)
+    assert f"episode return {other.total_reward:.0f}." in _live_caption(at)
+    at.button(key="cp_stop").click().run()
+    poll(at, idle, timeout=60)
+    assert "cp_anim_live" not in "".join(el.proto.id for el in at.get("plotly_chart"))
+    assert runs(at)  # the stopped run was kept
+
+
+@pytest.mark.slow
+def test_real_training_shows_its_policy_balancing_and_refreshes_it(free_slot):
+    from pgcore.cartpole_policy import rollout_episode
+
+    at = page_app(PAGE)
+    at.radio(key="cp_preset").set_value("articles").run()  # slow learner: trains long enough to refresh
+    at.select_slider(key="cp_budget").set_value(at.select_slider(key="cp_budget").options[-1]).run()
+    at.button(key="cp_train").click().run()
+    poll(at, lambda a: any(t.startswith("Live: the policy after update") for t in titles(a)))
+    first = next(t for t in titles(at) if t.startswith("Live: "))
+    snapshot = at.session_state["cp_job"].view().snapshot
+    seed = int(at.slider(key="cp_anim_seed").value)
+    direct = rollout_episode(snapshot.policy, seed=seed, max_steps=500)
+    if first == f"Live: the policy after update {snapshot.update:,}":  # no newer one arrived meanwhile
+        assert f"episode return {direct.total_reward:.0f}." in _live_caption(at)
+    # a newer policy replaces it within a few seconds
+    poll(at, lambda a: any(t.startswith("Live: ") and t != first for t in titles(a)), timeout=30)
+    at.button(key="cp_stop").click().run()
+    poll(at, lambda a: runs(a) and idle(a))

@@ -116,6 +116,7 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("single_estimates", logtrick.single_estimates, dict(episodes=_episodes(), baseline=0.0, divide_by_pi=True)),
     ("preset_config", cartpole_config.preset_config, dict(name="fast", algo="reinforce", seed=0)),
     ("random_policy", cartpole_policy.random_policy, dict(hidden_size=8, seed=0, activation="tanh")),
+    ("policy_digest", cartpole_policy.policy_digest, dict(policy=cartpole_policy.random_policy(8, 0))),
     ("rollout_episode", cartpole_policy.rollout_episode,
      dict(policy=None, seed=0, max_steps=50, greedy=False, hidden_size=8)),
     ("policy_from_bytes", cartpole_policy.policy_from_bytes,

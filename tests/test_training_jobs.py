@@ -16,10 +16,22 @@ from app.training_jobs import Job, Limits, RunRequest, TrainingRegistry
 WAIT = 60.0  # seconds: a spawned child needs a few to import under a loaded CI machine
 
 
+def snapshot_weights(update: int) -> dict[str, np.ndarray]:
+    """A 4-unit tanh network that pushes the cart the way the pole leans, more firmly with
+    each update (so each update's weights differ, and later ones balance longer)."""
+    weights = {"layer1.weight": np.zeros((4, 4), np.float32), "layer1.bias": np.zeros(4, np.float32),
+               "layer2.weight": np.zeros((2, 4), np.float32), "layer2.bias": np.zeros(2, np.float32)}
+    weights["layer1.weight"][0] = [0.0, 0.5, 10.0, 2.0]
+    weights["layer2.weight"][:, 0] = [-1.5 * update, 1.5 * update]
+    return weights
+
+
 def scripted_worker(requests, limits, out, cancel):
     """A stand-in for training_worker: per request, 3 updates of 2 episodes each (returns
     10, 20, …) and then an end message; ``overrides["hold"]`` keeps it waiting for Stop;
-    ``overrides["crash"]`` kills the process without a word."""
+    ``overrides["crash"]`` kills the process without a word; ``overrides["snapshots"]``
+    sends a policy snapshot (:func:`snapshot_weights`) after every update, as the real
+    worker does every few seconds."""
     import os
 
     for index, request in enumerate(requests):
@@ -39,6 +51,9 @@ def scripted_worker(requests, limits, out, cancel):
                 "update": update + 1, "env_steps": step, "returns": new, "lengths": [int(r) for r in new],
                 "end_steps": new_ends, "weight_variance": 4.0 + update, "weight_mean": 1.0, "entropy": 0.69,
                 "grad_variance": None, "steps_per_second": 1000.0, "wall_seconds": 0.1 * update}))
+            if request.overrides.get("snapshots"):
+                out.put(("policy", index, {"update": update + 1, "env_steps": step, "weights": snapshot_weights(update + 1),
+                                           "hidden_size": 4, "activation": "tanh"}))
         deadline = time.monotonic() + 30
         while request.overrides.get("hold") and not cancel.is_set() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -52,6 +67,14 @@ def scripted_worker(requests, limits, out, cancel):
         if cancel.is_set():
             break
     out.put(("finished", None, None))
+
+
+def holding_worker_with_snapshots(requests, limits, out, cancel):
+    """:func:`scripted_worker` for the page's own requests: snapshots, then waits for Stop."""
+    import dataclasses
+
+    scripted_worker([dataclasses.replace(r, overrides={**r.overrides, "hold": True, "snapshots": True})
+                     for r in requests], limits, out, cancel)
 
 
 def request(seed=0, **overrides) -> RunRequest:
@@ -154,6 +177,37 @@ def test_an_abandoned_job_is_cancelled(monkeypatch):
     assert job.view().status == "cancelled"
 
 
+def test_the_job_keeps_the_newest_policy_snapshot_of_the_current_run():
+    from pgcore.cartpole_policy import PolicySnapshot, policy_digest
+
+    job = Job([request(0, snapshots=True, hold=True)], Limits(), target=scripted_worker)
+    assert wait_until(lambda: job.view().snapshot is not None and job.view().snapshot.update == 3)
+    snapshot = job.view().snapshot
+    assert snapshot.env_steps == 210 == job.view().env_steps
+    for name, weights in snapshot_weights(3).items():
+        np.testing.assert_array_equal(snapshot.policy.weights[name], weights)
+    assert snapshot.policy.hidden_size == 4 and snapshot.policy.algo == "reinforce"
+    assert snapshot.key == policy_digest(PolicySnapshot(snapshot_weights(3), 4, "tanh"))
+    assert snapshot.key != policy_digest(PolicySnapshot(snapshot_weights(2), 4, "tanh"))
+    job.cancel()
+    assert job.wait(WAIT)
+
+
+def test_a_malformed_snapshot_is_ignored_and_the_last_good_one_kept():
+    job = Job([request(0, hold=True)], Limits(), target=scripted_worker)
+    assert wait_until(lambda: job.view().env_steps == 210)
+    good = {"update": 2, "env_steps": 100, "weights": snapshot_weights(2), "hidden_size": 4, "activation": "tanh"}
+    assert job._handle("policy", 0, good) is False
+    bad_weights = {**snapshot_weights(3), "layer2.bias": np.array([np.nan, 0.0], np.float32)}
+    for bad in ({**good, "update": 3, "weights": bad_weights}, {**good, "update": 3, "hidden_size": 7},
+                {"update": 3}, None):
+        job._handle("policy", 0, bad)
+    job._handle("policy", 5, good)  # no such run
+    assert job.view().snapshot.update == 2 and job.view().status == "running"
+    job.cancel()
+    assert job.wait(WAIT)
+
+
 def test_job_needs_requests():
     with pytest.raises(ValueError):
         Job([], Limits(), target=scripted_worker)
@@ -191,3 +245,71 @@ def test_the_real_worker_honours_the_caps_and_bad_settings():
     assert capped.data.config["max_env_steps"] == 2000
     assert 2000 <= capped.data.env_steps < 2000 + 16 * 16  # one update past the cap at most
     assert any("gamma" in e for e in view.errors)
+
+
+class _Outbox:
+    """A stand-in for the worker's queue, in this process."""
+
+    def __init__(self):
+        self.messages = []
+
+    def put(self, message):
+        self.messages.append(message)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("every", [0.0, 1e9])
+def test_the_real_worker_sends_the_policy_as_it_trains(every):
+    """Snapshots after update 1 and then every ``snapshot_seconds``; each one is exactly the
+    policy pgcore.cartpole has after that update, and sending them changes nothing."""
+    import threading
+
+    from pgcore.cartpole import iter_training, preset_config
+
+    out = _Outbox()
+    jobs.training_worker([RunRequest("fast", "reinforce", 2, {"max_env_steps": 2000}, name="w")], Limits(), out,
+                         threading.Event(), snapshot_seconds=every)
+    kinds = [kind for kind, _, _ in out.messages]
+    snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
+    updates = kinds.count("update")
+    assert updates > 3 and kinds[-1] == "finished"
+    assert [s["update"] for s in snapshots] == (list(range(1, updates + 1)) if every == 0 else [1])
+    assert kinds.index("policy") == kinds.index("update") + 1, "the first snapshot follows the first update"
+    run = iter_training(preset_config("fast", "reinforce", 2, max_env_steps=2000))
+    by_update = {s["update"]: s for s in snapshots}
+    for record in run:
+        snapshot = by_update.get(record.update)
+        if snapshot is None:
+            continue
+        assert snapshot["env_steps"] == record.env_steps
+        for name, tensor in run.policy.state_dict().items():
+            np.testing.assert_array_equal(snapshot["weights"][name], tensor.detach().numpy())
+            assert snapshot["weights"][name].dtype == np.float32
+    end = next(payload for kind, _, payload in out.messages if kind == "end")
+    np.testing.assert_array_equal(end["returns"], run.result().episode_returns)
+
+
+@pytest.mark.slow
+def test_a_real_job_holds_the_newest_snapshot_and_its_episode_is_a_direct_rollout():
+    import functools
+
+    from pgcore.cartpole_policy import PolicySnapshot, policy_digest, rollout_episode
+
+    target = functools.partial(jobs.training_worker, snapshot_seconds=0.0)  # one per update
+    job = Job([RunRequest("fast", "reinforce_value", 1, {"max_env_steps": 3000}, name="w")], Limits(), target=target)
+    assert job.wait(120)
+    view = job.view()
+    assert view.status == "done", view.errors
+    (finished,) = view.finished
+    snapshot = view.snapshot
+    assert snapshot is not None and snapshot.update == finished.data.update_steps.size  # the newest: the last update
+    assert snapshot.env_steps == finished.data.env_steps
+    direct = PolicySnapshot({k: np.asarray(v, np.float32) for k, v in finished.policy_weights.items()},
+                            finished.hidden_size, finished.activation)
+    assert snapshot.key == policy_digest(direct)
+    for seed in (0, 7):
+        mine = rollout_episode(snapshot.policy, seed=seed)
+        theirs = rollout_episode(direct, seed=seed)
+        np.testing.assert_array_equal(mine.states, theirs.states)
+        np.testing.assert_array_equal(mine.actions, theirs.actions)
+        assert mine.total_reward == theirs.total_reward

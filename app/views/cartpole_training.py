@@ -24,7 +24,7 @@ from app.format import num, plain
 from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solve_story
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
-from app.training_jobs import FinishedRun, RunRequest, shared_registry
+from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
 from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
 from pgcore.cartpole_config import EVAL_EPISODES, preset_config
 from pgcore.cartpole_runs import (
@@ -48,6 +48,8 @@ MAX_STORED_RUNS = 30
 MAX_POLICY_BYTES = 2_000_000
 MAX_UPLOADED_POLICIES = 5
 POLL_SECONDS = 0.5
+LIVE_FRAMES = 100  # the live episode: at most 100 frames of 30 ms, so it plays in about the time
+LIVE_FRAME_MS = 30  # between two snapshots (SNAPSHOT_SECONDS)
 
 PRESETS = ("fast", "articles")
 MODES = ("One run", "Several seeds", "All four algorithms")
@@ -395,6 +397,42 @@ references, reference_notes = [], []
 if REFERENCE_FILE.exists():
     references, reference_notes = reference_curves(REFERENCE_FILE.stat().st_mtime)
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def episode_frames(policy_key: str, _policy: PolicySnapshot | None, seed: int, hidden_size: int,
+                   max_frames: int = 200):
+    """One episode of the policy (cached by the policy's content hash and the seed)."""
+    episode = rollout_episode(_policy, seed=seed, max_steps=500, hidden_size=hidden_size)
+    return (cartpole_frames(episode.states, episode.actions, max_frames=max_frames), episode.total_reward,
+            episode.terminated)
+
+
+def live_cart(snapshot: LivePolicy | None, algo: str) -> None:
+    """The newest policy the running training has sent, playing one episode (start state:
+    the *Watch it balance* seed). A new snapshot arrives every few seconds; in between the
+    figure is the same, so a playing animation is not interrupted by the polling."""
+    if snapshot is None:
+        st.caption("After the first update, the newest policy appears here, balancing the pole; it is "
+                   f"refreshed about every {SNAPSHOT_SECONDS:.0f} s while the training runs.")
+        return
+    seed = int(state.get("cp_live_seed", 0))
+    policy = snapshot.policy
+    shown = state.get("cp_live_figure")
+    if shown is None or shown[0] != (snapshot.key, seed, snapshot.update):
+        # a new snapshot or start state: one rollout, cached by the weights' content hash (never by a
+        # name); between snapshots every poll reuses the figure, so it only costs its serialization
+        frames, total, fell = episode_frames(snapshot.key, policy, seed, policy.hidden_size, LIVE_FRAMES)
+        figure = cartpole_animation(frames, title=f"Live: the policy after update {snapshot.update:,}",
+                                    color=COLORS.get(algo, COLORS["right"]), frame_ms=LIVE_FRAME_MS)
+        shown = state["cp_live_figure"] = ((snapshot.key, seed, snapshot.update), figure, total, fell)
+    _, figure, total, fell = shown
+    st.plotly_chart(figure, config=PLOTLY_CONFIG, key="cp_anim_live")
+    end = ("then the pole fell or the cart left the track" if fell else "the 500-step limit")
+    st.caption(f"The policy as it was after update {snapshot.update:,} ({snapshot.env_steps:,} env steps), "
+               f"the newest one the training has sent; a newer one replaces it about every "
+               f"{SNAPSHOT_SECONDS:.0f} s. Press ▶ Play to watch it. From start state {seed} it kept the pole "
+               f"up for {total:.0f} steps, {end}: episode return {total:.0f}.")
+
+
 def live_panel() -> None:
     """Progress of this session's job, refreshed a few times a second while it runs."""
     pending = state.get("cp_pending")
@@ -425,15 +463,22 @@ def live_panel() -> None:
         live = [view.live] if view.live is not None else []
         request = job.requests[view.current]
         same = [r for r in references if r.algo == request.algo and r.preset == request.preset]
-        st.plotly_chart(learning_curves(live, title="Learning curve (live)", height=360, references=same),
-                        config=PLOTLY_CONFIG, key="cp_live_chart")
+        curve_col, cart_col = st.columns([3, 2], gap="medium")
+        with curve_col:
+            st.plotly_chart(learning_curves(live, title="Learning curve (live)", height=360, references=same),
+                            config=PLOTLY_CONFIG, key="cp_live_chart")
+        with cart_col:
+            live_cart(view.snapshot, request.algo)
         return
     # the job ended: its runs are stored; one full rerun redraws the comparisons
     state["cp_job"] = None
+    state.pop("cp_live_figure", None)
     state["cp_job_note"] = (view.status, view.errors, [f.data.name for f in view.finished])
     st.rerun()
 
 
+# The start-state slider lives outside the fragment: its value is copied for the fragment's own reruns.
+state["cp_live_seed"] = int(state["cp_anim_seed"])
 st.fragment(live_panel, run_every=POLL_SECONDS if (busy or state.get("cp_pending")) else None)()
 
 note = state.get("cp_job_note")
@@ -556,13 +601,6 @@ if runs:
             st.caption("No gradient-variance measurements among the shown runs.")
 
 # --- watching it balance --------------------------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def episode_frames(policy_key: str, _policy: PolicySnapshot | None, seed: int, hidden_size: int):
-    """One episode of the policy (cached by the policy's content hash and the seed)."""
-    episode = rollout_episode(_policy, seed=seed, max_steps=500, hidden_size=hidden_size)
-    return cartpole_frames(episode.states, episode.actions, max_frames=200), episode.total_reward, episode.terminated
 
 
 st.header("Watch it balance")
