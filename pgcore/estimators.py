@@ -579,6 +579,93 @@ def _check_learning_baseline(baseline: str) -> str:
     return checked
 
 
+def _learning_step(theta: Array, rng: np.random.Generator, rows: dict[str, int], theta2: float, gamma: float,
+                   offset: float, m: int, alpha: float, discount_weight: bool) -> tuple[Array, Array]:
+    """One update of every learner: θ (baselines, learners) → (new θ, the mean estimates used).
+
+    Draws one (2, 1, learners, m) block of uniforms, shared by every baseline's row (common
+    random numbers; see :func:`compare_learning` for the sampling formulas)."""
+    learners = theta.shape[1]
+    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
+    p2 = math.exp(log_p2)
+    u_loops, u_goal = rng.random((2, 1, learners, m))  # shared by every baseline
+    log_p1, log_q1 = log_sigmoid(theta)[..., None], log_sigmoid(-theta)[..., None]
+    p1, q1 = np.exp(log_p1), np.exp(log_q1)
+    log_q = np.minimum(log_p1 + log_q2, -1e-12)  # log of the loop probability, kept < 0
+    loops = np.floor(np.log1p(-u_loops) / log_q).astype(np.int64)
+    goal = u_goal * (q1 + p1 * p2) < p1 * p2
+    t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
+    grad_terms = t.weighted.copy()  # "none" keeps X₀; the others subtract b·Y in their own row
+    if "mean" in rows:
+        i = rows["mean"]
+        grad_terms[i] = t.weighted[i] - leave_one_out_mean(t.ret[i], axis=-1) * t.score[i]
+    if "value" in rows:
+        i = rows["value"]
+        v = _value_and_gradient(theta[i], np.full(learners, theta2), gamma, offset)[0]
+        grad_terms[i] = t.weighted[i] - v[:, None] * t.score[i]
+    if "optimal" in rows:
+        i = rows["optimal"]
+        sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("x_score", "score_sq"))
+        b_star = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
+        grad_terms[i] = t.weighted[i] - b_star[:, None] * t.score[i]
+    estimate = grad_terms.mean(axis=-1)
+    return np.clip(theta + alpha * estimate, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT), estimate
+
+
+@dataclass(frozen=True)
+class RaceStep:
+    """One update of two learners on the same episodes: without a baseline, and with one.
+
+    theta: θ₁ of (no baseline, with baseline) after the update, shape (2,).
+    estimate: the gradient estimate each used (mean over the update's episodes), shape (2,).
+    objective: J_c at the new θ₁, shape (2,).
+    """
+
+    theta: Array
+    estimate: Array
+    objective: Array
+
+
+def race_step(
+    theta: npt.ArrayLike,
+    rng: np.random.Generator,
+    *,
+    baseline: str = "value",
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    reward_offset: float = 0.0,
+    episodes_per_update: int = 4,
+    step_size: float = 1.0,
+    discount_weight: bool = True,
+) -> RaceStep:
+    """θ₁ ← θ₁ + α · (mean of ``episodes_per_update`` estimates) for a learner without a
+    baseline and one with ``baseline``, both from the same uniforms (drawn from ``rng``).
+
+    ``theta`` is the pair (no baseline, with baseline), shape (2,). Step after step this is
+    exactly :func:`compare_learning` with ``("none", baseline)`` and one learner, when both
+    draw from generators in the same state."""
+    pair = logit_array("theta", theta)
+    if pair.shape != (2,):
+        raise ValueError(f"theta must be the pair (no baseline, with baseline), shape (2,), got {pair.shape}")
+    name = _check_learning_baseline(baseline)
+    if name == "none":
+        raise ValueError("baseline must be one of mean, value, optimal: the race compares it with none")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    theta2 = logit("theta2", theta2)
+    gamma = discount(gamma)
+    offset = reward_shift("reward_offset", reward_offset)
+    m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)
+    if name == "mean" and m < 2:
+        raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
+    alpha = positive_float("step_size", step_size)
+    discount_weight = _check_flag("discount_weight", discount_weight)
+    start = np.clip(pair, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)[:, None]  # (2 rows, 1 learner)
+    new, estimate = _learning_step(start, rng, {"none": 0, name: 1}, theta2, gamma, offset, m, alpha, discount_weight)
+    objective = _value_and_gradient(new[:, 0], np.full(2, theta2), gamma, offset)[0]
+    return RaceStep(theta=new[:, 0].copy(), estimate=estimate[:, 0].copy(), objective=np.asarray(objective))
+
+
 def compare_learning(
     baselines: tuple[str, ...] = BASELINES,
     *,
@@ -619,34 +706,12 @@ def compare_learning(
     discount_weight = _check_flag("discount_weight", discount_weight)
     rng = np.random.default_rng(check_seed(seed))
 
-    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
-    p2 = math.exp(log_p2)
     rows = {name: i for i, name in enumerate(names)}
     theta = np.full((len(names), learners), float(np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)))
     path = np.empty((updates + 1, len(names), learners))
     path[0] = theta
     for step in range(updates):
-        u_loops, u_goal = rng.random((2, 1, learners, m))  # shared by every baseline
-        log_p1, log_q1 = log_sigmoid(theta)[..., None], log_sigmoid(-theta)[..., None]
-        p1, q1 = np.exp(log_p1), np.exp(log_q1)
-        log_q = np.minimum(log_p1 + log_q2, -1e-12)  # log of the loop probability, kept < 0
-        loops = np.floor(np.log1p(-u_loops) / log_q).astype(np.int64)
-        goal = u_goal * (q1 + p1 * p2) < p1 * p2
-        t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
-        grad_terms = t.weighted.copy()  # "none" keeps X₀; the others subtract b·Y in their own row
-        if "mean" in rows:
-            i = rows["mean"]
-            grad_terms[i] = t.weighted[i] - leave_one_out_mean(t.ret[i], axis=-1) * t.score[i]
-        if "value" in rows:
-            i = rows["value"]
-            v = _value_and_gradient(theta[i], np.full(learners, theta2), gamma, offset)[0]
-            grad_terms[i] = t.weighted[i] - v[:, None] * t.score[i]
-        if "optimal" in rows:
-            i = rows["optimal"]
-            sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("x_score", "score_sq"))
-            b_star = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
-            grad_terms[i] = t.weighted[i] - b_star[:, None] * t.score[i]
-        theta = np.clip(theta + alpha * grad_terms.mean(axis=-1), -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
+        theta = _learning_step(theta, rng, rows, theta2, gamma, offset, m, alpha, discount_weight)[0]
         path[step + 1] = theta
     objective = _value_and_gradient(path, np.full_like(path, theta2), gamma, offset)[0]
     return {name: LearningRun(baseline=name, theta=path[:, i], objective=objective[:, i]) for name, i in rows.items()}

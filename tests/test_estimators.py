@@ -367,3 +367,38 @@ def test_other_bad_inputs():
         learning_curves(0.5)
     with pytest.raises(ValueError, match=r"^samples\b"):
         summarize([1.0])
+
+
+# --- the race: two learners on the same episodes ----------------------------------------------
+
+
+@pytest.mark.parametrize("baseline", ["mean", "value", "optimal"])
+@pytest.mark.parametrize("weight", [True, False])
+def test_a_race_step_by_step_is_compare_learning_with_one_learner(baseline, weight):
+    from pgcore.estimators import race_step
+
+    kwargs = dict(theta2=0.4, gamma=0.8, reward_offset=0.3, episodes_per_update=5, step_size=2.0,
+                  discount_weight=weight)
+    runs = compare_learning(("none", baseline), theta1_start=-1.5, learners=1, updates=12, seed=9, **kwargs)
+    rng = np.random.default_rng(9)
+    theta = np.array([-1.5, -1.5])
+    for update in range(1, 13):
+        step = race_step(theta, rng, baseline=baseline, **kwargs)
+        theta = step.theta
+        np.testing.assert_allclose(theta, [runs["none"].theta[update, 0], runs[baseline].theta[update, 0]],
+                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(step.objective, [runs["none"].objective[update, 0],
+                                                    runs[baseline].objective[update, 0]], rtol=0, atol=1e-12)
+    assert theta[0] != theta[1]  # the baseline changed the path, not only the bookkeeping
+
+
+def test_a_race_step_refuses_what_it_cannot_race():
+    from pgcore.estimators import race_step
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="baseline"):
+        race_step([0.0, 0.0], rng, baseline="none")
+    with pytest.raises(ValueError, match="theta"):
+        race_step([0.0, 0.0, 0.0], rng)
+    with pytest.raises(ValueError, match="episodes_per_update"):
+        race_step([0.0, 0.0], rng, baseline="mean", episodes_per_update=1)
