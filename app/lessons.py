@@ -244,3 +244,39 @@ def guess_task(action: str, v_hat: float, ret: float, advantage: float, theta: f
     worse = " Reaching the goal counts as worse than expected." if advantage < 0 else ""
     return answer, (f"G₀ = {num(ret, 4)} and V̂ = {num(v_hat, 2)}, so Â = {num(advantage, 4)} and θ₁ goes "
                     f"{num(theta, 4)} → {num(theta_new, 4)}.{worse} The true V^π(S1) is {num(v_true, 4)}.")
+
+
+def spread_task(var_value: float, var_optimal: float, v: float, b_star: float) -> tuple[str | None, str]:
+    """Baselines: which of V(S1) and b* gives the smaller exact variance? (b* minimizes it, so
+    V(S1) can at best tie, when the two constants coincide.)"""
+    from app.format import num, sig
+
+    if abs(b_star - v) <= 1e-9 * max(1.0, abs(v)) or var_value == var_optimal:
+        return "a tie", (f"here b\\* = {num(b_star, 4)} and V(S1) = {num(v, 4)} coincide, so both give "
+                         f"variance {sig(var_optimal, 4)}.")
+    return "b*", (f"b\\* = {num(b_star, 4)} gives variance {sig(var_optimal, 4)}, V(S1) = {num(v, 4)} gives "
+                  f"{sig(var_value, 4)}: b\\* is the constant that minimizes it, by construction.")
+
+
+def offset_task(offset: float, var_none: float, var_none_at_zero: float) -> tuple[str | None, str]:
+    """Baselines: with c ≥ 1.5 and no baseline, does the variance grow or shrink against c = 0?"""
+    from app.format import num, sig
+
+    if offset < 1.5:
+        return None, f"Now push the reward offset c to 1.5 or more (it is {num(offset, 1)})."
+    answer = "grows" if var_none > var_none_at_zero else "shrinks"
+    return answer, (f"without a baseline the exact variance is {sig(var_none, 4)} at c = {num(offset, 1)} against "
+                    f"{sig(var_none_at_zero, 4)} at c = 0: every return carries c times the episode's length.")
+
+
+def bandit_task(preferences: Any, b_star: float, expected_reward: float) -> tuple[str | None, str]:
+    """Bandit: with equal preferences, is b* = E[R]?"""
+    from app.format import num
+
+    prefs = np.asarray(preferences, dtype=float)
+    if np.ptp(prefs) != 0.0:
+        return None, "Now set every preference h to the same value."
+    same = abs(b_star - expected_reward) <= 1e-9 * max(1.0, abs(expected_reward))
+    return ("equal" if same else "different"), (
+        f"b\\* = {num(b_star, 4)} and E[R] = {num(expected_reward, 4)}: with equal preferences π is uniform, "
+        "every arm's |ψ|² is the same, and the score-weighted mean is the plain mean.")

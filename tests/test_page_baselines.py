@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from pgcore.bandit import Bandit
@@ -20,15 +21,32 @@ def markdown(at) -> str:
     return "\n".join(el.value for el in at.markdown)
 
 
+def section(name: str) -> dict[str, str]:
+    """A link that opens one section of the page (only the chosen section is drawn)."""
+    return {"section": name}
+
+
+SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "By hand", "Learning race", "Bandit, exact")
+
+
+def every_section(at):
+    """Each section in turn, as the learner opens them with the picker."""
+    for name in SECTIONS:
+        at.segmented_control(key="bl_section").set_value(name).run()
+        assert_healthy(at)
+        yield name
+
+
 def test_defaults_show_exact_gradient_and_true_b_star():
-    at = page_app("baselines")
+    at = page_app("baselines", query=section("Best constant b*"))
     text = latex(at)
     mom = exact_moments(0.0)
     assert rf"\frac{{\partial J}}{{\partial \theta_1}} = {expected_gradient(0.0):.4f}" in text
     assert f"= {mom.optimal_baseline:.4f}" in text  # b* = 0.4091, not E[G] = 0.2821
     assert f"{mom.return_mean:.4f}" in text
-    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
-    assert len(titles) == 9 and len(set(titles)) == 9
+    titles = [spec["layout"]["title"]["text"] for _ in every_section(at) for spec in chart_specs(at)]
+    # histograms, mean ± std; the parabola; the lemma, the offset; the bands, the race; 3 bandit charts
+    assert len(titles) == 10 and len(set(titles)) == 10, titles
 
 
 def test_table_is_unbiased_within_four_standard_errors():
@@ -41,7 +59,7 @@ def test_table_is_unbiased_within_four_standard_errors():
 
 
 def test_seed_004_arithmetic_and_its_reset():
-    at = page_app("baselines")
+    at = page_app("baselines", query=section("By hand"))
     text = latex(at)
     for piece in ("= 50.00", "= -27.00", "= 2.50", "= 1.50", r"11.50 \;\to\; 2.00", "= 9.50"):
         assert piece in text, piece
@@ -71,7 +89,7 @@ def test_offset_moves_the_gradient_and_keeps_the_page_healthy():
 
 
 def test_bandit_b_star_equals_expected_reward_for_equal_preferences():
-    at = page_app("baselines")
+    at = page_app("baselines", query=section("Bandit, exact"))
     for i in range(3):
         at.slider(key=f"bl_h{i}").set_value(1.0)
     at.run()
@@ -96,16 +114,19 @@ def test_large_n_and_extreme_policy():
     at.slider(key="bl_offset").set_value(-2.0)
     at.run()
     assert_healthy(at)
+    assert len(list(every_section(at))) == len(SECTIONS)  # each checked healthy at these settings
 
 
 @pytest.mark.slow
-def test_every_widget_through_its_extremes():
-    runs = sweep_every_widget("baselines", timeout=120)
-    assert runs > 80  # ~30 widgets, each at its extremes and two points between
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_widget_through_its_extremes(name):
+    runs = sweep_every_widget("baselines", timeout=120, query=section(name))
+    assert runs > 10  # the section picker and the section's own controls, at their extremes and between
 
 
-def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola():
-    at = page_app("baselines")
+@pytest.mark.parametrize("name", ["Five baselines", "Best constant b*", "Why it is free"])
+def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola(name):
+    at = page_app("baselines", query=section(name))
     at.slider(key="bl_theta1").set_value(-4.0)
     at.slider(key="bl_theta2").set_value(4.0)
     at.slider(key="bl_gamma").set_value(0.5)
@@ -115,6 +136,8 @@ def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola
     text = "\n".join(shown_text(at))
     assert not re.search(r"\d{7,}(\.\d)?×", text), "a ratio of rounding noise is shown as a measurement"
     assert not re.search(r"/\s*0\.0000\b|\{0\.0000\}", text)
+    if name != "Best constant b*":
+        return
     parabola = next(s for s in chart_specs(at) if "parabola" in s["layout"]["title"]["text"].lower()
                     or "variance of one estimate" in s["layout"]["title"]["text"].lower())
     from tests.app_helpers import trace_arrays
@@ -126,12 +149,13 @@ def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola
 
 def test_markdown_never_turns_b_star_into_italics():
     at = page_app("baselines")
-    for block in at.markdown:
-        assert not re.search(r"(?<!\\)b\*[^\\]", block.value.replace("b\\*", "")), block.value[:200]
+    for _ in every_section(at):
+        for block in at.markdown:
+            assert not re.search(r"(?<!\\)b\*[^\\]", block.value.replace("b\\*", "")), block.value[:200]
 
 
 def test_the_learning_note_says_whether_the_baselines_made_a_difference():
-    at = page_app("baselines")
+    at = page_app("baselines", query=section("Learning race"))
     note = next(m.value for m in at.markdown if m.value.startswith("Averaged over the updates"))
     assert "nearly coincide" in note  # at the defaults (c = 0) they do, and the page says so
     at.slider(key="bl_offset").set_value(1.0).run()
@@ -153,7 +177,7 @@ def test_the_learning_note_is_worded_from_the_spreads():
 
 
 def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
-    at = page_app("baselines")
+    at = page_app("baselines", query=section("Best constant b*"))
     parabola = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Variance of one estimate"))
     from tests.app_helpers import trace_arrays
 
@@ -163,3 +187,62 @@ def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
     assert (max(lines) - min(lines)) / (xs.max() - xs.min()) >= 0.15, "the marks are squeezed into a corner"
     names = [t.get("name", "") for t in parabola["data"]]
     assert any(n.startswith("optimal b*: Var ") for n in names), names
+
+
+# --- the race and the tasks --------------------------------------------------------------------
+
+
+def test_step_races_both_learners_once_on_the_same_episodes():
+    from pgcore.estimators import race_step
+
+    at = page_app("baselines", query={**section("Learning race"), "race_seed": "5", "race_baseline": "optimal b*"})
+    at.button(key="bl_step").click().run()
+    assert_healthy(at)
+    race = at.session_state["bl_race"]
+    want = race_step([-2.0, -2.0], np.random.default_rng(5), baseline="optimal", theta2=0.0, gamma=0.9,
+                     episodes_per_update=4, step_size=3.0)
+    assert race["updates"] == 1 and race["theta"][1] == pytest.approx(tuple(want.theta), abs=1e-15)
+    at.run()  # a rerun without a click takes no update
+    assert at.session_state["bl_race"]["updates"] == 1
+    race_spec = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("The race"))
+    assert [t["name"] for t in race_spec["data"]] == ["no baseline", "optimal b*"]
+
+
+def test_play_runs_the_race_until_pause_and_leaving_the_section_pauses_it():
+    at = page_app("baselines", query=section("Learning race"))
+    at.button(key="bl_play").click().run()
+    for _ in range(3):
+        at.run()  # each run stands for one tick of the browser's timer
+    assert at.session_state["bl_race"]["updates"] == 4
+    at.button(key="bl_play").click().run()  # Pause
+    at.run()
+    assert at.session_state["bl_race"]["updates"] == 4 and not at.session_state["bl_playing"]
+    at.button(key="bl_play").click().run()
+    at.segmented_control(key="bl_section").set_value("By hand").run()
+    assert not at.session_state["bl_playing"]
+
+
+def _verdicts(at) -> list[str]:
+    return [el.value for el in list(at.success) + list(at.info)]
+
+
+def test_the_spread_task_names_b_star_with_both_variances():
+    at = page_app("baselines")
+    at.segmented_control(key="bl_guess_spread").set_value("V(S1)").run()
+    mom = exact_moments(0.0)
+    verdict = next(v for v in _verdicts(at) if v.startswith("Not *V(S1)* but **b*"))
+    assert f"b\\* = {mom.optimal_baseline:.4f}" in verdict and f"V(S1) = {mom.return_mean:.4f}" in verdict
+
+
+def test_the_offset_task_waits_for_c_and_then_answers_from_the_variances():
+    at = page_app("baselines", query=section("Why it is free"))
+    at.segmented_control(key="bl_guess_offset").set_value("grows").run()
+    assert any("Now push the reward offset c to 1.5" in c.value for c in at.caption)
+    at.slider(key="bl_offset").set_value(2.0).run()
+    assert any(v.startswith("**Grows**, as you predicted") for v in _verdicts(at)), _verdicts(at)
+
+
+def test_the_bandit_task_checks_equal_preferences():
+    at = page_app("baselines", query={**section("Bandit, exact"), "h1": "1", "h2": "1", "h3": "1"})
+    at.segmented_control(key="bl_guess_bandit").set_value("different").run()
+    assert any(v.startswith("Not *different* but **equal**") for v in _verdicts(at)), _verdicts(at)

@@ -159,3 +159,17 @@ def bandit_arms_chart(labels: list[str], probs: Array, means: Array, gradient: A
     ]
     return make_figure(traces, "Bandit arms: policy, payoff and exact gradient", "arm", "value", height=320,
                        barmode="group")
+
+
+def race_chart(updates: Array, objective: Array, baseline: str, best: float) -> go.Figure:
+    """J after each update of the two racing learners: ``objective`` has shape (updates, 2),
+    column 0 without a baseline, column 1 with ``baseline``."""
+    traces = [
+        dict(type="scatter", x=updates, y=objective[:, 0], mode="lines", name=LABELS["none"],
+             line=dict(color=COLORS["none"], width=2.5)),
+        dict(type="scatter", x=updates, y=objective[:, 1], mode="lines", name=LABELS[baseline],
+             line=dict(color=COLORS[baseline], width=2.5)),
+    ]
+    return make_figure(traces, "The race: J after each update, same episodes for both", "update",
+                       "J(θ₁) with the offset", height=360, shapes=[hline(best, color=COLORS["exact"])],
+                       xaxis=dict(tickformat="d", rangemode="tozero"))

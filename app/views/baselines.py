@@ -3,6 +3,8 @@ and shrinks its spread, measured on the 3-state grid and exact on a bandit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
@@ -15,12 +17,14 @@ from app.charts.baselines import (
     learning_chart,
     mean_std_chart,
     offset_chart,
+    race_chart,
     running_mean_chart,
     variance_parabola,
 )
 from app.format import num, ratio, sig, signed
-from app.lessons import learning_note
+from app.lessons import bandit_task, learning_note, offset_task, spread_task
 from app.state import Param, bind, mirror, show_notices
+from app.ui import next_page_link, predict_task
 from app.theme import PLOTLY_CONFIG
 from pgcore.bandit import Bandit, shifted
 from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
@@ -33,6 +37,7 @@ from pgcore.estimators import (
     expected_gradient,
     expected_return_with_offset,
     compare_learning,
+    race_step,
     running_mean,
     score_samples,
     summarize,
@@ -53,6 +58,12 @@ LEARN_START = -2.0
 MAX_ARMS = 5
 ARM_PREFS = (2.0, 1.0, 0.5, 0.0, -0.5)
 ARM_MEANS = (2.0, 0.0, 0.5, 1.0, -1.0)
+SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "By hand", "Learning race", "Bandit, exact")
+GRID_SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "Learning race")
+RACE_BASELINES = ("mean", "value", "optimal")
+RACE_CHOICES = {LABELS[name]: name for name in RACE_BASELINES}  # what the learner reads → pgcore's name
+TICK_SECONDS = 0.25  # Play: four updates a second
+RACE_LIMIT = 500  # updates kept for the race chart
 SEED_004 = {"bl_g1": 100.0, "bl_g2": 90.0, "bl_s1": 0.5, "bl_s2": -0.3, "bl_cb": 95.0}
 
 PARAMS = {
@@ -73,6 +84,9 @@ PARAMS = {
     "bl_sigma": Param("sigma", 0.5, 0.0, 3.0),
     "bl_bandit_b": Param("bandit_b", 0.0, -15.0, 15.0),
     "bl_bandit_c": Param("bandit_c", 0.0, -10.0, 10.0),
+    "bl_section": Param("section", SECTIONS[0], options=SECTIONS),
+    "bl_race_baseline": Param("race_baseline", LABELS["value"], options=tuple(RACE_CHOICES)),
+    "bl_race_seed": Param("race_seed", 0, 0, 999),
 }
 
 
@@ -139,30 +153,22 @@ def use_seed_004() -> None:
         st.session_state[key] = value
 
 
-notices = bind(PARAMS)
+@dataclass(frozen=True)
+class GridSettings:
+    """The grid sections' shared controls."""
 
-st.title("Baselines & variance")
-st.markdown(
-    "A policy-gradient estimate from one episode is right **on average** but noisy. Subtracting a "
-    "baseline b from the return keeps the average exactly where it was and can shrink the noise a lot. "
-    "Here you measure it on the same 3-state grid as the previous page, then check every claim "
-    "exactly on a bandit."
-)
-show_notices(notices)
-with st.expander("What to try", icon=":material/lightbulb:"):
-    st.markdown(
-        "- Compare the spread of *no baseline* with the others in the histogram; all means sit on the dashed line.\n"
-        "- In the parabola, note that the lowest point b\\* is **not** at E[G]: the best constant weights "
-        "returns by how big the score is.\n"
-        "- Push the reward offset c to ±2: without a baseline the variance shoots up.\n"
-        "- Switch off *weight each term by γᵗ*: the estimates move off the exact gradient — that is bias.\n"
-        "- In the bandit tab make all preferences equal: b\\* and E[R] coincide. Skew them: they part."
-    )
+    theta1: float
+    theta2: float
+    gamma: float
+    n: int
+    b: float
+    offset: float
+    seed: int
+    weight: bool
 
-grid_tab, bandit_tab = st.tabs(["Grid: baselines measured", "Bandit: everything exact"])
 
-# =========================================================================================
-with grid_tab:
+def grid_controls() -> GridSettings:
+    """The grid's shared sliders, the estimator's formula and the exact gradient."""
     c1, c2, c3, c4 = st.columns(4)
     theta1 = c1.slider("θ₁ (policy in S1)", *THETA_RANGE, step=0.1, key="bl_theta1",
                        help="π(Right|S1) = σ(θ₁). The estimates are of ∂J/∂θ₁.")
@@ -176,13 +182,10 @@ with grid_tab:
     seed = c7.number_input("Seed", min_value=0, max_value=999, step=1, key="bl_seed")
     weight = c8.toggle("Weight each term by γᵗ", key="bl_weight",
                        help="Off: drop the γᵗ factor, as much code does. The estimate is then biased.")
-
-    samples, xs, ys, batch_return = measured(theta1, theta2, gamma, n, int(seed), offset, b_const, weight)
+    g = GridSettings(theta1, theta2, gamma, n, b_const, offset, int(seed), bool(weight))
     mom = moments(theta1, theta2, gamma, offset, weight)
     truth = float(expected_gradient(theta1, theta2, gamma, offset))
-    j_c = mom.return_mean
     p1 = float(sigmoid(theta1))
-
     discount = r"\gamma^t" if weight else ""
     # One short line each, so every formula fits a 390 px phone screen.
     formula_col, truth_col = st.columns(2)
@@ -191,7 +194,7 @@ with grid_tab:
         rf"\psi(\text{{Right}}) &= 1 - p_1 = {num(1 - p1, 4)}\\ \psi(\text{{Left}}) &= -p_1 = {num(-p1, 4)}\end{{aligned}}"
     )
     truth_col.latex(
-        rf"\begin{{aligned}}&\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)}\\ &J = V^\pi(S_1) = {num(j_c, 4)}"
+        rf"\begin{{aligned}}&\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)}\\ &J = V^\pi(S_1) = {num(mom.return_mean, 4)}"
         + (rf"\\ &\mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "") + r"\end{aligned}"
     )
     if not weight:
@@ -201,8 +204,16 @@ with grid_tab:
             "Baselines don't cause or cure this — they only change the spread.",
             icon=":material/warning:",
         )
+    return g
 
-    # --- N estimates per baseline -------------------------------------------------------
+
+def measured_section(g: GridSettings) -> None:
+    """N estimates per baseline from the same episodes: histograms, mean ± std, the table."""
+    theta1, theta2, gamma, n, b_const, offset, weight = g.theta1, g.theta2, g.gamma, g.n, g.b, g.offset, g.weight
+    samples, xs, ys, batch_return = measured(theta1, theta2, gamma, n, g.seed, offset, b_const, weight)
+    mom = moments(theta1, theta2, gamma, offset, weight)
+    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    j_c = mom.return_mean
     st.subheader(f"{n:,} episodes, five baselines")
     names = list(samples)
     stats = {name: summarize(x) for name, x in samples.items()}
@@ -242,8 +253,19 @@ with grid_tab:
         + ("Unbiased means |mean − exact| is a few standard errors at most." if weight else
            "Without γᵗ the estimates are biased, whichever baseline is used (see the table's last columns).")
     )
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(1, "Which baseline gives the smallest exact variance here: V(S1) or the optimal b\\*?",
+                     ("V(S1)", "b*", "a tie"), "bl_guess_spread",
+                     lambda: spread_task(exact_var["value"], exact_var["optimal"], j_c, mom.optimal_baseline))
 
-    # --- the parabola -------------------------------------------------------------------
+
+def parabola_section(g: GridSettings) -> None:
+    """The exact variance of one estimate against a constant b: its minimum b* is not E[G]."""
+    theta1, theta2, gamma, n, b_const, offset, weight = g.theta1, g.theta2, g.gamma, g.n, g.b, g.offset, g.weight
+    _, xs, ys, _ = measured(theta1, theta2, gamma, n, g.seed, offset, b_const, weight)
+    mom = moments(theta1, theta2, gamma, offset, weight)
+    j_c = mom.return_mean
     st.subheader("Which constant is best? Not E[G]")
     # a window around E[G], b* and your b, wherever the rewards move them, so the bottom of the
     # parabola (where they differ) fills the chart instead of a sliver at its foot
@@ -275,7 +297,18 @@ with grid_tab:
             "the outcome — see the bandit tab."
         )
 
-    # --- the lemma ----------------------------------------------------------------------
+
+def free_section(g: GridSettings) -> None:
+    """E[∇log π] = 0, and what a reward offset does with and without a baseline."""
+    theta1, theta2, gamma, n, b_const, offset, weight = g.theta1, g.theta2, g.gamma, g.n, g.b, g.offset, g.weight
+    seed = g.seed
+    samples, _, _, _ = measured(theta1, theta2, gamma, n, seed, offset, b_const, weight)
+    stats = {name: summarize(x) for name, x in samples.items()}
+    mom = moments(theta1, theta2, gamma, offset, weight)
+    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    j_c = mom.return_mean
+    p1 = float(sigmoid(theta1))
+    exact_var = {"none": mom.variance_of("none"), "optimal": mom.variance_of("optimal")}
     st.subheader("Why a baseline is free: E[∇log π] = 0")
     lemma_col, lemma_chart = st.columns(2, gap="large")
     with lemma_col:
@@ -292,7 +325,6 @@ with grid_tab:
         score_std = float(np.sqrt(moments(theta1, theta2, gamma, 0.0, False).score_sq))
         st.plotly_chart(running_mean_chart(count, running, score_std), config=PLOTLY_CONFIG, key="bl_lemma_chart")
 
-    # --- reward offset ------------------------------------------------------------------
     st.subheader("Shift every reward by c")
     cs, curves = offset_curves(theta1, theta2, gamma, n, weight)
     offset_col, offset_text = st.columns([3, 2], gap="large")
@@ -314,8 +346,16 @@ with grid_tab:
             "episodes collect more c), so J, the gradient and the baselined variance move too. A pure shift "
             "of the return leaves the baselined variance exactly flat: see the bandit tab."
         )
+    at_zero = moments(theta1, theta2, gamma, 0.0, weight).variance_of("none")
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(2, "Push the reward offset c to 1.5 or more. Without a baseline, does the variance grow or "
+                     "shrink?", ("grows", "shrinks"), "bl_guess_offset",
+                     lambda: offset_task(offset, exact_var["none"], at_zero))
 
-    # --- seed 004 arithmetic ------------------------------------------------------------
+
+def hand_section() -> None:
+    """Seed article 004's two trajectories, by hand."""
     st.subheader("Two trajectories by hand")
     st.button("Use the article's numbers (100, 90; 0.5, −0.3; b = 95)", on_click=use_seed_004, key="bl_seed004",
               icon=":material/restart_alt:")
@@ -338,13 +378,17 @@ with grid_tab:
         f"{num(calc.mean_score, 3)}), so with two samples the baseline also moved the average, by b·ψ̄. "
         "Only over many episodes does ψ̄ → 0, and the baseline's effect on the mean vanish."
     )
+    mirror(PARAMS)
 
-    # --- variance -> speed -------------------------------------------------------------
+
+def learning_section(g: GridSettings) -> None:
+    """Twenty learners per baseline (bands), then two learners racing on the same episodes."""
+    theta2, gamma, offset, weight, seed = g.theta2, g.gamma, g.offset, g.weight, g.seed
     st.subheader("Lower variance, faster learning")
     l1, l2 = st.columns(2)
     alpha = l1.slider("Step size α", 0.5, 6.0, step=0.5, key="bl_alpha")
     batch = l2.slider("Episodes per update", 2, 16, key="bl_batch")
-    curves_by_baseline = learning(theta2, gamma, offset, alpha, batch, weight, int(seed))
+    curves_by_baseline = learning(theta2, gamma, offset, alpha, batch, weight, seed)
     best = best_objective(theta2, gamma, offset)
     st.plotly_chart(learning_chart(np.arange(UPDATES + 1, dtype=float), curves_by_baseline, best),
                     config=PLOTLY_CONFIG, key="bl_learning_chart")
@@ -355,8 +399,98 @@ with grid_tab:
     )
     st.markdown(learning_note(curves_by_baseline, LABELS).replace("*", "\\*"))  # "b*" is not italics
 
-# =========================================================================================
-with bandit_tab:
+    st.subheader("A race you can watch")
+    st.markdown(
+        "Two learners start at the same θ₁ and see **the same episodes** at every update; only the baseline "
+        "differs. Press **Play** and watch which one climbs steadily."
+    )
+    if "bl_race" not in st.session_state:
+        race_reset()
+    playing = bool(st.session_state.get("bl_playing"))
+    r1, r2, r3, r4, r5 = st.columns([1, 1, 1, 2, 1], vertical_alignment="bottom")
+    r1.button("Pause" if playing else "Play", on_click=race_toggle, key="bl_play", type="primary",
+              icon=":material/pause:" if playing else ":material/play_arrow:", width="stretch")
+    r2.button("Step", on_click=race_advance, key="bl_step", icon=":material/skip_next:", width="stretch",
+              disabled=playing)
+    r3.button("Reset", on_click=race_reset, key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
+    r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline", on_change=race_reset)
+    r5.number_input("Race seed", 0, 999, key="bl_race_seed", on_change=race_reset,
+                    help="The same seed replays the same episodes.")
+    st.fragment(race_view, run_every=TICK_SECONDS if playing else None)(RaceSettings.from_state(g))
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """What one race update needs, fixed at the last full run (a fragment run sees only its own widgets)."""
+
+    baseline: str
+    theta2: float
+    gamma: float
+    offset: float
+    batch: int
+    alpha: float
+    weight: bool
+
+    @classmethod
+    def from_state(cls, g: GridSettings | None = None) -> RaceSettings:
+        ss = st.session_state
+        theta2, gamma, offset, weight = ((g.theta2, g.gamma, g.offset, g.weight) if g else
+                                         (ss["bl_theta2"], ss["bl_gamma"], ss["bl_offset"], ss["bl_weight"]))
+        return cls(RACE_CHOICES[ss["bl_race_baseline"]], float(theta2), float(gamma), float(offset), int(ss["bl_batch"]),
+                   float(ss["bl_alpha"]), bool(weight))
+
+
+def race_reset() -> None:
+    ss = st.session_state
+    ss["bl_race"] = dict(theta=[(LEARN_START, LEARN_START)], objective=None, updates=0, last=None,
+                         rng=np.random.default_rng(int(ss.get("bl_race_seed", 0))))
+    ss["bl_playing"] = False
+
+
+def race_toggle() -> None:
+    st.session_state["bl_playing"] = not st.session_state.get("bl_playing", False)
+
+
+def race_advance(settings: RaceSettings | None = None) -> None:
+    """One update of both learners (Step's callback reads the widgets; Play's ticks pass them)."""
+    s = settings or RaceSettings.from_state()
+    race = st.session_state["bl_race"]
+    step = race_step(race["theta"][-1], race["rng"], baseline=s.baseline, theta2=s.theta2, gamma=s.gamma,
+                     reward_offset=s.offset, episodes_per_update=s.batch, step_size=s.alpha, discount_weight=s.weight)
+    race["theta"].append((float(step.theta[0]), float(step.theta[1])))
+    del race["theta"][:-RACE_LIMIT]
+    race["last"] = step
+    race["updates"] += 1
+
+
+def race_view(s: RaceSettings) -> None:
+    """The race so far; while playing, each run first takes one update."""
+    if st.session_state.get("bl_playing"):
+        race_advance(s)
+    race = st.session_state["bl_race"]
+    thetas = np.asarray(race["theta"])
+    objective = np.stack([expected_return_with_offset(thetas[:, i], s.theta2, s.gamma, s.offset) for i in (0, 1)],
+                         axis=1)
+    updates = np.arange(race["updates"] - len(thetas) + 1, race["updates"] + 1, dtype=float)
+    best = best_objective(s.theta2, s.gamma, s.offset)
+    st.plotly_chart(race_chart(updates, objective, s.baseline, best), config=PLOTLY_CONFIG, key="bl_race_chart")
+    last = race["last"]
+    if last is None:
+        st.caption(f"Both start at θ₁ = {num(LEARN_START, 1)}. Press **Play** or **Step**.")
+        return
+    st.latex(
+        rf"\text{{update {race['updates']}:}}\quad \hat g_{{\text{{none}}}} = {num(last.estimate[0], 4)},\quad"
+        rf"\hat g_{{\text{{{LABELS[s.baseline].replace('*', '^*')}}}}} = {num(last.estimate[1], 4)},\quad"
+        rf" J = {num(objective[-1, 0], 4)} \text{{ vs }} {num(objective[-1, 1], 4)}"
+    )
+    st.caption(f"θ₁ after {race['updates']} update{'s' if race['updates'] != 1 else ''}: "
+               f"{num(thetas[-1, 0], 3)} without a baseline, {num(thetas[-1, 1], 3)} with {LABELS[s.baseline]}. "
+               f"Each update averages {s.batch} episodes, steps α = {num(s.alpha, 1)}; the dotted line is the best J.")
+
+
+def bandit_section() -> None:
+    """The K-armed bandit: every mean and variance in closed form."""
+    n, seed = int(st.session_state["bl_n"]), int(st.session_state["bl_seed"])
     st.markdown(
         "One step, K arms: pick A ~ π = softmax(h), get R ~ N(μ_A, σ²). The estimate "
         "ĝ = ∇_h log π(A)·(R − b) has a closed-form mean and variance, so nothing here is sampled "
@@ -419,8 +553,44 @@ with bandit_tab:
              "b*ⱼ (this parameter)": num(per_param[j], 4)} for j in range(arms)]
     st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
-        f"The check: {n:,} sampled estimates at your b (seed and N from the grid tab). Each parameter has "
+        f"The check: {n:,} sampled estimates at your b (seed and N from the grid sections). Each parameter has "
         "its own best constant b\\*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b\\* minimizes their total."
     )
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(3, "Make every preference equal. Is b\\* then equal to E[R], or different?",
+                     ("equal", "different"), "bl_guess_bandit",
+                     lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward))
+    mirror(PARAMS)
+
+
+# --- the page ----------------------------------------------------------------------------------
+notices = bind(PARAMS)
+
+st.title("Baselines & variance")
+st.markdown(
+    "A policy-gradient estimate from one episode is right **on average** but noisy. Subtracting a "
+    "baseline b from the return keeps the average exactly where it was and can shrink the noise a lot. "
+    "Here you measure it on the same 3-state grid as the previous page, then check every claim "
+    "exactly on a bandit."
+)
+show_notices(notices)
+st.caption("Each section ends with a task: predict, move the control, and the page checks it with the numbers. "
+           "In *Learning race*, press **Play**.")
+
+# Only the chosen section is computed and sent: a control redraws one section, not six.
+section = st.segmented_control("Section", SECTIONS, key="bl_section", required=True, label_visibility="collapsed")
+if section != "Learning race":
+    st.session_state["bl_playing"] = False  # a hidden race does not keep playing
+if section in GRID_SECTIONS:
+    settings = grid_controls()
+    body = {"Five baselines": measured_section, "Best constant b*": parabola_section,
+            "Why it is free": free_section, "Learning race": learning_section}[section]
+    st.fragment(body)(settings)
+elif section == "By hand":
+    st.fragment(hand_section)()
+else:
+    st.fragment(bandit_section)()
 
 mirror(PARAMS)
+next_page_link("baselines")
