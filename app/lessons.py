@@ -280,3 +280,30 @@ def bandit_task(preferences: Any, b_star: float, expected_reward: float) -> tupl
     return ("equal" if same else "different"), (
         f"b\\* = {num(b_star, 4)} and E[R] = {num(expected_reward, 4)}: with equal preferences π is uniform, "
         "every arm's |ψ|² is the same, and the score-weighted mean is the plain mean.")
+
+
+def value_baseline_task(curves: list[Any]) -> tuple[str | None, str]:
+    """CartPole: with the fast preset, does a learned V(s) baseline solve in fewer env steps than
+    plain REINFORCE? Answered from the shipped reference runs (this code, same seeds)."""
+    def median(algo: str) -> tuple[float, int, int] | None:
+        for ref in curves:
+            if (ref.algo, ref.preset, bool(ref.normalized)) == (algo, "fast", False) and ref.steps_to_solve:
+                solved = [v for v in ref.steps_to_solve if v is not None]
+                if solved:
+                    return float(np.median(solved)), len(solved), len(ref.steps_to_solve)
+        return None
+
+    plain, value = median("reinforce"), median("reinforce_value")
+    if plain is None or value is None:
+        return None, "The reference runs that answer this are not on this server; train both to find out."
+    if value[0] * CLEAR_RATIO <= plain[0]:
+        answer = "with V(s)"
+    elif plain[0] * CLEAR_RATIO <= value[0]:
+        answer = "plain"
+    else:
+        answer = "about the same"
+    return answer, (f"in the reference runs shipped with this app (fast preset, this training code), plain REINFORCE "
+                    f"solved {plain[1]} of {plain[2]} seeds with a median of {plain[0]:,.0f} env steps, with a learned "
+                    f"V(s) {value[1]} of {value[2]} with {value[0]:,.0f}. Medians less than {CLEAR_RATIO:g}× apart count "
+                    "as about the same: with a handful of seeds, luck moves them that much. Train both with "
+                    "*All four algorithms* to see your own seeds.")

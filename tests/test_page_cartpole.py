@@ -516,3 +516,26 @@ def test_real_training_shows_its_policy_balancing_and_refreshes_it(free_slot):
     poll(at, lambda a: any(t.startswith("Live: ") and t != first for t in titles(a)), timeout=30)
     at.button(key="cp_stop").click().run()
     poll(at, lambda a: runs(a) and idle(a))
+
+
+def test_the_prediction_is_checked_against_the_shipped_reference_runs():
+    import json
+    from pathlib import Path
+
+    from app.lessons import CLEAR_RATIO
+
+    at = page_app(PAGE)
+    at.segmented_control(key="cp_guess_value").set_value("plain").run()
+    assert_healthy(at)
+    data = json.loads((Path(__file__).resolve().parents[1] / "data" / "reference_curves.json").read_text())
+    medians = {}
+    for curve in data["curves"]:
+        if curve.get("preset") == "fast" and not curve.get("normalized") and curve["algo"] in ("reinforce", "reinforce_value"):
+            solved = [v for v in curve["steps_to_solve"] if v is not None]
+            medians[curve["algo"]] = float(np.median(solved))
+    plain, value = medians["reinforce"], medians["reinforce_value"]
+    answer = ("with V(s)" if value * CLEAR_RATIO <= plain else "plain" if plain * CLEAR_RATIO <= value
+              else "about the same")
+    verdicts = [el.value for el in list(at.success) + list(at.info)]
+    assert any(f"**{answer}**" in v or v.startswith(f"**{answer.capitalize()}**") for v in verdicts), verdicts
+    assert any(f"{plain:,.0f} env steps" in v and f"{value:,.0f}" in v for v in verdicts), verdicts

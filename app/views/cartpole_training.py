@@ -21,10 +21,11 @@ from app.charts.cartpole import (
     variance_curves,
 )
 from app.format import num, plain
-from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solve_story
+from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solve_story, value_baseline_task
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
+from app.ui import predict_task
 from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
 from pgcore.cartpole_config import EVAL_EPISODES, preset_config
 from pgcore.cartpole_runs import (
@@ -270,7 +271,7 @@ st.caption(
     "training env-step count at the first such check that passes. The training window alone can read "
     f"{SOLVE_THRESHOLD:.0f} while the policy is already getting worse; the check catches that."
 )
-with st.expander("What to try", icon=":material/lightbulb:"):
+with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
     st.markdown(
         "- Press **Train** with the defaults (REINFORCE + value baseline, *fast* preset): it "
         "usually solves in well under a minute.\n"
@@ -396,6 +397,12 @@ def reference_extra(mtime: float, field: str):
 references, reference_notes = [], []
 if REFERENCE_FILE.exists():
     references, reference_notes = reference_curves(REFERENCE_FILE.stat().st_mtime)
+
+with st.container(border=True):
+    st.markdown("**Predict, then check**")
+    predict_task(1, "With the *fast* preset, which needs fewer env steps to solve CartPole: plain REINFORCE or "
+                 "REINFORCE with a learned V(s) baseline?", ("plain", "with V(s)", "about the same"), "cp_guess_value",
+                 lambda: value_baseline_task(references))
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def episode_frames(policy_key: str, _policy: PolicySnapshot | None, seed: int, hidden_size: int,
