@@ -32,23 +32,37 @@ class PageInfo:
 
 
 PAGES = [
-    PageInfo("home.py", "Home", ":material/home:", "home", "What this explainer is and the notation it uses.", default=True),
     PageInfo(
-        "policies.py", "Policies", ":material/tune:", "policies",
+        "home.py", "Home", ":material/home:", "home", "What this explainer is and the notation it uses.", default=True
+    ),
+    PageInfo(
+        "policies.py",
+        "Policies",
+        ":material/tune:",
+        "policies",
         "Sigmoid and softmax policies: how θ becomes $\\pi_\\theta$, and the gradients ∇π and ∇log π.",
     ),
     PageInfo(
-        "gradient_step.py", "Gradient step", ":material/footprint:", "gradient-step",
+        "gradient_step.py",
+        "Gradient step",
+        ":material/footprint:",
+        "gradient-step",
         "One policy-gradient update on a 3-state grid, every number shown, the exact J(θ), "
         "and the log-derivative trick: sampled gradients are right on average.",
     ),
     PageInfo(
-        "baselines.py", "Baselines & variance", ":material/stacked_line_chart:", "baselines",
+        "baselines.py",
+        "Baselines & variance",
+        ":material/stacked_line_chart:",
+        "baselines",
         "Why subtracting a baseline keeps the gradient unbiased and shrinks its variance, "
         "and which baseline is really optimal.",
     ),
     PageInfo(
-        "cartpole_training.py", "CartPole training", ":material/sports_esports:", "cartpole",
+        "cartpole_training.py",
+        "CartPole training",
+        ":material/sports_esports:",
+        "cartpole",
         "REINFORCE, REINFORCE with baseline and actor-critic trained live on CartPole.",
     ),
 ]

@@ -81,7 +81,9 @@ def bind(params: dict[str, Param]) -> list[str]:
                 value = param.parse(raw)
             except (ValueError, TypeError):
                 # the raw value is not echoed: it is untrusted text from a URL
-                notices.append(f"The link's value for `{param.name}` is not valid here; using {param.format(param.default)}.")
+                notices.append(
+                    f"The link's value for `{param.name}` is not valid here; using {param.format(param.default)}."
+                )
                 value = param.default
         st.session_state[key] = value
     return notices

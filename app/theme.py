@@ -48,8 +48,17 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _axis(title: str) -> dict[str, Any]:
-    return dict(title=dict(text=title), zeroline=True, zerolinecolor="#BBBBBB", gridcolor="#E5E8EC",
-                showgrid=True, linecolor="#888888", showline=True, ticks="outside", automargin=True)
+    return dict(
+        title=dict(text=title),
+        zeroline=True,
+        zerolinecolor="#BBBBBB",
+        gridcolor="#E5E8EC",
+        showgrid=True,
+        linecolor="#888888",
+        showline=True,
+        ticks="outside",
+        automargin=True,
+    )
 
 
 def log_ticks(values: Any) -> dict[str, Any]:
@@ -128,14 +137,16 @@ def make_figure(
 
 def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:
     """A vertical line across the plot at ``x`` (a layout shape)."""
-    return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
-                line=dict(color=color, width=1.5, dash=dash))
+    return dict(
+        type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=dict(color=color, width=1.5, dash=dash)
+    )
 
 
 def hline(y: float, color: str = COLORS["exact"], dash: str = "dot") -> dict[str, Any]:
     """A horizontal line across the plot at ``y`` (a layout shape)."""
-    return dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y,
-                line=dict(color=color, width=1.2, dash=dash))
+    return dict(
+        type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y, line=dict(color=color, width=1.2, dash=dash)
+    )
 
 
 #: Pass as ``config=`` to st.plotly_chart: no plotly logo, a small mode bar.

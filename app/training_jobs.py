@@ -52,8 +52,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -163,8 +164,9 @@ def _policy_message(run: Any, record: Any) -> dict[str, Any]:
     return {
         "update": record.update,
         "env_steps": record.env_steps,
-        "weights": {name: t.detach().cpu().numpy().astype(np.float32, copy=True)
-                    for name, t in run.policy.state_dict().items()},
+        "weights": {
+            name: t.detach().cpu().numpy().astype(np.float32, copy=True) for name, t in run.policy.state_dict().items()
+        },
         "hidden_size": run.config.hidden_size,
         "activation": run.config.activation,
     }
@@ -189,8 +191,9 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
-def _worker_entry(target: Callable[..., None], warm_up: Callable[[], None] | None, inbox: Any, limits: Limits,
-                  out: Any, cancel: Any) -> None:
+def _worker_entry(
+    target: Callable[..., None], warm_up: Callable[[], None] | None, inbox: Any, limits: Limits, out: Any, cancel: Any
+) -> None:
     """What every worker process runs: never outlive the server, never starve it; do the
     slow imports (``warm_up``) before any work arrives; then do the one job it is given."""
     _exit_with_parent()
@@ -262,15 +265,17 @@ class WorkerProcess:
     Starting a process and importing torch takes seconds; a registry keeps a started,
     warmed-up one in reserve so that Train shows progress at once."""
 
-    def __init__(self, target: Callable[..., None], limits: Limits,
-                 warm_up: Callable[[], None] | None = None) -> None:
+    def __init__(self, target: Callable[..., None], limits: Limits, warm_up: Callable[[], None] | None = None) -> None:
         ctx = mp.get_context("spawn")
         self.out = ctx.Queue()
         self.cancel = ctx.Event()
         self._inbox = ctx.Queue()
-        self.process = ctx.Process(target=_worker_entry,
-                                   args=(target, warm_up, self._inbox, limits, self.out, self.cancel),
-                                   daemon=True, name=WORKER_NAME)
+        self.process = ctx.Process(
+            target=_worker_entry,
+            args=(target, warm_up, self._inbox, limits, self.out, self.cancel),
+            daemon=True,
+            name=WORKER_NAME,
+        )
         self.process.start()
         self.assigned = False
 
@@ -287,8 +292,9 @@ class WorkerProcess:
             self.process.kill()
 
 
-def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel: Any,
-                    snapshot_seconds: float = SNAPSHOT_SECONDS) -> None:
+def training_worker(
+    requests: list[RunRequest], limits: Limits, out: Any, cancel: Any, snapshot_seconds: float = SNAPSHOT_SECONDS
+) -> None:
     """Child-process entry point: train each request in turn, reporting over ``out``.
 
     Messages: ``("start", i, config_dict)``, ``("update", i, summary)`` per update,
@@ -308,11 +314,16 @@ def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel
                 break
             try:
                 config = preset_config(
-                    request.preset, request.algo, request.seed,
-                    **{**request.overrides,
-                       "max_env_steps": min(int(request.overrides.get("max_env_steps", limits.max_steps)),
-                                            limits.max_steps),
-                       "max_wall_seconds": limits.max_seconds},
+                    request.preset,
+                    request.algo,
+                    request.seed,
+                    **{
+                        **request.overrides,
+                        "max_env_steps": min(
+                            int(request.overrides.get("max_env_steps", limits.max_steps)), limits.max_steps
+                        ),
+                        "max_wall_seconds": limits.max_seconds,
+                    },
                 )
             except ValueError as err:
                 out.put(("error", index, f"invalid settings: {err}"))
@@ -330,20 +341,26 @@ def training_worker(requests: list[RunRequest], limits: Limits, out: Any, cancel
                     run.close()
                     break
             result = run.result()
-            out.put(("end", index, {
-                "config": config.to_dict(),
-                "returns": result.episode_returns,
-                "lengths": result.episode_lengths,
-                "end_steps": result.episode_end_steps,
-                "env_steps": result.env_steps,
-                "wall_seconds": result.wall_seconds,
-                "stop_reason": result.stop_reason,
-                "steps_to_solve": result.steps_to_solve,
-                "eval_mean_return": result.eval_mean_return,
-                "policy_weights": dict(result.policy.weights),
-                "hidden_size": result.policy.hidden_size,
-                "activation": result.policy.activation,
-            }))
+            out.put(
+                (
+                    "end",
+                    index,
+                    {
+                        "config": config.to_dict(),
+                        "returns": result.episode_returns,
+                        "lengths": result.episode_lengths,
+                        "end_steps": result.episode_end_steps,
+                        "env_steps": result.env_steps,
+                        "wall_seconds": result.wall_seconds,
+                        "stop_reason": result.stop_reason,
+                        "steps_to_solve": result.steps_to_solve,
+                        "eval_mean_return": result.eval_mean_return,
+                        "policy_weights": dict(result.policy.weights),
+                        "hidden_size": result.policy.hidden_size,
+                        "activation": result.policy.activation,
+                    },
+                )
+            )
     except Exception as err:  # noqa: BLE001 - reported to the page, never silently lost
         out.put(("error", -1, f"{type(err).__name__}: {err}"))
     finally:
@@ -451,11 +468,15 @@ class JobView:
 class Job:
     """One worker process training one or more runs, and the thread that listens to it."""
 
-    def __init__(self, requests: list[RunRequest], limits: Limits,
-                 target: Callable[..., None] = training_worker,
-                 on_exit: Callable[[Job], None] | None = None,
-                 session_alive: Callable[[], bool] | None = None,
-                 worker: WorkerProcess | None = None) -> None:
+    def __init__(
+        self,
+        requests: list[RunRequest],
+        limits: Limits,
+        target: Callable[..., None] = training_worker,
+        on_exit: Callable[[Job], None] | None = None,
+        session_alive: Callable[[], bool] | None = None,
+        worker: WorkerProcess | None = None,
+    ) -> None:
         """Start the worker process (or hand the job to a warm one) and its reader thread.
 
         Args:
@@ -488,8 +509,7 @@ class Job:
         self._queue, self._cancel, self._process = worker.out, worker.cancel, worker.process
         worker.assign(self.requests)
         # The server's own deadline: every run's wall cap, time to start, and some grace.
-        self._deadline = (time.monotonic() + STARTUP_SECONDS + len(self.requests) * limits.max_seconds
-                          + GRACE_SECONDS)
+        self._deadline = time.monotonic() + STARTUP_SECONDS + len(self.requests) * limits.max_seconds + GRACE_SECONDS
         self._reader = threading.Thread(target=self._listen, daemon=True, name=f"cartpole-reader-{self.id[:8]}")
         self._reader.start()
 
@@ -534,8 +554,10 @@ class Job:
             if live.final is None and live.returns:
                 live_data = _live_run_data(live, index)
             finished = [run.done for run in self._runs if run.done is not None]
-            budget = int((live.config or {}).get("max_env_steps") or min(
-                int(live.request.overrides.get("max_env_steps", self.limits.max_steps)), self.limits.max_steps))
+            budget = int(
+                (live.config or {}).get("max_env_steps")
+                or min(int(live.request.overrides.get("max_env_steps", self.limits.max_steps)), self.limits.max_steps)
+            )
             return JobView(
                 status=self._status,
                 current=index,
@@ -567,8 +589,9 @@ class Job:
                         kind, index, payload = self._queue.get(timeout=1.0)
                     except queue_module.Empty:
                         with self._lock:
-                            self._errors.append(f"the training process ended unexpectedly "
-                                                f"(exit code {self._process.exitcode})")
+                            self._errors.append(
+                                f"the training process ended unexpectedly (exit code {self._process.exitcode})"
+                            )
                         break
                 else:
                     continue
@@ -600,8 +623,10 @@ class Job:
             self._cancel.set()
         if now > self._deadline and self._process.is_alive():
             with self._lock:
-                self._errors.append("the training passed its time cap and did not stop, so the server "
-                                    "stopped it; what it had sent so far is kept")
+                self._errors.append(
+                    "the training passed its time cap and did not stop, so the server "
+                    "stopped it; what it had sent so far is kept"
+                )
             self._end_process(patience=0.0)
             return True
         return False
@@ -663,35 +688,73 @@ class Job:
             return False
 
 
-def _run_data(run: _LiveRun, index: int, returns: Any, lengths: Any, end_steps: Any, *, env_steps: int,
-              wall_seconds: float, stop_reason: str, steps_to_solve: int | None = None,
-              eval_mean_return: float | None = None) -> RunData:
+def _run_data(
+    run: _LiveRun,
+    index: int,
+    returns: Any,
+    lengths: Any,
+    end_steps: Any,
+    *,
+    env_steps: int,
+    wall_seconds: float,
+    stop_reason: str,
+    steps_to_solve: int | None = None,
+    eval_mean_return: float | None = None,
+) -> RunData:
     request = run.request
     config = {k: v for k, v in (run.config or {}).items() if isinstance(v, (bool, int, float, str)) or v is None}
     grad = run.grad_variance if len(run.grad_variance) == len(run.update_steps) and run.grad_variance else None
     return RunData(
         name=request.name or f"{request.algo} · seed {request.seed} · {index + 1}",
-        algo=request.algo, seed=request.seed, preset=request.preset, config=config,
-        episode_returns=returns, episode_lengths=lengths, episode_end_steps=end_steps,
-        update_steps=run.update_steps, weight_variance=run.weight_variance, weight_mean=run.weight_mean,
-        entropy=run.entropy, grad_variance=grad, env_steps=env_steps, wall_seconds=wall_seconds,
-        stop_reason=stop_reason, group=request.group, steps_to_solve=steps_to_solve,
+        algo=request.algo,
+        seed=request.seed,
+        preset=request.preset,
+        config=config,
+        episode_returns=returns,
+        episode_lengths=lengths,
+        episode_end_steps=end_steps,
+        update_steps=run.update_steps,
+        weight_variance=run.weight_variance,
+        weight_mean=run.weight_mean,
+        entropy=run.entropy,
+        grad_variance=grad,
+        env_steps=env_steps,
+        wall_seconds=wall_seconds,
+        stop_reason=stop_reason,
+        group=request.group,
+        steps_to_solve=steps_to_solve,
         eval_mean_return=eval_mean_return,
     )
 
 
 def _live_run_data(run: _LiveRun, index: int) -> RunData:
-    return _run_data(run, index, run.returns, run.lengths, run.end_steps, env_steps=run.env_steps,
-                     wall_seconds=run.wall_seconds, stop_reason="cancelled")
+    return _run_data(
+        run,
+        index,
+        run.returns,
+        run.lengths,
+        run.end_steps,
+        env_steps=run.env_steps,
+        wall_seconds=run.wall_seconds,
+        stop_reason="cancelled",
+    )
 
 
 def _finished(run: _LiveRun, index: int) -> FinishedRun:
     final = run.final
     assert final is not None
-    data = _run_data(run, index, final["returns"], final["lengths"], final["end_steps"],
-                     env_steps=int(final["env_steps"]), wall_seconds=float(final["wall_seconds"]),
-                     stop_reason=str(final["stop_reason"]), steps_to_solve=final.get("steps_to_solve"),
-                     eval_mean_return=final.get("eval_mean_return"))
+    data = _run_data(
+        run,
+        index,
+        final["returns"],
+        final["lengths"],
+        final["end_steps"],
+        env_steps=int(final["env_steps"]),
+        wall_seconds=float(final["wall_seconds"]),
+        stop_reason=str(final["stop_reason"]),
+        steps_to_solve=final.get("steps_to_solve"),
+        eval_mean_return=final.get("eval_mean_return"),
+    )
     return FinishedRun(data, final["policy_weights"], int(final["hidden_size"]), str(final["activation"]))
 
 
@@ -703,18 +766,23 @@ class TrainingRegistry:
     nothing and the page shows the reason.
     """
 
-    def __init__(self, limits: Limits | None = None, target: Callable[..., None] = training_worker,
-                 disabled_reason: str | None = None,
-                 session_watch: Callable[[], Callable[[], bool] | None] | None = None,
-                 spares: int = 0, warm_up: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        target: Callable[..., None] = training_worker,
+        disabled_reason: str | None = None,
+        session_watch: Callable[[], Callable[[], bool] | None] | None = None,
+        spares: int = 0,
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         """Args:
-            limits: the caps (default: from the environment).
-            target: the worker function.
-            disabled_reason: set to turn training off, with the reason shown to visitors.
-            session_watch: called in the submitting session's thread; returns a check
-                "is that tab still connected?" (or None).
-            spares: how many started, warmed-up worker processes to keep in reserve.
-            warm_up: what a spare does while it waits (see :func:`warm_up_training`).
+        limits: the caps (default: from the environment).
+        target: the worker function.
+        disabled_reason: set to turn training off, with the reason shown to visitors.
+        session_watch: called in the submitting session's thread; returns a check
+            "is that tab still connected?" (or None).
+        spares: how many started, warmed-up worker processes to keep in reserve.
+        warm_up: what a spare does while it waits (see :func:`warm_up_training`).
         """
         self.limits = limits or Limits.from_env()
         self._target = target
@@ -792,7 +860,6 @@ class TrainingRegistry:
             self._waiting.pop(ticket, None)
 
 
-
 def registry_from_environment(target: Callable[..., None] = training_worker) -> TrainingRegistry:
     """The registry with the limits in the environment; if they are invalid, a registry with
     training turned off whose ``disabled_reason`` names the bad variable (also logged)."""
@@ -801,11 +868,19 @@ def registry_from_environment(target: Callable[..., None] = training_worker) -> 
         spares = _read_spares()
     except ValueError as err:
         _LOG.error("CartPole training is turned off: %s", err)
-        return TrainingRegistry(Limits(max_trainings=0), target=target,
-                                disabled_reason=f"{err}. Training is turned off on this server until it is fixed.",
-                                session_watch=_streamlit_session_watch)
-    return TrainingRegistry(limits, target=target, session_watch=_streamlit_session_watch, spares=spares,
-                            warm_up=warm_up_training if target is training_worker else None)
+        return TrainingRegistry(
+            Limits(max_trainings=0),
+            target=target,
+            disabled_reason=f"{err}. Training is turned off on this server until it is fixed.",
+            session_watch=_streamlit_session_watch,
+        )
+    return TrainingRegistry(
+        limits,
+        target=target,
+        session_watch=_streamlit_session_watch,
+        spares=spares,
+        warm_up=warm_up_training if target is training_worker else None,
+    )
 
 
 def _read_spares(environ: dict[str, str] | None = None) -> int:

@@ -34,8 +34,9 @@ def next_page_link(url_path: str) -> None:
         st.caption(f"Next: {following.title}")
 
 
-def predict_task(number: int, question: str, options: tuple[str, ...], key: str,
-                 check: Callable[[], tuple[str | None, str]]) -> None:
+def predict_task(
+    number: int, question: str, options: tuple[str, ...], key: str, check: Callable[[], tuple[str | None, str]]
+) -> None:
     """One predict-then-check task: the learner picks a prediction, moves a control, and the
     page says whether the numbers agree.
 
@@ -44,8 +45,7 @@ def predict_task(number: int, question: str, options: tuple[str, ...], key: str,
     every run, so the verdict always describes what the page shows now.
     """
     st.markdown(f"**{number}.** {question}")
-    guess = st.segmented_control(f"Your prediction for task {number}", options, key=key,
-                                 label_visibility="collapsed")
+    guess = st.segmented_control(f"Your prediction for task {number}", options, key=key, label_visibility="collapsed")
     if guess is None:
         st.caption("Pick your prediction first, then try it.")
         return

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 # Streamlit reads .streamlit/config.toml from the working directory; measure the app as
 # `make run` serves it (from the repository root), wherever the script was started.
@@ -14,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 os.chdir(ROOT)
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
-
 
 
 def page(name: str) -> AppTest:

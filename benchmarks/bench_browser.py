@@ -28,14 +28,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-from devtools.streamlit_client import ServerProcess
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from devtools.streamlit_client import ServerProcess
+
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 SETTLED = """() => {
     if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
@@ -140,7 +146,11 @@ def controls(page) -> list[tuple[str, str, object]]:  # noqa: ANN001
 def time_control(page, watcher: RunWatcher, kind: str, locator, repeats: int) -> list[float]:  # noqa: ANN001
     times = []
     for r in range(repeats):
-        locator.scroll_into_view_if_needed()
+        try:
+            locator.scroll_into_view_if_needed(timeout=5_000)
+        except Exception:  # noqa: BLE001 - the control left the page (a run redrew it): not timed
+            times.append(float("nan"))
+            continue
         before = watcher.finished
         if kind == "slider":
             locator.focus()
@@ -180,8 +190,11 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--root", default=None, help="checkout whose app/Home.py to serve (default: this one)")
-    parser.add_argument("--skip-buttons", default="Train,Stop,Leave the queue,Play,Pause",
-                        help="button labels not to press (they start long jobs)")
+    parser.add_argument(
+        "--skip-buttons",
+        default="Train,Stop,Leave the queue,Play,Pause",
+        help="button labels not to press (they start long jobs)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -197,16 +210,25 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         for info in pages:  # warm the server's caches and imports once, as a running demo has
             first_load(browser, f"{server.url}/{info.url_path}")
-        loads = {info.url_path: [first_load(browser, f"{server.url}/{info.url_path}") for _ in range(3)]
-                 for info in pages}
+        loads = {
+            info.url_path: [first_load(browser, f"{server.url}/{info.url_path}") for _ in range(3)] for info in pages
+        }
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         page = context.new_page()
         watcher = RunWatcher(page)
         for info in pages:
             open_page(page, f"{server.url}/{info.url_path}", watcher)
+            # the page's elements may still be arriving after the first finished run (the navigation
+            # runs first): wait for its first control before listing them
+            try:
+                page.wait_for_selector('[data-testid="stMain"] [data-testid="stSlider"]', timeout=30_000)
+            except Exception:  # noqa: BLE001 - a page without sliders: list what is there
+                pass
+            page.wait_for_timeout(500)
             # every section of a page's section picker (a segmented control), every tab within
             measured: set[tuple[str, str]] = set()  # controls outside the tabs show in every tab
-            pickers = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button')
+            # (a page's section picker has a key ending in "_section"; the tasks' prediction pickers do not)
+            pickers = page.locator('[data-testid="stMain"] [class*="_section"] [data-testid="stButtonGroup"] button')
             sections = [pickers.nth(i).inner_text().strip().splitlines()[-1] for i in range(pickers.count())] or [""]
             for section in sections:
                 if section:
@@ -227,7 +249,9 @@ def main() -> None:
                             continue
                         measured.add((kind, label))
                         name = f"{kind}: {label}" + (f" [{where}]" if where else "")
-                        rows.append((info.url_path, name[:60], time_control(page, watcher, kind, locator, args.repeats)))
+                        rows.append(
+                            (info.url_path, name[:60], time_control(page, watcher, kind, locator, args.repeats))
+                        )
             if info.url_path == "gradient-step":
                 ticks = play_rate(page, watcher, f"{server.url}/{info.url_path}?section=Watch+it+learn")
         # warm page switch: through the sidebar, to pages already visited
@@ -252,7 +276,9 @@ def main() -> None:
     print(f"{'page':<15} {'control':<60} {'p50':>8} {'p95':>8} {'n':>3}")
     for page_path, name, times in rows:
         missed = sum(not np.isfinite(t) for t in times)
-        print(f"{page_path:<15} {name:<60} {fmt(times)} {len(times):>3}" + (f"  ({missed} timed out)" if missed else ""))
+        print(
+            f"{page_path:<15} {name:<60} {fmt(times)} {len(times):>3}" + (f"  ({missed} timed out)" if missed else "")
+        )
     all_times = [t for _, _, times in rows for t in times]
     print(f"{'all controls':<76} {fmt(all_times)} {len(all_times):>3}")
     print(f"{'warm page switch':<76} {fmt(switches)} {len(switches):>3}")

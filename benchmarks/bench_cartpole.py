@@ -17,7 +17,6 @@ import statistics
 import sys
 import time
 
-
 import gymnasium as gym
 import numpy as np
 import torch
@@ -103,8 +102,11 @@ def main() -> None:
             result = train(preset_config("fast", algo, seed, max_env_steps=args.max_steps))
             steps.append(result.steps_to_solve if result.solved else args.max_steps)
             seconds.append(result.wall_seconds)
-            print(f"  {algo} seed {seed}: steps_to_solve {result.steps_to_solve} "
-                  f"({result.wall_seconds:.2f} s)", file=sys.stderr, flush=True)
+            print(
+                f"  {algo} seed {seed}: steps_to_solve {result.steps_to_solve} ({result.wall_seconds:.2f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         solved = sum(s < args.max_steps for s in steps)
         print(
             f"{algo:<20}{f'{solved}/{len(seeds)}':>8}{statistics.median(steps):>14,.0f}"

@@ -24,7 +24,6 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from pgcore.estimators import BASELINES, gradient_samples  # noqa: E402
 
 
-
 def estimates_per_second(baseline: str, n: int, repeats: int) -> float:
     gradient_samples(0.0, n, baseline=baseline, seed=0)  # warm-up
     times = []

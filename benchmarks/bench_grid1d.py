@@ -8,8 +8,8 @@ import statistics
 import time
 
 import numpy as np
-
 from _apptest_timing import page
+
 from pgcore.grid1d import sample_episodes
 
 
@@ -46,8 +46,10 @@ def million_episodes_s(runs: int = 7) -> list[float]:
 
 def main() -> None:
     times = million_episodes_s()
-    print(f"1,000,000 episodes sampled + returns * score_theta1: median {statistics.median(times):.3f} s, "
-          f"min {min(times):.3f} s over {len(times)} runs (target <= 0.5 s)")
+    print(
+        f"1,000,000 episodes sampled + returns * score_theta1: median {statistics.median(times):.3f} s, "
+        f"min {min(times):.3f} s over {len(times)} runs (target <= 0.5 s)"
+    )
     at = page("gradient_step")
     moves = {
         "theta1": lambda a, i: a.slider(key="gs_theta").set_value(-3.0 + (i % 30) * 0.2),
@@ -61,6 +63,7 @@ def main() -> None:
     for name, move in moves.items():
         wall, cpu = median_rerun(at, move)
         print(f"  {name:7s} wall {wall:5.1f} ms   cpu {cpu:5.1f} ms")
+
 
 if __name__ == "__main__":
     main()

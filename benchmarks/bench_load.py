@@ -28,7 +28,6 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-
 from devtools.streamlit_client import ServerProcess, Session, Widget
 
 LESSON_PAGES = ["policies", "gradient-step", "baselines"]
@@ -203,26 +202,32 @@ def main() -> None:
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be a loopback address")
     os.chdir(Path(__file__).resolve().parents[1])
-    header = (f"{'visitors':>8} {'train':>5} {'errors':>6} {'load p50':>9} {'load p95':>9} {'slide p50':>9} "
-              f"{'slide p95':>9} {'moves':>5} {'server MB':>9} {'workers MB':>10} {'left':>4}")
+    header = (
+        f"{'visitors':>8} {'train':>5} {'errors':>6} {'load p50':>9} {'load p95':>9} {'slide p50':>9} "
+        f"{'slide p95':>9} {'moves':>5} {'server MB':>9} {'workers MB':>10} {'left':>4}"
+    )
     print(header)
     all_errors = []
     for visitors in (int(v) for v in args.visitors.split(",")):
         trainers = args.trainers if args.trainers >= 0 else min(5, visitors // 4)
         result = run_crowd(visitors, min(trainers, visitors), args.moves, args.seconds, args.url, args.seed)
         tally = result["tally"]
-        print(f"{visitors:>8} {trainers:>5} {len(tally.errors):>6} {_percentile(tally.first_loads, 50):>9.2f} "
-              f"{_percentile(tally.first_loads, 95):>9.2f} {_percentile(tally.slider_moves, 50):>9.3f} "
-              f"{_percentile(tally.slider_moves, 95):>9.3f} {len(tally.slider_moves):>5} "
-              f"{result['peak']['server']:>9.0f} {result['peak']['workers']:>10.0f} {result['left_behind']:>4}",
-              flush=True)
+        print(
+            f"{visitors:>8} {trainers:>5} {len(tally.errors):>6} {_percentile(tally.first_loads, 50):>9.2f} "
+            f"{_percentile(tally.first_loads, 95):>9.2f} {_percentile(tally.slider_moves, 50):>9.3f} "
+            f"{_percentile(tally.slider_moves, 95):>9.3f} {len(tally.slider_moves):>5} "
+            f"{result['peak']['server']:>9.0f} {result['peak']['workers']:>10.0f} {result['left_behind']:>4}",
+            flush=True,
+        )
         all_errors += tally.errors
     for error in all_errors[:20]:
         print("error:", error)
     if all_errors:
         print(f"{len(all_errors)} errors in all")
-    print("median slider move over all rounds is server-side rerun time as the websocket sees it;",
-          "browser rendering adds to it (benchmarks/bench_browser.py).")
+    print(
+        "median slider move over all rounds is server-side rerun time as the websocket sees it;",
+        "browser rendering adds to it (benchmarks/bench_browser.py).",
+    )
 
 
 if __name__ == "__main__":

@@ -17,13 +17,19 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-
 from app.pages_index import available_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def descendants(pid: int) -> list[int]:
@@ -44,6 +50,7 @@ def descendants(pid: int) -> list[int]:
 
 def rss_mb(pid: int) -> tuple[float, float]:
     """(server RSS, server + descendants RSS) in MB, from /proc/<pid>/status."""
+
     def one(p: int) -> float:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -52,6 +59,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
         except OSError:
             pass
         return 0.0
+
     pids = descendants(pid)
     return one(pid), sum(one(p) for p in pids)
 
@@ -67,9 +75,22 @@ def main() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/Home.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/Home.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -107,8 +128,10 @@ def main() -> None:
                     for tab in sessions[1:]:
                         tab.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Policies").first.click()
                 time.sleep(0.5)
-            print(f"during training (40 s, {samples} samples): peak server {peak_server:.0f} MB, "
-                  f"peak server + training worker {peak_total:.0f} MB (target <= 1024 MB)")
+            print(
+                f"during training (40 s, {samples} samples): peak server {peak_server:.0f} MB, "
+                f"peak server + training worker {peak_total:.0f} MB (target <= 1024 MB)"
+            )
             browser.close()
     finally:
         server.terminate()

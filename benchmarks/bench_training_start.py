@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 
-
 from app.training_jobs import Limits, RunRequest, TrainingRegistry, warm_up_training
 
 

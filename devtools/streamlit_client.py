@@ -80,20 +80,37 @@ class ServerProcess:
     """``streamlit run app/Home.py`` on 127.0.0.1 and a free port, in its own process group
     (so stopping it stops any training worker it started too)."""
 
-    def __init__(self, env: dict[str, str] | None = None, port: int | None = None,
-                 root: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, port: int | None = None, root: Path | None = None) -> None:
         root = root or ROOT  # another checkout can be served, e.g. to measure before/after
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app" / "Home.py"),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(root / "app" / "Home.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(self.port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ]
         # The server's log goes to a file (a pipe nobody reads would fill and block it).
         self.log = tempfile.NamedTemporaryFile(prefix="streamlit-server-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(cmd, cwd=root, env={**os.environ, **(env or {})},
-                                        stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def log_text(self) -> str:
         """Everything the server has logged so far."""
@@ -137,8 +154,13 @@ class Session:
     def __init__(self, base_url: str, timeout: float = 60.0) -> None:
         ws_url = base_url.replace("http://", "ws://") + "/_stcore/stream"
         self.timeout = timeout
-        self._ws = connect(ws_url, subprotocols=["streamlit"], origin=base_url,  # type: ignore[arg-type]
-                           open_timeout=timeout, max_size=None).__enter__()
+        self._ws = connect(
+            ws_url,
+            subprotocols=["streamlit"],
+            origin=base_url,  # type: ignore[arg-type]
+            open_timeout=timeout,
+            max_size=None,
+        ).__enter__()
         self.widgets: dict[str, Widget] = {}
         self._states: dict[str, WidgetState] = {}
         self.page = ""
@@ -187,8 +209,7 @@ class Session:
 
     def auto_rerun(self, fragment_id: str) -> RunOutcome:
         """Rerun a fragment as the browser's timer does for ``st.fragment(run_every=...)``."""
-        client = ClientState(query_string=self.query, page_name=self.page, fragment_id=fragment_id,
-                             is_auto_rerun=True)
+        client = ClientState(query_string=self.query, page_name=self.page, fragment_id=fragment_id, is_auto_rerun=True)
         client.widget_states.CopyFrom(WidgetStates(widgets=list(self._states.values())))
         return self._run(client)
 
@@ -253,5 +274,6 @@ class Session:
             outcome.texts.append(element.markdown.body)
         elif kind in WIDGET_VALUE_FIELDS:
             proto = getattr(element, kind)
-            outcome.widgets[proto.id] = Widget(proto.id, kind, getattr(proto, "label", ""),
-                                               getattr(delta, "fragment_id", ""), proto)
+            outcome.widgets[proto.id] = Widget(
+                proto.id, kind, getattr(proto, "label", ""), getattr(delta, "fragment_id", ""), proto
+            )

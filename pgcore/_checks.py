@@ -33,9 +33,7 @@ def finite_float(name: str, value: Any) -> float:
     return number
 
 
-def float_in_range(
-    name: str, value: Any, low: float, high: float, *, low_open: bool = False
-) -> float:
+def float_in_range(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     """A finite float in [low, high] (or (low, high] with ``low_open``), else ValueError."""
     number = finite_float(name, value)
     too_low = number <= low if low_open else number < low

@@ -126,7 +126,7 @@ class Bandit:
         """
         return float(self.probs**2 @ self.means - (self.probs @ self.probs) * self.expected_reward)
 
-    def sample(self, n: int, rng: np.random.Generator, b: float = 0.0) -> "BanditSamples":
+    def sample(self, n: int, rng: np.random.Generator, b: float = 0.0) -> BanditSamples:
         """n independent one-step estimates ĝ = ψ(A)(R − b), from a seeded Generator."""
         n = positive_int("n", n, maximum=MAX_SAMPLES)
         b = reward_shift("b", b)

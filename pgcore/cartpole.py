@@ -339,8 +339,16 @@ class _Buffers:
         self.truncated = np.empty((max_steps, num_envs), dtype=np.bool_)
         self.valid = np.empty((max_steps, num_envs), dtype=np.bool_)
 
-    def store(self, t: int, next_obs: np.ndarray, action: np.ndarray, reward: np.ndarray, terminated: np.ndarray,
-              truncated: np.ndarray, valid: np.ndarray) -> None:
+    def store(
+        self,
+        t: int,
+        next_obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        valid: np.ndarray,
+    ) -> None:
         self.obs[t + 1] = next_obs
         self.actions[t] = action
         self.rewards[t] = reward
@@ -424,7 +432,9 @@ class TrainingRun:
         end = self._finished_at if self._finished_at is not None else time.perf_counter()
         value_weights = None
         if self.value is not None:
-            value_weights = {k: v.detach().numpy().astype(np.float32).copy() for k, v in self.value.state_dict().items()}
+            value_weights = {
+                k: v.detach().numpy().astype(np.float32).copy() for k, v in self.value.state_dict().items()
+            }
         return TrainResult(
             config=self.config,
             episode_returns=np.array(self.episode_returns, dtype=np.float64),
@@ -517,8 +527,11 @@ class TrainingRun:
 
     def _check_due(self) -> bool:
         """A check runs when the window says solved and 20 episodes have finished since the last one."""
-        return (not self.solved and self._window_says_solved()
-                and len(self.episode_returns) - self._episodes_at_last_check >= SOLVE_WINDOW)
+        return (
+            not self.solved
+            and self._window_says_solved()
+            and len(self.episode_returns) - self._episodes_at_last_check >= SOLVE_WINDOW
+        )
 
     def _check_solved(self) -> None:
         """Play EVAL_EPISODES fresh episodes with the current policy, sampling as in training;
@@ -718,9 +731,7 @@ def _grad_norm(module: nn.Module) -> float:
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
 
-def _per_step_grad_variance(
-    policy: MLP, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor
-) -> float:
+def _per_step_grad_variance(policy: MLP, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor) -> float:
     """(1/B) Σ_t ‖g_t − ḡ‖² for g_t = −Ψ_t ∇_θ log π(a_t | s_t), with per-step gradients
     from ``torch.func`` (vmap over the batch; the network is tiny so this is cheap)."""
     from torch.func import functional_call, grad, vmap
@@ -810,8 +821,13 @@ def measure_baseline_bias(config: TrainConfig, episodes: int = 2000, constant: f
     se = bias.std(axis=0, ddof=1) / np.sqrt(episodes)
     g, with_baseline = plain.mean(axis=0), plain.mean(axis=0) - bias.mean(axis=0)
     cosine = float(g @ with_baseline / max(np.linalg.norm(g) * np.linalg.norm(with_baseline), 1e-300))
-    return BaselineBias(episodes, float(np.linalg.norm(bias.mean(axis=0))), float(np.sqrt(np.sum(se**2))),
-                        float(np.linalg.norm(g)), float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))))
+    return BaselineBias(
+        episodes,
+        float(np.linalg.norm(bias.mean(axis=0))),
+        float(np.sqrt(np.sum(se**2))),
+        float(np.linalg.norm(g)),
+        float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))),
+    )
 
 
 def iter_training(config: TrainConfig) -> TrainingRun:

@@ -21,7 +21,16 @@ import numpy as np
 from pgcore._checks import choice, non_negative_float, positive_float, positive_int
 from pgcore.cartpole_policy import ACTIVATIONS
 
-__all__ = ["ALGOS", "ESTIMATORS", "SOLVE_WINDOW", "SOLVE_THRESHOLD", "EVAL_EPISODES", "TrainConfig", "PRESETS", "preset_config"]
+__all__ = [
+    "ALGOS",
+    "ESTIMATORS",
+    "SOLVE_WINDOW",
+    "SOLVE_THRESHOLD",
+    "EVAL_EPISODES",
+    "TrainConfig",
+    "PRESETS",
+    "preset_config",
+]
 
 ALGOS = ("reinforce", "reinforce_baseline", "reinforce_value", "actor_critic")
 ESTIMATORS = ("gae", "nstep")
@@ -151,15 +160,29 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "fast": {
         **{
             algo: dict(
-                gamma=0.99, hidden_size=32, activation="tanh", orthogonal_init=True,
-                policy_lr=2e-2, value_lr=1e-2, num_envs=4, normalize_returns=False,
+                gamma=0.99,
+                hidden_size=32,
+                activation="tanh",
+                orthogonal_init=True,
+                policy_lr=2e-2,
+                value_lr=1e-2,
+                num_envs=4,
+                normalize_returns=False,
             )
             for algo in ("reinforce", "reinforce_baseline", "reinforce_value")
         },
         "actor_critic": dict(
-            gamma=0.99, hidden_size=32, activation="tanh", orthogonal_init=True,
-            policy_lr=6e-3, value_lr=1e-2, num_envs=8, rollout_steps=4,
-            advantage_estimator="gae", gae_lambda=0.99, normalize_returns=False,
+            gamma=0.99,
+            hidden_size=32,
+            activation="tanh",
+            orthogonal_init=True,
+            policy_lr=6e-3,
+            value_lr=1e-2,
+            num_envs=8,
+            rollout_steps=4,
+            advantage_estimator="gae",
+            gae_lambda=0.99,
+            normalize_returns=False,
         ),
     },
 }

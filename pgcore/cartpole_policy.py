@@ -110,17 +110,14 @@ def _check_weights(weights: object, hidden_size: int) -> None:
         raise ValueError(f"weights must be a dict of arrays, got {type(weights).__name__}")
     expected = policy_shapes(hidden_size)
     if set(weights) != set(expected):
-        raise ValueError(
-            f"weights must have exactly the tensors {sorted(expected)}, got {sorted(weights)}"
-        )
+        raise ValueError(f"weights must have exactly the tensors {sorted(expected)}, got {sorted(weights)}")
     for name, shape in expected.items():
         array = weights[name]
         if not isinstance(array, np.ndarray) or array.dtype != np.float32:
             raise ValueError(f"weights[{name!r}] must be a float32 numpy array")
         if array.shape != shape:
             raise ValueError(
-                f"weights[{name!r}] must have shape {shape} for hidden_size={hidden_size}, "
-                f"got {array.shape}"
+                f"weights[{name!r}] must have shape {shape} for hidden_size={hidden_size}, got {array.shape}"
             )
         if not np.all(np.isfinite(array)):
             raise ValueError(f"weights[{name!r}] contains NaN or inf")

@@ -79,8 +79,16 @@ MAX_NAME = 80
 STOP_REASONS = ("solved", "max_env_steps", "max_wall_seconds", "cancelled", "uploaded")
 
 #: The hyperparameters the page exposes (TrainConfig field names).
-PAGE_FIELDS = ("gamma", "policy_lr", "value_lr", "hidden_size", "num_envs", "rollout_steps", "entropy_coef",
-               "normalize_returns")
+PAGE_FIELDS = (
+    "gamma",
+    "policy_lr",
+    "value_lr",
+    "hidden_size",
+    "num_envs",
+    "rollout_steps",
+    "entropy_coef",
+    "normalize_returns",
+)
 
 
 def read_presets() -> dict[str, dict[str, dict[str, Any]]]:
@@ -298,7 +306,8 @@ class RunData:
         grad_variance = self.grad_variance
         if grad_variance is not None:
             per_update["grad_variance"] = grad_variance = _float_array(
-                "grad_variance", grad_variance, max_size=MAX_UPDATES)
+                "grad_variance", grad_variance, max_size=MAX_UPDATES
+            )
         for name, array in per_update.items():
             if array.size != updates.size:
                 raise ValueError(f"{name} must have one entry per update ({updates.size}), got {array.size}")
@@ -311,8 +320,12 @@ class RunData:
         if env_steps < max(last_end, last_update):
             raise ValueError("env_steps is smaller than the steps its episodes and updates took")
         wall = self.wall_seconds
-        if isinstance(wall, bool) or not isinstance(wall, (int, float, np.floating)) or not math.isfinite(wall) \
-                or not 0 <= wall <= 1e7:
+        if (
+            isinstance(wall, bool)
+            or not isinstance(wall, (int, float, np.floating))
+            or not math.isfinite(wall)
+            or not 0 <= wall <= 1e7
+        ):
             raise ValueError("wall_seconds must be a finite number of seconds >= 0")
         if self.stop_reason not in STOP_REASONS:
             raise ValueError(f"stop_reason must be one of {', '.join(STOP_REASONS)}; got {self.stop_reason!r}")
@@ -329,9 +342,11 @@ class RunData:
         if solve is not None:
             solve = _whole("steps_to_solve", solve, 1, 10**9)
             if window is None or not window <= solve <= env_steps:
-                raise ValueError(f"steps_to_solve {solve} is not supported by the run's own episodes: a check can "
-                                 f"only follow the 20-episode mean reaching 475 (at {window}) and come before "
-                                 f"the run ended ({env_steps})")
+                raise ValueError(
+                    f"steps_to_solve {solve} is not supported by the run's own episodes: a check can "
+                    f"only follow the 20-episode mean reaching 475 (at {window}) and come before "
+                    f"the run ended ({env_steps})"
+                )
         score = self.eval_mean_return
         if score is not None:
             if isinstance(score, bool) or not isinstance(score, (int, float, np.floating)) or not 0 <= score <= 500:
@@ -358,8 +373,22 @@ class RunData:
 
 
 _RUN_KEYS = {
-    "format", "format_version", "name", "algo", "seed", "preset", "config", "group", "env_steps",
-    "wall_seconds", "stop_reason", "steps_to_solve", "window_solved_at", "eval_mean_return", "episodes", "updates",
+    "format",
+    "format_version",
+    "name",
+    "algo",
+    "seed",
+    "preset",
+    "config",
+    "group",
+    "env_steps",
+    "wall_seconds",
+    "stop_reason",
+    "steps_to_solve",
+    "window_solved_at",
+    "eval_mean_return",
+    "episodes",
+    "updates",
 }
 _EPISODE_KEYS = {"returns", "lengths", "end_steps"}
 _UPDATE_KEYS = {"env_steps", "weight_variance", "weight_mean", "entropy", "grad_variance"}
@@ -454,17 +483,28 @@ def run_from_json(data: bytes | str, *, max_bytes: int = MAX_RUN_BYTES) -> RunDa
     if claimed is not None:
         _whole("window_solved_at", claimed, 1, 10**9)
     run = RunData(
-        name=obj["name"], algo=obj["algo"], seed=obj["seed"], preset=obj["preset"], config=obj["config"],
-        episode_returns=episodes["returns"], episode_lengths=episodes["lengths"],
-        episode_end_steps=episodes["end_steps"], update_steps=updates["env_steps"],
-        weight_variance=updates["weight_variance"], weight_mean=updates["weight_mean"],
-        entropy=updates["entropy"], grad_variance=updates["grad_variance"],
-        env_steps=obj["env_steps"], wall_seconds=obj["wall_seconds"], stop_reason=obj["stop_reason"],
-        group=obj["group"], steps_to_solve=obj["steps_to_solve"], eval_mean_return=obj["eval_mean_return"],
+        name=obj["name"],
+        algo=obj["algo"],
+        seed=obj["seed"],
+        preset=obj["preset"],
+        config=obj["config"],
+        episode_returns=episodes["returns"],
+        episode_lengths=episodes["lengths"],
+        episode_end_steps=episodes["end_steps"],
+        update_steps=updates["env_steps"],
+        weight_variance=updates["weight_variance"],
+        weight_mean=updates["weight_mean"],
+        entropy=updates["entropy"],
+        grad_variance=updates["grad_variance"],
+        env_steps=obj["env_steps"],
+        wall_seconds=obj["wall_seconds"],
+        stop_reason=obj["stop_reason"],
+        group=obj["group"],
+        steps_to_solve=obj["steps_to_solve"],
+        eval_mean_return=obj["eval_mean_return"],
     )
     if claimed != run.window_solved_at:
-        raise ValueError(
-            f"window_solved_at says {claimed} but the run's own episodes give {run.window_solved_at}")
+        raise ValueError(f"window_solved_at says {claimed} but the run's own episodes give {run.window_solved_at}")
     return run
 
 
@@ -483,7 +523,8 @@ def run_to_csv(run: RunData) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["episode", "end_env_step", "return", "length", "mean_last_20"])
     for i, (end, ret, length, mean) in enumerate(
-            zip(run.episode_end_steps, run.episode_returns, run.episode_lengths, run.mean_last_20), start=1):
+        zip(run.episode_end_steps, run.episode_returns, run.episode_lengths, run.mean_last_20), start=1
+    ):
         writer.writerow([i, int(end), f"{ret:.6g}", int(length), f"{mean:.6g}"])
     return out.getvalue()
 
@@ -569,16 +610,18 @@ def summarize_by_algo(runs: list[RunData]) -> list[AlgoSummary]:
         solved = [r.steps_to_solve for r in mine if r.steps_to_solve is not None]
         variances = np.concatenate([r.weight_variance for r in mine])
         grads = [r.grad_variance for r in mine if r.grad_variance is not None and r.grad_variance.size]
-        out.append(AlgoSummary(
-            algo=algo,
-            runs=len(mine),
-            solved=len(solved),
-            median_steps_to_solve=float(np.median(solved)) if solved else None,
-            min_steps_to_solve=min(solved) if solved else None,
-            max_steps_to_solve=max(solved) if solved else None,
-            median_weight_variance=float(np.median(variances)) if variances.size else None,
-            median_grad_variance=float(np.median(np.concatenate(grads))) if grads else None,
-        ))
+        out.append(
+            AlgoSummary(
+                algo=algo,
+                runs=len(mine),
+                solved=len(solved),
+                median_steps_to_solve=float(np.median(solved)) if solved else None,
+                min_steps_to_solve=min(solved) if solved else None,
+                max_steps_to_solve=max(solved) if solved else None,
+                median_weight_variance=float(np.median(variances)) if variances.size else None,
+                median_grad_variance=float(np.median(np.concatenate(grads))) if grads else None,
+            )
+        )
     return out
 
 
@@ -700,14 +743,20 @@ def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> 
         return [], ["reference file is not a JSON object"]
     container = obj.get("curves", obj.get("algos", obj))
     if isinstance(container, list):
-        items = [(str(e.get("name", e.get("algo", f"curve {i + 1}"))), e) for i, e in enumerate(container)
-                 if isinstance(e, dict)]
+        items = [
+            (str(e.get("name", e.get("algo", f"curve {i + 1}"))), e)
+            for i, e in enumerate(container)
+            if isinstance(e, dict)
+        ]
     elif isinstance(container, dict):
         items = [(str(k), v) for k, v in container.items() if isinstance(v, dict)]
     else:
         items = []
-    header = ", ".join(f"{k} {obj[k]}" for k in ("preset", "seeds", "max_env_steps") if k in obj
-                       and isinstance(obj[k], (int, float, str)) and not isinstance(obj[k], bool))
+    header = ", ".join(
+        f"{k} {obj[k]}"
+        for k in ("preset", "seeds", "max_env_steps")
+        if k in obj and isinstance(obj[k], (int, float, str)) and not isinstance(obj[k], bool)
+    )
     curves: list[ReferenceCurve] = []
     for name, entry in items[:16]:
         steps, mean = _first(entry, _STEP_KEYS), _first(entry, _MEAN_KEYS)
@@ -723,8 +772,12 @@ def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> 
         except ValueError as err:
             notes.append(f"reference curve {name[:30]!r}: {err}; skipped")
             continue
-        if x.size != y.size or x.size == 0 or (lo is not None and lo.size != x.size) or (
-                hi is not None and hi.size != x.size):
+        if (
+            x.size != y.size
+            or x.size == 0
+            or (lo is not None and lo.size != x.size)
+            or (hi is not None and hi.size != x.size)
+        ):
             notes.append(f"reference curve {name[:30]!r} has arrays of different lengths; skipped")
             continue
         idx = downsample_indices(x.size, 2000)
@@ -737,14 +790,34 @@ def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> 
         preset = entry.get("preset")
         preset = preset[:30] if isinstance(preset, str) else None
         solves = entry.get("steps_to_solve")
-        solves = tuple(int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                       and v > 0 else None for v in solves[:100]) if isinstance(solves, list) else ()
+        solves = (
+            tuple(
+                int(v)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                else None
+                for v in solves[:100]
+            )
+            if isinstance(solves, list)
+            else ()
+        )
         normalized = entry.get("normalized")
         budget = entry.get("max_env_steps")
         budget = int(budget) if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0 else None
-        curves.append(ReferenceCurve(name, algo, x[idx], y[idx], None if lo is None else lo[idx],
-                                     None if hi is None else hi[idx], note, preset, solves,
-                                     normalized if isinstance(normalized, bool) else None, budget))
+        curves.append(
+            ReferenceCurve(
+                name,
+                algo,
+                x[idx],
+                y[idx],
+                None if lo is None else lo[idx],
+                None if hi is None else hi[idx],
+                note,
+                preset,
+                solves,
+                normalized if isinstance(normalized, bool) else None,
+                budget,
+            )
+        )
     if not curves and not notes:
         notes.append("reference file has no curves")
     return curves, notes

@@ -32,14 +32,24 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import discount, finite_array, finite_float, flag, logit, logit_array, positive_float, positive_int
-from pgcore._checks import reward_shift, reward_shifts, whole_number
+from pgcore._checks import (
+    discount,
+    finite_array,
+    flag,
+    logit,
+    logit_array,
+    positive_float,
+    positive_int,
+    reward_shift,
+    reward_shifts,
+    whole_number,
+)
 from pgcore._checks import seed as check_seed
 from pgcore.grid1d import MAX_SAMPLES, Episodes, sample_episodes
 from pgcore.policies import log_sigmoid, sigmoid
@@ -57,8 +67,6 @@ LEARNER_THETA_LIMIT = 20.0
 # ---------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------
-
-
 
 
 def _check_baseline(baseline: str | float) -> str | float:
@@ -137,12 +145,20 @@ class EpisodeTerms:
     score: Array
 
 
-def _terms(loops: npt.NDArray[np.int64], goal: npt.NDArray[np.bool_], p1: Any, q1: Any,
-           gamma: float, offset: float, discount_weight: bool) -> EpisodeTerms:
+def _terms(
+    loops: npt.NDArray[np.int64],
+    goal: npt.NDArray[np.bool_],
+    p1: Any,
+    q1: Any,
+    gamma: float,
+    offset: float,
+    discount_weight: bool,
+) -> EpisodeTerms:
     """Closed forms of the module docstring; p1/q1 scalars or arrays broadcasting to loops."""
     with_offset = offset != 0.0
-    sums = _sums(gamma * gamma, loops, want_m=with_offset and discount_weight,
-                 want_r=with_offset and not discount_weight)
+    sums = _sums(
+        gamma * gamma, loops, want_m=with_offset and discount_weight, want_r=with_offset and not discount_weight
+    )
     e = goal.astype(np.float64)
     psi_end = np.where(goal, q1, -p1)
     score_sum: Any = q1 * loops + psi_end  # Y_u
@@ -161,8 +177,11 @@ def _terms(loops: npt.NDArray[np.int64], goal: npt.NDArray[np.bool_], p1: Any, q
         if with_offset:
             assert sums.r is not None  # asked for above (want_r)
             weighted = weighted + offset * (q1 * ((1.0 + gamma) * sums.r + end_factor * g_s) + psi_end * end_factor)
-    return EpisodeTerms(ret=np.asarray(ret, dtype=np.float64), weighted=np.asarray(weighted, dtype=np.float64),
-                        score=np.asarray(score, dtype=np.float64))
+    return EpisodeTerms(
+        ret=np.asarray(ret, dtype=np.float64),
+        weighted=np.asarray(weighted, dtype=np.float64),
+        score=np.asarray(score, dtype=np.float64),
+    )
 
 
 def episode_terms(episodes: Episodes, *, reward_offset: float = 0.0, discount_weight: bool = True) -> EpisodeTerms:
@@ -229,8 +248,9 @@ def _scalar_or_array(x: Array) -> Array | float:
     return float(x) if np.ndim(x) == 0 else x
 
 
-def expected_return_with_offset(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9,
-                                reward_offset: float = 0.0) -> Array | float:
+def expected_return_with_offset(
+    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
+) -> Array | float:
     """J_c = V^π(S1) when every reward gets + c: (c(1 + γp₁) + γp₁p₂) / (1 − γ²p₁(1 − p₂)).
 
     Equals grid1d.expected_return at c = 0. θ may be arrays (broadcast); a float for scalars.
@@ -241,8 +261,9 @@ def expected_return_with_offset(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0
     return _scalar_or_array(value)
 
 
-def expected_gradient(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9,
-                      reward_offset: float = 0.0) -> Array | float:
+def expected_gradient(
+    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
+) -> Array | float:
     """∂J_c/∂θ₁ exactly: γ p₁ (1 − p₁) [(c + p₂) + γ (1 − p₂) J_c] / (1 − γ² p₁ (1 − p₂)).
 
     What every unbiased estimator here averages to. With c = 0 it is grid1d's
@@ -321,8 +342,14 @@ def _enumeration_cap(log_q: float) -> int:
 _ALL_MOMENTS = ("mean", "x_sq", "x_score", "score_sq", "score_mean", "return_mean", "return_sq")
 
 
-def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, discount_weight: bool,
-                   want: tuple[str, ...] = _ALL_MOMENTS) -> tuple[dict[str, Array], int, Array]:
+def _moments_table(
+    theta1: Array,
+    theta2: float,
+    gamma: float,
+    offset: float,
+    discount_weight: bool,
+    want: tuple[str, ...] = _ALL_MOMENTS,
+) -> tuple[dict[str, Array], int, Array]:
     """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass."""
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
     log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
@@ -337,16 +364,22 @@ def _moments_table(theta1: Array, theta2: float, gamma: float, offset: float, di
     t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
     x, y, g = t.weighted, t.score, t.ret
     products = {
-        "mean": lambda: x, "x_sq": lambda: x * x, "x_score": lambda: x * y, "score_sq": lambda: y * y,
-        "score_mean": lambda: y, "return_mean": lambda: g, "return_sq": lambda: g * g,
+        "mean": lambda: x,
+        "x_sq": lambda: x * x,
+        "x_score": lambda: x * y,
+        "score_sq": lambda: y * y,
+        "score_mean": lambda: y,
+        "return_mean": lambda: g,
+        "return_sq": lambda: g * g,
     }
     out = {name: (prob * products[name]()).sum(1) for name in want}
     missing = np.maximum(1.0 - prob.sum(1), 0.0)
     return out, cap, missing
 
 
-def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward_offset: float = 0.0,
-                  discount_weight: bool = True) -> EstimatorMoments:
+def exact_moments(
+    theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward_offset: float = 0.0, discount_weight: bool = True
+) -> EstimatorMoments:
     """Exact E[X₀], E[X₀²], E[X₀Y], E[Y²], E[G₀], E[G₀²] by summing over every trajectory
     with k ≤ cap loops (cap: tail mass < 1e-20, at most MAX_ENUMERATED_LOOPS)."""
     theta1 = logit("theta1", theta1)
@@ -355,12 +388,20 @@ def exact_moments(theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward
     offset = reward_shift("reward_offset", reward_offset)
     discount_weight = _check_flag("discount_weight", discount_weight)
     sums, cap, missing = _moments_table(np.array([theta1]), theta2, gamma, offset, discount_weight)
-    return EstimatorMoments(**{name: float(v[0]) for name, v in sums.items()},
-                            missing_probability=float(missing[0]), max_loops=cap)
+    return EstimatorMoments(
+        **{name: float(v[0]) for name, v in sums.items()}, missing_probability=float(missing[0]), max_loops=cap
+    )
 
 
-def variance_by_offset(offsets: npt.ArrayLike, theta1: float, theta2: float = 0.0, gamma: float = 0.9, *,
-                       n: int = 2, discount_weight: bool = True) -> dict[str, Array]:
+def variance_by_offset(
+    offsets: npt.ArrayLike,
+    theta1: float,
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    *,
+    n: int = 2,
+    discount_weight: bool = True,
+) -> dict[str, Array]:
     """Exact Var of one estimate for each named baseline at each reward offset c: shape (m,) each."""
     cs = reward_shifts("offsets", offsets).ravel()
     n = positive_int("n", n, maximum=MAX_SAMPLES)
@@ -377,8 +418,9 @@ def variance_by_offset(offsets: npt.ArrayLike, theta1: float, theta2: float = 0.
 # ---------------------------------------------------------------------------------------
 
 
-def _baseline_per_episode(baseline: str | float, terms: EpisodeTerms,
-                          moments: EstimatorMoments | None) -> float | Array:
+def _baseline_per_episode(
+    baseline: str | float, terms: EpisodeTerms, moments: EstimatorMoments | None
+) -> float | Array:
     if baseline == "none":
         return 0.0
     if baseline == "mean":
@@ -422,8 +464,16 @@ def gradient_samples(
     baseline = _check_baseline(baseline)
     if baseline == "mean" and n < 2:
         raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
-    return compare_baselines(theta1, n, baselines=(baseline,), seed=seed, gamma=gamma, theta2=theta2,
-                             reward_offset=reward_offset, discount_weight=discount_weight)[baseline]
+    return compare_baselines(
+        theta1,
+        n,
+        baselines=(baseline,),
+        seed=seed,
+        gamma=gamma,
+        theta2=theta2,
+        reward_offset=reward_offset,
+        discount_weight=discount_weight,
+    )[baseline]
 
 
 def compare_baselines(
@@ -459,8 +509,13 @@ def compare_baselines(
 def score_samples(theta1: float, n: int, *, seed: int = 0, gamma: float = 0.9, theta2: float = 0.0) -> Array:
     """Σ_t ∇θ₁ log π(a_t|s_t) for n sampled episodes, shape (n,): mean zero (the lemma)."""
     theta1 = logit("theta1", theta1)
-    episodes = sample_episodes(theta1, positive_int("n", n, maximum=MAX_SAMPLES),
-                               np.random.default_rng(check_seed(seed)), theta2=theta2, gamma=gamma)
+    episodes = sample_episodes(
+        theta1,
+        positive_int("n", n, maximum=MAX_SAMPLES),
+        np.random.default_rng(check_seed(seed)),
+        theta2=theta2,
+        gamma=gamma,
+    )
     return episodes.score_theta1
 
 
@@ -481,8 +536,9 @@ def summarize(samples: npt.ArrayLike) -> SampleSummary:
     if x.size < 2:
         raise ValueError(f"samples must hold at least 2 numbers, got {x.size}")
     var = float(x.var(ddof=1))
-    return SampleSummary(mean=float(x.mean()), std=math.sqrt(var), variance=var,
-                         standard_error=math.sqrt(var / x.size), n=int(x.size))
+    return SampleSummary(
+        mean=float(x.mean()), std=math.sqrt(var), variance=var, standard_error=math.sqrt(var / x.size), n=int(x.size)
+    )
 
 
 def empirical_variance_curve(terms_weighted: Array, terms_score: Array, b: npt.ArrayLike) -> Array:
@@ -535,9 +591,17 @@ def baseline_arithmetic(returns: npt.ArrayLike, scores: npt.ArrayLike, baseline:
     if g.size == 0 or g.size != psi.size:
         raise ValueError(f"returns and scores must have the same non-zero length, got {g.size} and {psi.size}")
     plain, shifted = psi * g, psi * (g - b)
-    return TwoSampleArithmetic(returns=g, scores=psi, baseline=b, plain=plain, with_baseline=shifted,
-                               plain_mean=float(plain.mean()), with_baseline_mean=float(shifted.mean()),
-                               mean_score=float(psi.mean()), shift=float(b * psi.mean()))
+    return TwoSampleArithmetic(
+        returns=g,
+        scores=psi,
+        baseline=b,
+        plain=plain,
+        with_baseline=shifted,
+        plain_mean=float(plain.mean()),
+        with_baseline_mean=float(shifted.mean()),
+        mean_score=float(psi.mean()),
+        shift=float(b * psi.mean()),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -579,8 +643,17 @@ def _check_learning_baseline(baseline: str) -> str:
     return checked
 
 
-def _learning_step(theta: Array, rng: np.random.Generator, rows: dict[str, int], theta2: float, gamma: float,
-                   offset: float, m: int, alpha: float, discount_weight: bool) -> tuple[Array, Array]:
+def _learning_step(
+    theta: Array,
+    rng: np.random.Generator,
+    rows: dict[str, int],
+    theta2: float,
+    gamma: float,
+    offset: float,
+    m: int,
+    alpha: float,
+    discount_weight: bool,
+) -> tuple[Array, Array]:
     """One update of every learner: θ (baselines, learners) → (new θ, the mean estimates used).
 
     Draws one (2, 1, learners, m) block of uniforms, shared by every baseline's row (common

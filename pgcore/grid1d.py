@@ -22,14 +22,23 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import choice, discount, finite_float, flag, logit, logit_array, non_negative_float
-from pgcore._checks import LOGIT_LIMIT, positive_int, reward_shift, whole_number
+from pgcore._checks import (
+    LOGIT_LIMIT,
+    choice,
+    discount,
+    flag,
+    logit,
+    logit_array,
+    non_negative_float,
+    positive_int,
+    reward_shift,
+    whole_number,
+)
 from pgcore.policies import log_sigmoid, sigmoid
 
 Array = npt.NDArray[np.float64]
@@ -37,8 +46,6 @@ Array = npt.NDArray[np.float64]
 ACTIONS = ("right", "left")
 STATES = ("S1", "S2", "S3")
 GOAL_REWARD = 1.0
-
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,8 +146,10 @@ def worked_steps(
         theta_next = steps[-1].theta_new
         if abs(theta_next) > LOGIT_LIMIT:
             # the arguments were each fine; together they throw θ out of range
-            raise ValueError(f"alpha={alpha!r} with v_estimate={v_estimate!r} moves theta past ±{LOGIT_LIMIT:g} "
-                             f"after {step} steps; use a smaller α or a V̂ nearer the returns")
+            raise ValueError(
+                f"alpha={alpha!r} with v_estimate={v_estimate!r} moves theta past ±{LOGIT_LIMIT:g} "
+                f"after {step} steps; use a smaller α or a V̂ nearer the returns"
+            )
         steps.append(worked_step(theta_next, action, gamma, v_estimate, alpha))
     return steps
 
@@ -162,11 +171,8 @@ def _log_terms(theta1: Array, theta2: Array, gamma: float) -> dict[str, Any]:
     log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)  # log p₁, log(1 − p₁)
     log_p2, log_q2 = log_sigmoid(theta2), log_sigmoid(-theta2)
     log_a = np.log1p(-gamma * gamma) if gamma < 1 else -np.inf  # log(1 − γ²)
-    log_d = np.logaddexp(
-        np.logaddexp(log_a, 2 * log_g + log_q1), 2 * log_g + log_p1 + log_p2
-    )
-    return dict(log_g=log_g, log_p1=log_p1, log_q1=log_q1, log_p2=log_p2, log_q2=log_q2,
-                log_a=log_a, log_d=log_d)
+    log_d = np.logaddexp(np.logaddexp(log_a, 2 * log_g + log_q1), 2 * log_g + log_p1 + log_p2)
+    return dict(log_g=log_g, log_p1=log_p1, log_q1=log_q1, log_p2=log_p2, log_q2=log_q2, log_a=log_a, log_d=log_d)
 
 
 def _thetas(theta1: npt.ArrayLike, theta2: npt.ArrayLike) -> tuple[Array, Array]:
@@ -250,8 +256,12 @@ def exact_values(theta1: float, theta2: float = 0.0, gamma: float = 0.9) -> Exac
     p2 = float(sigmoid(theta2))
     v2 = p2 * GOAL_REWARD + float(sigmoid(-theta2)) * gamma * v1
     return ExactValues(
-        v_s1=v1, v_s2=v2, q_s1_right=gamma * v2, q_s1_left=0.0,
-        q_s2_right=GOAL_REWARD, q_s2_left=gamma * v1,
+        v_s1=v1,
+        v_s2=v2,
+        q_s1_right=gamma * v2,
+        q_s1_left=0.0,
+        q_s2_right=GOAL_REWARD,
+        q_s2_left=gamma * v1,
     )
 
 
@@ -309,8 +319,9 @@ class Episodes:
         return np.exp(lp)
 
 
-def _episode_log_prob(loops: npt.NDArray[np.int64], reached_goal: npt.NDArray[np.bool_], theta1: float,
-                      theta2: float) -> Array:
+def _episode_log_prob(
+    loops: npt.NDArray[np.int64], reached_goal: npt.NDArray[np.bool_], theta1: float, theta2: float
+) -> Array:
     log_loop = float(log_sigmoid(theta1) + log_sigmoid(-theta2))
     log_goal = float(log_sigmoid(theta1) + log_sigmoid(theta2))
     log_left = float(log_sigmoid(-theta1))

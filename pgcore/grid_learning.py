@@ -30,8 +30,15 @@ from pgcore._checks import choice, instance, logit, positive_float, reward_shift
 from pgcore.estimators import episode_terms, exact_moments
 from pgcore.grid1d import Episodes, expected_return, expected_return_grad, sample_episodes
 
-__all__ = ["ESTIMATORS", "THETA_LIMIT", "SampledUpdate", "estimate_theta1", "expected_estimate",
-           "sampled_update", "exact_ascent_step"]
+__all__ = [
+    "ESTIMATORS",
+    "THETA_LIMIT",
+    "SampledUpdate",
+    "estimate_theta1",
+    "expected_estimate",
+    "sampled_update",
+    "exact_ascent_step",
+]
 
 #: The single-episode estimates of ∂J/∂θ₁ a learner can use (see the module docstring).
 ESTIMATORS = ("return", "reward_to_go", "no_discount")
@@ -105,14 +112,21 @@ def sampled_update(
     moved = theta1 + alpha * estimate
     new = float(np.clip(moved, -limit, limit))
     return SampledUpdate(
-        theta1=theta1, theta1_new=new, loops=int(episode.loops[0]), reached_goal=bool(episode.reached_goal[0]),
-        ret=float(episode.returns[0]), estimate=estimate, exact_gradient=exact,
-        j_new=float(expected_return(new, theta2, episode.gamma)), clipped=new != moved,
+        theta1=theta1,
+        theta1_new=new,
+        loops=int(episode.loops[0]),
+        reached_goal=bool(episode.reached_goal[0]),
+        ret=float(episode.returns[0]),
+        estimate=estimate,
+        exact_gradient=exact,
+        j_new=float(expected_return(new, theta2, episode.gamma)),
+        clipped=new != moved,
     )
 
 
-def exact_ascent_step(theta1: float, *, theta2: float = 0.0, gamma: float = 0.9, step_size: float = 1.0,
-                      limit: float = THETA_LIMIT) -> float:
+def exact_ascent_step(
+    theta1: float, *, theta2: float = 0.0, gamma: float = 0.9, step_size: float = 1.0, limit: float = THETA_LIMIT
+) -> float:
     """θ₁ + α ∂J/∂θ₁ with the exact gradient, clipped to ±limit: one step of the path the
     sampled learner follows on average."""
     theta1 = logit("theta1", theta1)

@@ -28,8 +28,14 @@ import numpy.typing as npt
 
 from pgcore._checks import flag, float_in_range, instance, logit, positive_int, reward_shift
 from pgcore._checks import seed as check_seed
-from pgcore.grid1d import Episodes, TrajectoryTable, enumerate_trajectories, exact_values, expected_return_grad
-from pgcore.grid1d import sample_episodes
+from pgcore.grid1d import (
+    Episodes,
+    TrajectoryTable,
+    enumerate_trajectories,
+    exact_values,
+    expected_return_grad,
+    sample_episodes,
+)
 from pgcore.policies import log_sigmoid, sigmoid
 
 Array = npt.NDArray[np.float64]
@@ -188,12 +194,10 @@ def _estimates_by_lookup(episodes: Episodes, baseline: float) -> tuple[Array, Ar
     """
     most_loops = int(episodes.loops.max())
     if most_loops > MAX_LOOPS:
-        return (single_estimates(episodes, baseline),
-                single_estimates(episodes, baseline, divide_by_pi=False))
+        return (single_estimates(episodes, baseline), single_estimates(episodes, baseline, divide_by_pi=False))
     kinds = enumerate_trajectories(episodes.theta1, episodes.theta2, episodes.gamma, max_loops=most_loops).episodes
     row = 2 * episodes.loops + episodes.reached_goal
-    return (single_estimates(kinds, baseline)[row],
-            single_estimates(kinds, baseline, divide_by_pi=False)[row])
+    return (single_estimates(kinds, baseline)[row], single_estimates(kinds, baseline, divide_by_pi=False)[row])
 
 
 def convergence_curve(

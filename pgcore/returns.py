@@ -55,8 +55,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 
-
-
 def _flags(name: str, value: npt.ArrayLike, shape: tuple[int, ...], like: str = "rewards") -> BoolArray:
     array = bool_array(name, value)
     if array.shape != shape:
@@ -83,8 +81,7 @@ def _batch(
         expected = (r.shape[0] + 1, *r.shape[1:])
         if v.shape != expected:
             raise ValueError(
-                f"values must have shape {expected} (one more row than rewards: V(s_0)…V(s_T)), "
-                f"got {v.shape}"
+                f"values must have shape {expected} (one more row than rewards: V(s_0)…V(s_T)), got {v.shape}"
             )
     if one_d:
         r, term, trunc = r[:, None], term[:, None], trunc[:, None]

@@ -34,7 +34,9 @@ def main() -> int:
             start = time.perf_counter()
             try:
                 tried = fuzz_page(name, args.combinations, seed)
-                print(f"{name:20s} seed {seed}: {args.combinations} combinations over {len(tried)} controls, no failure ({time.perf_counter() - start:.0f} s)")
+                print(
+                    f"{name:20s} seed {seed}: {args.combinations} combinations over {len(tried)} controls, no failure ({time.perf_counter() - start:.0f} s)"
+                )
             except AssertionError as err:
                 failures += 1
                 print(f"{name:20s} seed {seed}: FAILED: {err}\n    cause: {err.__cause__}")

@@ -30,7 +30,6 @@ import json
 import time
 from pathlib import Path
 
-
 import numpy as np
 
 from pgcore.cartpole import ALGOS, SOLVE_WINDOW, measure_baseline_bias, preset_config, running_mean, train
@@ -43,8 +42,11 @@ BIAS_EPISODES = 4000
 RUN_POINTS = 120
 BUDGETS = {"fast": 150_000, "articles": 200_000}
 #: (preset, algorithm, overrides): each fast entry differs from plain REINFORCE in one thing.
-PLAN = ([("fast", algo, {}) for algo in ALGOS] + [("fast", "reinforce", {"normalize_returns": True})]
-        + [("articles", "reinforce", {})])
+PLAN = (
+    [("fast", algo, {}) for algo in ALGOS]
+    + [("fast", "reinforce", {"normalize_returns": True})]
+    + [("articles", "reinforce", {})]
+)
 
 
 def downsample(n: int, points: int) -> np.ndarray:
@@ -80,35 +82,42 @@ def main() -> None:
             solves.append(result.steps_to_solve)
             windows.append(result.window_solved_at)
             keep = downsample(ends.size, RUN_POINTS)
-            runs.append({
-                "algo": algo,
-                "preset": preset,
-                "normalized": config.normalize_returns,
-                "seed": seed,
-                "env_steps": ends[keep].tolist(),
-                "avg_return": np.round(avg[keep], 1).tolist(),
-                "steps_to_solve": result.steps_to_solve,
-                "window_solved_at": result.window_solved_at,
-            })
-            print(f"{preset:>8} {algo:<20} seed {seed}: steps_to_solve {result.steps_to_solve} "
-                  f"({result.wall_seconds:.1f} s)", flush=True)
+            runs.append(
+                {
+                    "algo": algo,
+                    "preset": preset,
+                    "normalized": config.normalize_returns,
+                    "seed": seed,
+                    "env_steps": ends[keep].tolist(),
+                    "avg_return": np.round(avg[keep], 1).tolist(),
+                    "steps_to_solve": result.steps_to_solve,
+                    "window_solved_at": result.window_solved_at,
+                }
+            )
+            print(
+                f"{preset:>8} {algo:<20} seed {seed}: steps_to_solve {result.steps_to_solve} "
+                f"({result.wall_seconds:.1f} s)",
+                flush=True,
+            )
         stacked = np.vstack(on_common_grid)
         normalized = preset_config(preset, algo, 0, **overrides).normalize_returns
         label = preset + (", normalized Ψ" if overrides.get("normalize_returns") else "")
-        curves.append({
-            "name": f"{algo} ({label})",
-            "algo": algo,
-            "preset": preset,
-            "normalized": normalized,
-            "seeds": list(SEEDS[preset]),
-            "max_env_steps": budget,
-            "env_steps": grid.tolist(),
-            "mean": np.round(stacked.mean(axis=0), 1).tolist(),
-            "low": np.round(stacked.min(axis=0), 1).tolist(),
-            "high": np.round(stacked.max(axis=0), 1).tolist(),
-            "steps_to_solve": solves,
-            "window_solved_at": windows,
-        })
+        curves.append(
+            {
+                "name": f"{algo} ({label})",
+                "algo": algo,
+                "preset": preset,
+                "normalized": normalized,
+                "seeds": list(SEEDS[preset]),
+                "max_env_steps": budget,
+                "env_steps": grid.tolist(),
+                "mean": np.round(stacked.mean(axis=0), 1).tolist(),
+                "low": np.round(stacked.min(axis=0), 1).tolist(),
+                "high": np.round(stacked.max(axis=0), 1).tolist(),
+                "steps_to_solve": solves,
+                "window_solved_at": windows,
+            }
+        )
 
     bias = measure_baseline_bias(preset_config("fast", "reinforce_baseline", 0), episodes=BIAS_EPISODES)
     print(f"episode-mean baseline term at the initial policy: {bias}", flush=True)
@@ -123,7 +132,10 @@ def main() -> None:
         "solve_threshold": 475.0,
         "curves": curves,
         "episode_mean_baseline_bias": {
-            "preset": "fast", "seed": 0, "policy": "initial", **dataclasses.asdict(bias),
+            "preset": "fast",
+            "seed": 0,
+            "policy": "initial",
+            **dataclasses.asdict(bias),
         },
         "runs": runs,
     }

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,8 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "app" / "views"
 
 #: Widget kinds AppTest can drive, by the attribute that lists them.
-WIDGET_KINDS = ("slider", "select_slider", "number_input", "selectbox", "radio", "checkbox", "toggle",
-                "segmented_control", "pills", "multiselect", "text_input")
+WIDGET_KINDS = (
+    "slider",
+    "select_slider",
+    "number_input",
+    "selectbox",
+    "radio",
+    "checkbox",
+    "toggle",
+    "segmented_control",
+    "pills",
+    "multiselect",
+    "text_input",
+)
 
 _NON_FINITE = re.compile(r"(?<![A-Za-z\\])(nan|inf|infinity)(?![A-Za-z])", re.IGNORECASE)
 
@@ -78,7 +90,7 @@ def assert_charts_have_data(at: AppTest) -> None:
         # the app builds figures without plotly's validation (for speed); validate them here
         go.Figure(spec)
         title = spec.get("layout", {}).get("title", {})
-        assert (title.get("text") if isinstance(title, dict) else title), "a chart has no title"
+        assert title.get("text") if isinstance(title, dict) else title, "a chart has no title"
         traces = spec.get("data", [])
         assert traces, f"chart {title} has no traces"
         sizes = []
@@ -123,8 +135,19 @@ def _line_gaps(trace: dict[str, Any]) -> np.ndarray | None:
 def shown_text(at: AppTest) -> list[str]:
     """Every piece of text the learner can read: markdown, LaTeX, captions, metrics, tables."""
     texts: list[str] = []
-    for kind in ("markdown", "latex", "caption", "code", "info", "warning", "success", "title", "header",
-                 "subheader", "text"):
+    for kind in (
+        "markdown",
+        "latex",
+        "caption",
+        "code",
+        "info",
+        "warning",
+        "success",
+        "title",
+        "header",
+        "subheader",
+        "text",
+    ):
         texts.extend(str(el.value) for el in at.get(kind))
     for metric in at.get("metric"):
         texts.append(str(metric.value))

@@ -23,20 +23,32 @@ def test_score_by_finite_differences_and_torch(preferences):
     bandit = Bandit(preferences=preferences, means=np.zeros(len(preferences)))
     h = np.array(preferences)
     eps = 1e-6
-    fd = np.stack([(np.log(Bandit(h + eps * e, bandit.means).probs) - np.log(Bandit(h - eps * e, bandit.means).probs))
-                   / (2 * eps) for e in np.eye(h.size)], axis=1)
+    fd = np.stack(
+        [
+            (np.log(Bandit(h + eps * e, bandit.means).probs) - np.log(Bandit(h - eps * e, bandit.means).probs))
+            / (2 * eps)
+            for e in np.eye(h.size)
+        ],
+        axis=1,
+    )
     np.testing.assert_allclose(bandit.score, fd, rtol=1e-6, atol=1e-10)
     jac = torch.autograd.functional.jacobian(lambda x: torch.log_softmax(x, 0), torch.tensor(h))
     np.testing.assert_allclose(bandit.score, jac.numpy(), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("preferences, means", [((-1.0, 0.3, 0.3, 2.2), (0.5, -2.0, 1.0, 3.0)), ((0.0, 0.0), (1.0, 0.0))])
+@pytest.mark.parametrize(
+    "preferences, means", [((-1.0, 0.3, 0.3, 2.2), (0.5, -2.0, 1.0, 3.0)), ((0.0, 0.0), (1.0, 0.0))]
+)
 def test_gradient_by_finite_differences_and_torch_at_other_policies(preferences, means):
     bandit = Bandit(preferences, means)
     h = np.array(preferences)
     eps = 1e-6
-    fd = np.array([(Bandit(h + eps * e, means).expected_reward - Bandit(h - eps * e, means).expected_reward)
-                   / (2 * eps) for e in np.eye(h.size)])
+    fd = np.array(
+        [
+            (Bandit(h + eps * e, means).expected_reward - Bandit(h - eps * e, means).expected_reward) / (2 * eps)
+            for e in np.eye(h.size)
+        ]
+    )
     np.testing.assert_allclose(bandit.gradient, fd, rtol=1e-6, atol=1e-10)
     ht = torch.tensor(h, requires_grad=True)
     (torch.softmax(ht, 0) @ torch.tensor(means, dtype=torch.float64)).backward()
@@ -46,8 +58,13 @@ def test_gradient_by_finite_differences_and_torch_at_other_policies(preferences,
 def test_gradient_by_finite_differences_and_torch():
     h = np.array(WORKED.preferences)
     eps = 1e-6
-    fd = np.array([(Bandit(h + eps * e, WORKED.means).expected_reward - Bandit(h - eps * e, WORKED.means).expected_reward)
-                   / (2 * eps) for e in np.eye(3)])
+    fd = np.array(
+        [
+            (Bandit(h + eps * e, WORKED.means).expected_reward - Bandit(h - eps * e, WORKED.means).expected_reward)
+            / (2 * eps)
+            for e in np.eye(3)
+        ]
+    )
     np.testing.assert_allclose(WORKED.gradient, fd, rtol=1e-6, atol=1e-10)
     ht = torch.tensor(h, requires_grad=True)
     (torch.softmax(ht, 0) @ torch.tensor(WORKED.means)).backward()
@@ -106,7 +123,8 @@ def test_an_offset_explodes_the_plain_variance_and_leaves_b_star_flat():
         np.testing.assert_allclose(shifted.gradient, WORKED.gradient, atol=1e-12)  # ∇J is unchanged
         assert shifted.optimal_baseline == pytest.approx(WORKED.optimal_baseline + c, rel=1e-12)
         assert shifted.total_variance(shifted.optimal_baseline) == pytest.approx(
-            WORKED.total_variance(WORKED.optimal_baseline), rel=1e-9)
+            WORKED.total_variance(WORKED.optimal_baseline), rel=1e-9
+        )
     big = Bandit(WORKED.preferences, np.array(WORKED.means) + 50.0, WORKED.noise_std)
     assert big.total_variance(0.0) > 1000 * WORKED.total_variance(WORKED.optimal_baseline)
 

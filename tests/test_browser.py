@@ -51,9 +51,24 @@ def server():
     SHOTS.mkdir(exist_ok=True)
     log = open(SHOTS / "streamlit.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/Home.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/Home.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -79,9 +94,17 @@ def server():
 def browser():
     with sync_playwright() as p:
         chromium = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield chromium
         chromium.close()
@@ -106,14 +129,18 @@ def open_from_navigation(page: Page, title: str) -> None:
     """Click the page's link in the sidebar navigation (opening the sidebar on a phone)."""
     nav = page.locator('[data-testid="stSidebarNav"]')
     if not nav.is_visible():
-        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+        page.locator(
+            '[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button'
+        ).first.click()
         nav.wait_for(state="visible", timeout=10_000)
     nav.get_by_role("link", name=title, exact=False).first.click()
     page.wait_for_timeout(300)
     wait_for_run(page)
     if page.viewport_size and page.viewport_size["width"] < 640 and nav.is_visible():
         # on a phone the sidebar covers the page: close it again before looking
-        page.locator('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]').first.click()
+        page.locator(
+            '[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]'
+        ).first.click()
         page.wait_for_timeout(300)
 
 
@@ -139,7 +166,8 @@ def check_page(page: Page, errors: list[str], label: str) -> None:
         drawn = chart.evaluate(
             # _fullData holds the decoded arrays (data may keep plotly's base64 form)
             "el => (el._fullData || []).reduce((n, t) => n + Math.max(t._length || 0, (t.x || []).length || 0,"
-            " (t.y || []).length || 0, (t.z || []).length || 0), 0)")
+            " (t.y || []).length || 0, (t.z || []).length || 0), 0)"
+        )
         title = chart.evaluate("el => (el.layout && el.layout.title && el.layout.title.text) || ''")
         assert drawn > 0, f"{label}: chart {i} ({title!r}) drawn without data"
     text = page.locator('[data-testid="stMain"]').inner_text()
@@ -154,7 +182,10 @@ def test_every_page_renders_and_reacts(server, browser, width):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(f"{msg.text} @ {msg.location.get('url', '')}") if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: errors.append(f"{msg.text} @ {msg.location.get('url', '')}") if msg.type == "error" else None,
+    )
     page.on("requestfailed", lambda req: print("request failed:", req.url))
 
     page.goto(server)
@@ -173,14 +204,18 @@ def test_every_page_renders_and_reacts(server, browser, width):
         slider = page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
         assert slider.count() == 1, f"{label}: no slider found to move"
         if True:
-            before = page.locator('[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]').all_inner_texts()
+            before = page.locator(
+                '[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]'
+            ).all_inner_texts()
             slider.scroll_into_view_if_needed()
             slider.focus()
             for _ in range(5):
                 page.keyboard.press("ArrowRight")
             page.wait_for_timeout(400)
             wait_for_run(page)
-            after = page.locator('[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]').all_inner_texts()
+            after = page.locator(
+                '[data-testid="stMain"] .katex, [data-testid="stMain"] [data-testid="stMarkdownContainer"]'
+            ).all_inner_texts()
             check_page(page, errors, f"{label} after moving a slider")
             assert before != after, f"{label}: moving the first slider changed no shown number"
 
@@ -212,16 +247,21 @@ def test_navigation_lists_every_page(server, browser):
 _BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")
 
 
-@pytest.mark.parametrize(("url_path", "query", "shown"), [
-    ("policies", "theta=1.5", "0.8176"),  # σ(1.5)
-    ("gradient-step", "theta1=0.5", "0.6225"),  # σ(0.5)
-])
+@pytest.mark.parametrize(
+    ("url_path", "query", "shown"),
+    [
+        ("policies", "theta=1.5", "0.8176"),  # σ(1.5)
+        ("gradient-step", "theta1=0.5", "0.6225"),  # σ(0.5)
+    ],
+)
 def test_a_shared_link_opens_the_page_in_its_state(server, browser, url_path, query, shown):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.location.get("url", "") or msg.text) if msg.type == "error" else None)
+    page.on(
+        "console", lambda msg: errors.append(msg.location.get("url", "") or msg.text) if msg.type == "error" else None
+    )
     page.goto(f"{server}/{url_path}?{query}")
     wait_for_run(page)
     assert page.get_by_text("Page not found").count() == 0, "a shared link opened the 'Page not found' dialog"
@@ -231,7 +271,9 @@ def test_a_shared_link_opens_the_page_in_its_state(server, browser, url_path, qu
     try:
         page.wait_for_function(
             "shown => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(shown)",
-            arg=shown, timeout=30_000)
+            arg=shown,
+            timeout=30_000,
+        )
     except Exception:  # noqa: BLE001 - the assertion below reports what was shown instead
         pass
     main = page.locator('[data-testid="stMain"]').inner_text()
@@ -307,14 +349,16 @@ def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, b
     assert _updates_shown(page) == 0
     main = page.locator('[data-testid="stMain"]')
     main.get_by_role("button", name="Step").click()
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stMain\"]').innerText.includes('After 1 update:')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stMain\"]').innerText.includes('After 1 update:')", timeout=30_000
+    )
     wait_for_run(page)
     assert _updates_shown(page) == 1  # one click, one update
     main.get_by_role("button", name="Play").click()
     page.wait_for_function(
         "() => /After ([5-9]|\\d\\d+) updates/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
-        timeout=60_000)  # it keeps going on its own: at least four more updates with no click
+        timeout=60_000,
+    )  # it keeps going on its own: at least four more updates with no click
     first_theta = _theta_shown(page)
     page.wait_for_timeout(1500)
     assert _theta_shown(page) != first_theta, "θ₁ stopped moving while playing"
@@ -362,17 +406,25 @@ def test_next_links_walk_the_lessons_in_order(server, browser):
 
 def test_on_a_phone_the_sidebar_closes_after_choosing_a_page(server, browser):
     # a phone as Streamlit recognises one: by its user agent (a narrow desktop window is not one)
-    phone = {"user_agent": ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
-                            "Chrome/126.0.0.0 Mobile Safari/537.36"),
-             "viewport": {"width": 412, "height": 839}, "device_scale_factor": 2.625, "is_mobile": True,
-             "has_touch": True}
+    phone = {
+        "user_agent": (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Mobile Safari/537.36"
+        ),
+        "viewport": {"width": 412, "height": 839},
+        "device_scale_factor": 2.625,
+        "is_mobile": True,
+        "has_touch": True,
+    }
     context = browser.new_context(**phone)
     page = context.new_page()
     page.goto(server)
     wait_for_run(page)
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert not nav.is_visible(), "the sidebar starts open on a phone"
-    page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+    page.locator(
+        '[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button'
+    ).first.click()
     nav.wait_for(state="visible", timeout=10_000)
     nav.get_by_role("link", name="Policies").first.click()
     page.wait_for_timeout(300)

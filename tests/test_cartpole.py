@@ -175,8 +175,9 @@ def test_every_algorithm_runs_and_reports_progress(algo):
     assert last.steps_per_second > 0
     assert result.policy.algo == algo
     obs = np.random.default_rng(0).normal(size=(16, 4))
-    np.testing.assert_allclose(result.policy.probabilities(obs), torch_probabilities(result.policy, obs),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        result.policy.probabilities(obs), torch_probabilities(result.policy, obs), rtol=1e-12, atol=1e-15
+    )
 
 
 def torch_probabilities(snapshot, obs):
@@ -323,8 +324,18 @@ def test_cli_short_run_prints_json_last(tmp_path):
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(summary) == {
-        "algo", "seed", "solved", "steps_to_solve", "window_solved_at", "evaluations", "eval_mean_return",
-        "eval_env_steps", "env_steps", "episodes", "wall_seconds", "final_avg_return"
+        "algo",
+        "seed",
+        "solved",
+        "steps_to_solve",
+        "window_solved_at",
+        "evaluations",
+        "eval_mean_return",
+        "eval_env_steps",
+        "env_steps",
+        "episodes",
+        "wall_seconds",
+        "final_avg_return",
     }
     assert summary["algo"] == "actor_critic" and summary["seed"] == 2
     assert summary["solved"] is False and summary["steps_to_solve"] is None
@@ -343,8 +354,9 @@ def test_reference_curves_file_is_small_complete_and_consistent():
     assert path.stat().st_size < 200_000
     document = json.loads(path.read_text())
     names = {(c["algo"], c["preset"], c["normalized"]) for c in document["curves"]}
-    assert names == ({(algo, "fast", False) for algo in ALGOS} | {("reinforce", "fast", True)}
-                     | {("reinforce", "articles", True)})
+    assert names == (
+        {(algo, "fast", False) for algo in ALGOS} | {("reinforce", "fast", True)} | {("reinforce", "articles", True)}
+    )
     for curve in document["curves"]:
         size = len(curve["env_steps"])
         assert len(curve["mean"]) == len(curve["low"]) == len(curve["high"]) == size

@@ -36,9 +36,17 @@ def make_run(returns=(10.0, 30.0, 500.0), algo="reinforce", name="demo", **kwarg
     ends = np.cumsum(lengths)
     updates = ends[::2] if ends.size else np.zeros(0, dtype=int)
     defaults = dict(
-        name=name, algo=algo, seed=3, preset="fast", config={"gamma": 0.99, "hidden_size": 32},
-        episode_returns=returns, episode_lengths=lengths, episode_end_steps=ends, update_steps=updates,
-        weight_variance=np.linspace(1.0, 2.0, updates.size), weight_mean=np.zeros(updates.size),
+        name=name,
+        algo=algo,
+        seed=3,
+        preset="fast",
+        config={"gamma": 0.99, "hidden_size": 32},
+        episode_returns=returns,
+        episode_lengths=lengths,
+        episode_end_steps=ends,
+        update_steps=updates,
+        weight_variance=np.linspace(1.0, 2.0, updates.size),
+        weight_mean=np.zeros(updates.size),
         entropy=np.full(updates.size, 0.6),
     )
     defaults.update(kwargs)
@@ -58,13 +66,13 @@ def test_running_mean_is_the_mean_of_the_last_window_values():
 
 def test_running_mean_agrees_with_a_plain_loop():
     x = np.random.default_rng(0).uniform(0, 500, 300)
-    loop = [np.mean(x[max(0, i - 19):i + 1]) for i in range(x.size)]
+    loop = [np.mean(x[max(0, i - 19) : i + 1]) for i in range(x.size)]
     np.testing.assert_allclose(running_mean(x), loop, rtol=0, atol=1e-9)
 
 
 def brute_force_solve(returns, ends, window=20, threshold=475.0):
     for i in range(window - 1, len(returns)):
-        if np.mean(returns[i - window + 1:i + 1]) >= threshold:
+        if np.mean(returns[i - window + 1 : i + 1]) >= threshold:
             return int(ends[i])
     return None
 
@@ -99,8 +107,14 @@ def test_steps_to_solve_agrees_with_a_real_training_run():
 
 
 def test_json_round_trip_keeps_every_number():
-    run = make_run([20.0] * 5 + [500.0] * 25, grad_variance=None, wall_seconds=1.25, group="g",
-                   steps_to_solve=12_600, eval_mean_return=488.5)
+    run = make_run(
+        [20.0] * 5 + [500.0] * 25,
+        grad_variance=None,
+        wall_seconds=1.25,
+        group="g",
+        steps_to_solve=12_600,
+        eval_mean_return=488.5,
+    )
     back = run_from_json(run_to_json(run))
     for field in dataclasses.fields(RunData):
         a, b = getattr(run, field.name), getattr(back, field.name)
@@ -158,7 +172,9 @@ BAD_FILES = {
     "string in array": mutated(lambda d: d["episodes"].update(returns=["a", 1, 2, 3])),
     "ragged lengths": mutated(lambda d: d["episodes"].update(lengths=[1, 2])),
     "update arrays differ": mutated(lambda d: d["updates"].update(entropy=[0.1])),
-    "negative variance": mutated(lambda d: d["updates"].update(weight_variance=[-1.0] * len(d["updates"]["env_steps"]))),
+    "negative variance": mutated(
+        lambda d: d["updates"].update(weight_variance=[-1.0] * len(d["updates"]["env_steps"]))
+    ),
     "decreasing end steps": mutated(lambda d: d["episodes"].update(end_steps=[100, 50, 200, 260])),
     "bad algo": mutated(lambda d: d.update(algo="ppo")),
     "bool seed": mutated(lambda d: d.update(seed=True)),
@@ -173,16 +189,27 @@ BAD_FILES = {
 
 #: What each refusal must say (a fragment of the message): the reason, not just "an error".
 REASONS = {
-    "not json": "not valid JSON", "random bytes": "not UTF-8", "a list": "not an object",
-    "wrong format": "not a pgcore.cartpole.run file", "wrong version": "unsupported format_version",
-    "missing field": "missing episodes", "unknown field": "unknown fields: extra",
-    "NaN return": "not a finite number", "Infinity": "not a finite number",
-    "string in array": "episode_returns must be a list of numbers", "ragged lengths": "must have the same length",
-    "update arrays differ": "entropy must have one entry per update", "negative variance": "variances must be >= 0",
-    "decreasing end steps": "positive and nondecreasing", "bad algo": "algo must be one of",
-    "bool seed": "seed must be a whole number", "nested config": "config['net'] must be a number",
-    "false solve claim": "steps_to_solve 123 is not supported", "false window claim": "window_solved_at says 77",
-    "env steps too small": "env_steps is smaller", "control chars in name": "name contains control characters",
+    "not json": "not valid JSON",
+    "random bytes": "not UTF-8",
+    "a list": "not an object",
+    "wrong format": "not a pgcore.cartpole.run file",
+    "wrong version": "unsupported format_version",
+    "missing field": "missing episodes",
+    "unknown field": "unknown fields: extra",
+    "NaN return": "not a finite number",
+    "Infinity": "not a finite number",
+    "string in array": "episode_returns must be a list of numbers",
+    "ragged lengths": "must have the same length",
+    "update arrays differ": "entropy must have one entry per update",
+    "negative variance": "variances must be >= 0",
+    "decreasing end steps": "positive and nondecreasing",
+    "bad algo": "algo must be one of",
+    "bool seed": "seed must be a whole number",
+    "nested config": "config['net'] must be a number",
+    "false solve claim": "steps_to_solve 123 is not supported",
+    "false window claim": "window_solved_at says 77",
+    "env steps too small": "env_steps is smaller",
+    "control chars in name": "name contains control characters",
     "huge values": "absurdly large",
 }
 
@@ -304,8 +331,13 @@ def test_reference_curves_in_several_layouts():
 
 
 def test_reference_curves_skip_what_is_broken_and_say_so():
-    data = {"curves": {"reinforce": {"env_steps": [0, 1], "mean": [1]}, "b": {"foo": 1},
-                       "reinforce_value": {"env_steps": [0, 1], "mean": [1, 2]}}}
+    data = {
+        "curves": {
+            "reinforce": {"env_steps": [0, 1], "mean": [1]},
+            "b": {"foo": 1},
+            "reinforce_value": {"env_steps": [0, 1], "mean": [1, 2]},
+        }
+    }
     curves, notes = parse_reference_curves(json.dumps(data))
     assert [c.name for c in curves] == ["reinforce_value"]
     assert len(notes) == 2
@@ -318,7 +350,9 @@ def test_the_shipped_reference_file_is_read_completely():
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "data" / "reference_curves.json"
-    assert path.exists(), "data/reference_curves.json is shipped with the app; regenerate it with scripts/make_reference_curves.py"
+    assert path.exists(), (
+        "data/reference_curves.json is shipped with the app; regenerate it with scripts/make_reference_curves.py"
+    )
     curves, notes = parse_reference_curves(path.read_bytes())
     assert curves and not notes
     assert {c.algo for c in curves} <= set(ALGOS) and all(c.algo for c in curves)

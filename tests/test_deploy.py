@@ -31,10 +31,20 @@ def proxy():
     port, base = free_port(), free_port()
     while base + 1 == port:
         base = free_port()
-    env = {**os.environ, "REPLICA_BASE_PORT": str(base), "PATH": os.environ.get("PATH", "") + ":/usr/sbin", "PYTHON": str(ROOT / ".venv/bin/python")
-           if (ROOT / ".venv/bin/python").exists() else "python3"}
-    process = subprocess.Popen(["bash", "deploy/run.sh", "2", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "REPLICA_BASE_PORT": str(base),
+        "PATH": os.environ.get("PATH", "") + ":/usr/sbin",
+        "PYTHON": str(ROOT / ".venv/bin/python") if (ROOT / ".venv/bin/python").exists() else "python3",
+    }
+    process = subprocess.Popen(
+        ["bash", "deploy/run.sh", "2", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:  # both replicas healthy (asked directly, not through nginx)

@@ -23,6 +23,8 @@ def test_docstring_examples_run(name):
 
 def test_the_examples_are_actually_found():
     # guard against the parametrization silently collecting nothing
-    attempted = sum(doctest.testmod(importlib.import_module(n), verbose=False).attempted
-                    for n in ("pgcore.policies", "pgcore.returns", "pgcore.grid1d", "pgcore.estimators"))
+    attempted = sum(
+        doctest.testmod(importlib.import_module(n), verbose=False).attempted
+        for n in ("pgcore.policies", "pgcore.returns", "pgcore.grid1d", "pgcore.estimators")
+    )
     assert attempted >= 10

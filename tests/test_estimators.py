@@ -11,12 +11,12 @@ from pgcore.estimators import (
     BASELINES,
     baseline_arithmetic,
     compare_baselines,
+    compare_learning,
     empirical_variance_curve,
     episode_terms,
     exact_moments,
     expected_gradient,
     expected_return_with_offset,
-    compare_learning,
     gradient_samples,
     learning_curves,
     leave_one_out_mean,
@@ -77,8 +77,16 @@ CASES = [
 @pytest.mark.parametrize("baseline", ["none", 0.37, "mean", "value", "optimal"])
 def test_vectorized_equals_per_step_loop(theta1, theta2, gamma, offset, weighted, baseline):
     n, seed = 300, 11
-    got = gradient_samples(theta1, n, baseline=baseline, seed=seed, gamma=gamma, theta2=theta2,
-                           reward_offset=offset, discount_weight=weighted)
+    got = gradient_samples(
+        theta1,
+        n,
+        baseline=baseline,
+        seed=seed,
+        gamma=gamma,
+        theta2=theta2,
+        reward_offset=offset,
+        discount_weight=weighted,
+    )
     ep = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
     returns = loop_returns(ep.loops, ep.reached_goal, gamma, offset)
     moments = exact_moments(theta1, theta2, gamma, offset, weighted)
@@ -127,7 +135,9 @@ def test_offset_value_solves_bellman_and_matches_grid1d(t1, t2, gamma, c):
 @pytest.mark.parametrize("t1, t2, gamma, c", OFFSET_POINTS)
 def test_offset_gradient_by_finite_differences(t1, t2, gamma, c):
     eps = 1e-6
-    fd = (expected_return_with_offset(t1 + eps, t2, gamma, c) - expected_return_with_offset(t1 - eps, t2, gamma, c)) / (2 * eps)
+    fd = (expected_return_with_offset(t1 + eps, t2, gamma, c) - expected_return_with_offset(t1 - eps, t2, gamma, c)) / (
+        2 * eps
+    )
     assert expected_gradient(t1, t2, gamma, c) == pytest.approx(fd, rel=1e-6, abs=1e-10)
 
 
@@ -135,8 +145,12 @@ def test_offset_gradient_by_finite_differences(t1, t2, gamma, c):
 def test_offset_gradient_by_torch_autograd(t1, t2, gamma, c):
     theta1 = torch.tensor(t1, dtype=torch.float64, requires_grad=True)
     p1, p2 = torch.sigmoid(theta1), torch.sigmoid(torch.tensor(t2, dtype=torch.float64))
-    a = torch.stack([torch.stack([torch.ones((), dtype=torch.float64), -gamma * p1]),
-                     torch.stack([-gamma * (1 - p2), torch.ones((), dtype=torch.float64)])])
+    a = torch.stack(
+        [
+            torch.stack([torch.ones((), dtype=torch.float64), -gamma * p1]),
+            torch.stack([-gamma * (1 - p2), torch.ones((), dtype=torch.float64)]),
+        ]
+    )
     v = torch.linalg.solve(a, torch.stack([torch.tensor(c, dtype=torch.float64), c + p2]))
     v[0].backward()
     assert expected_gradient(t1, t2, gamma, c) == pytest.approx(theta1.grad.item(), rel=1e-10, abs=1e-12)
@@ -153,8 +167,9 @@ def test_extreme_thetas_stay_finite():
             assert np.isfinite(expected_gradient(t1, t2, 0.9, 1.0))
             mom = exact_moments(t1, t2, 0.9, 1.0)
             assert np.isfinite([mom.mean, mom.x_sq, mom.optimal_baseline]).all()
-            assert np.all(np.isfinite(gradient_samples(t1, 1000, baseline="optimal", gamma=0.9, theta2=t2,
-                                                       reward_offset=1.0)))
+            assert np.all(
+                np.isfinite(gradient_samples(t1, 1000, baseline="optimal", gamma=0.9, theta2=t2, reward_offset=1.0))
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,18 +392,21 @@ def test_other_bad_inputs():
 def test_a_race_step_by_step_is_compare_learning_with_one_learner(baseline, weight):
     from pgcore.estimators import race_step
 
-    kwargs = dict(theta2=0.4, gamma=0.8, reward_offset=0.3, episodes_per_update=5, step_size=2.0,
-                  discount_weight=weight)
+    kwargs = dict(
+        theta2=0.4, gamma=0.8, reward_offset=0.3, episodes_per_update=5, step_size=2.0, discount_weight=weight
+    )
     runs = compare_learning(("none", baseline), theta1_start=-1.5, learners=1, updates=12, seed=9, **kwargs)
     rng = np.random.default_rng(9)
     theta = np.array([-1.5, -1.5])
     for update in range(1, 13):
         step = race_step(theta, rng, baseline=baseline, **kwargs)
         theta = step.theta
-        np.testing.assert_allclose(theta, [runs["none"].theta[update, 0], runs[baseline].theta[update, 0]],
-                                   rtol=0, atol=1e-12)
-        np.testing.assert_allclose(step.objective, [runs["none"].objective[update, 0],
-                                                    runs[baseline].objective[update, 0]], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            theta, [runs["none"].theta[update, 0], runs[baseline].theta[update, 0]], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            step.objective, [runs["none"].objective[update, 0], runs[baseline].objective[update, 0]], rtol=0, atol=1e-12
+        )
     assert theta[0] != theta[1]  # the baseline changed the path, not only the bookkeeping
 
 

@@ -37,12 +37,15 @@ def test_left_steps_use_the_left_numbers():
     assert steps[1].theta_new == pytest.approx(0.025 + 0.05 / (1 + math.exp(-0.025)), abs=1e-9)
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    (dict(theta=0.0, n_steps=0), "n_steps"),
-    (dict(theta=0.0, n_steps=2.5), "n_steps"),
-    (dict(theta=float("nan"), n_steps=1), "theta"),
-    (dict(theta=0.0, n_steps=1, alpha=-1.0), "alpha"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(theta=0.0, n_steps=0), "n_steps"),
+        (dict(theta=0.0, n_steps=2.5), "n_steps"),
+        (dict(theta=float("nan"), n_steps=1), "theta"),
+        (dict(theta=0.0, n_steps=1, alpha=-1.0), "alpha"),
+    ],
+)
 def test_bad_input_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         worked_steps(**kwargs)

@@ -34,13 +34,17 @@ def reference_estimate(loops: int, goal: bool, theta1: float, gamma: float, esti
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
-@pytest.mark.parametrize(("theta1", "theta2", "gamma", "b"), [(0.0, 0.0, 0.9, 0.0), (1.3, -0.7, 0.8, 0.5),
-                                                               (-2.0, 1.5, 1.0, -0.3), (0.4, 0.2, 0.0, 0.2)])
+@pytest.mark.parametrize(
+    ("theta1", "theta2", "gamma", "b"),
+    [(0.0, 0.0, 0.9, 0.0), (1.3, -0.7, 0.8, 0.5), (-2.0, 1.5, 1.0, -0.3), (0.4, 0.2, 0.0, 0.2)],
+)
 def test_each_estimate_equals_the_per_step_loop(estimator, theta1, theta2, gamma, b):
     episodes = sample_episodes(theta1, 400, np.random.default_rng(3), theta2=theta2, gamma=gamma)
     got = estimate_theta1(episodes, estimator, b)
-    want = [reference_estimate(int(k), bool(g), theta1, gamma, estimator, b)
-            for k, g in zip(episodes.loops, episodes.reached_goal)]
+    want = [
+        reference_estimate(int(k), bool(g), theta1, gamma, estimator, b)
+        for k, g in zip(episodes.loops, episodes.reached_goal)
+    ]
     assert episodes.loops.max() >= 2, "the sample should hold episodes with loops"
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -49,8 +53,9 @@ def test_each_estimate_equals_the_per_step_loop(estimator, theta1, theta2, gamma
 @pytest.mark.parametrize("b", [0.0, 0.6])
 def test_the_mean_estimate_is_its_exact_expectation_within_4_standard_errors(estimator, b):
     theta1, theta2, gamma, n = 0.5, -0.5, 0.8, 400_000
-    samples = estimate_theta1(sample_episodes(theta1, n, np.random.default_rng(11), theta2=theta2, gamma=gamma),
-                              estimator, b)
+    samples = estimate_theta1(
+        sample_episodes(theta1, n, np.random.default_rng(11), theta2=theta2, gamma=gamma), estimator, b
+    )
     exact = expected_estimate(theta1, theta2, gamma, estimator)
     assert abs(samples.mean() - exact) < 4 * samples.std() / math.sqrt(n)
 
@@ -65,14 +70,17 @@ def test_only_dropping_the_discount_is_biased_and_only_when_gamma_is_below_one()
 
 
 def test_a_sampled_update_moves_theta_by_alpha_times_the_estimate_and_is_reproducible():
-    first = sampled_update(0.0, np.random.default_rng(5), theta2=0.3, gamma=0.9, step_size=0.7,
-                           estimator="reward_to_go", baseline=0.2)
-    again = sampled_update(0.0, np.random.default_rng(5), theta2=0.3, gamma=0.9, step_size=0.7,
-                           estimator="reward_to_go", baseline=0.2)
+    first = sampled_update(
+        0.0, np.random.default_rng(5), theta2=0.3, gamma=0.9, step_size=0.7, estimator="reward_to_go", baseline=0.2
+    )
+    again = sampled_update(
+        0.0, np.random.default_rng(5), theta2=0.3, gamma=0.9, step_size=0.7, estimator="reward_to_go", baseline=0.2
+    )
     assert first == again
     assert first.theta1_new == pytest.approx(0.7 * first.estimate, abs=1e-15)
     assert first.estimate == pytest.approx(
-        reference_estimate(first.loops, first.reached_goal, 0.0, 0.9, "reward_to_go", 0.2), abs=1e-12)
+        reference_estimate(first.loops, first.reached_goal, 0.0, 0.9, "reward_to_go", 0.2), abs=1e-12
+    )
     assert first.j_new == pytest.approx(float(expected_return(first.theta1_new, 0.3, 0.9)), abs=1e-15)
     assert first.exact_gradient == pytest.approx(float(expected_return_grad(0.0, 0.3, 0.9)[0]), abs=1e-15)
     assert first.ret == (0.9 ** (2 * first.loops + 1) if first.reached_goal else 0.0)
@@ -80,8 +88,9 @@ def test_a_sampled_update_moves_theta_by_alpha_times_the_estimate_and_is_reprodu
 
 def test_a_step_past_the_limit_is_held_there():
     rng = np.random.default_rng(0)
-    update = next(u for u in (sampled_update(1.0, rng, step_size=1e5, limit=3.0) for _ in range(50))
-                  if u.estimate != 0.0)
+    update = next(
+        u for u in (sampled_update(1.0, rng, step_size=1e5, limit=3.0) for _ in range(50)) if u.estimate != 0.0
+    )
     assert abs(update.theta1_new) == 3.0 and update.clipped
 
 
@@ -92,20 +101,24 @@ def test_exact_ascent_climbs_j_and_matches_the_gradient():
         js.append(float(expected_return(theta, 0.5, 0.9)))
     assert all(b > a for a, b in zip(js, js[1:]))
     assert exact_ascent_step(0.2, step_size=0.5) == pytest.approx(
-        0.2 + 0.5 * float(expected_return_grad(0.2, 0.0, 0.9)[0]), abs=1e-15)
+        0.2 + 0.5 * float(expected_return_grad(0.2, 0.0, 0.9)[0]), abs=1e-15
+    )
 
 
-@pytest.mark.parametrize(("call", "argument"), [
-    (lambda: estimate_theta1("episodes"), "episodes"),
-    (lambda: estimate_theta1(sample_episodes(0.0, 2, np.random.default_rng(0)), "G"), "estimator"),
-    (lambda: estimate_theta1(sample_episodes(0.0, 2, np.random.default_rng(0)), baseline=float("nan")), "baseline"),
-    (lambda: sampled_update(0.0, 7), "rng"),
-    (lambda: sampled_update(float("inf"), np.random.default_rng(0)), "theta1"),
-    (lambda: sampled_update(0.0, np.random.default_rng(0), step_size=0.0), "step_size"),
-    (lambda: sampled_update(0.0, np.random.default_rng(0), limit=-1.0), "limit"),
-    (lambda: exact_ascent_step(0.0, gamma=1.5), "gamma"),
-    (lambda: expected_estimate(0.0, estimator="x"), "estimator"),
-])
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: estimate_theta1("episodes"), "episodes"),
+        (lambda: estimate_theta1(sample_episodes(0.0, 2, np.random.default_rng(0)), "G"), "estimator"),
+        (lambda: estimate_theta1(sample_episodes(0.0, 2, np.random.default_rng(0)), baseline=float("nan")), "baseline"),
+        (lambda: sampled_update(0.0, 7), "rng"),
+        (lambda: sampled_update(float("inf"), np.random.default_rng(0)), "theta1"),
+        (lambda: sampled_update(0.0, np.random.default_rng(0), step_size=0.0), "step_size"),
+        (lambda: sampled_update(0.0, np.random.default_rng(0), limit=-1.0), "limit"),
+        (lambda: exact_ascent_step(0.0, gamma=1.5), "gamma"),
+        (lambda: expected_estimate(0.0, estimator="x"), "estimator"),
+    ],
+)
 def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from pgcore.grid1d import enumerate_trajectories, expected_return, expected_return_grad, sample_episodes
-from pgcore.grid1d import trajectory_steps
+from pgcore.grid1d import (
+    enumerate_trajectories,
+    expected_return,
+    expected_return_grad,
+    sample_episodes,
+    trajectory_steps,
+)
 from pgcore.logtrick import (
     _estimates_by_lookup,
     convergence_curve,
@@ -104,11 +109,20 @@ def test_scores_match_finite_differences_of_log_probability(t1, t2):
     fd2 = (log_p(t1, t2 + h) - log_p(t1, t2 - h)) / (2 * h)
     np.testing.assert_allclose(table.episodes.score_theta1, fd1, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(table.episodes.score_theta2, fd2, rtol=1e-6, atol=1e-8)
+
     # Σ_t ∂π(a_t|S1)/∂θ₁ by central differences of Σ_t π(a_t|S1)
     def pi_sum(a):
-        return np.array([sum(float(two_action_policy(a).pi_right if act == "right" else two_action_policy(a).pi_left)
-                             for state, act, _, _ in trajectory_steps(int(kk), bool(g)) if state == "S1")
-                         for kk, g in zip(k, goal)])
+        return np.array(
+            [
+                sum(
+                    float(two_action_policy(a).pi_right if act == "right" else two_action_policy(a).pi_left)
+                    for state, act, _, _ in trajectory_steps(int(kk), bool(g))
+                    if state == "S1"
+                )
+                for kk, g in zip(k, goal)
+            ]
+        )
+
     fd_pi = (pi_sum(t1 + h) - pi_sum(t1 - h)) / (2 * h)
     np.testing.assert_allclose(pi_gradient_sum_theta1(table.episodes), fd_pi, rtol=1e-6, atol=1e-9)
 
@@ -197,8 +211,10 @@ def test_lookup_gives_the_same_estimates():
     np.testing.assert_array_equal(y, single_estimates(eps, 0.3, divide_by_pi=False))
 
 
-@pytest.mark.parametrize(("t1", "t2", "gamma", "baseline", "seed"),
-                         [(0.0, 0.0, 0.9, 0.0, 0), (0.8, -0.5, 0.95, 0.5, 1), (-1.0, 1.5, 0.7, 0.0, 2)])
+@pytest.mark.parametrize(
+    ("t1", "t2", "gamma", "baseline", "seed"),
+    [(0.0, 0.0, 0.9, 0.0, 0), (0.8, -0.5, 0.95, 0.5, 1), (-1.0, 1.5, 0.7, 0.0, 2)],
+)
 def test_monte_carlo_means_within_four_standard_errors(t1, t2, gamma, baseline, seed):
     mc = convergence_curve(t1, t2, gamma, baseline, n_max=50_000, repeats=4, seed=seed)
     exact = expected_return_grad(t1, t2, gamma)[0]

@@ -138,8 +138,12 @@ def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola
     assert not re.search(r"/\s*0\.0000\b|\{0\.0000\}", text)
     if name != "Best constant b*":
         return
-    parabola = next(s for s in chart_specs(at) if "parabola" in s["layout"]["title"]["text"].lower()
-                    or "variance of one estimate" in s["layout"]["title"]["text"].lower())
+    parabola = next(
+        s
+        for s in chart_specs(at)
+        if "parabola" in s["layout"]["title"]["text"].lower()
+        or "variance of one estimate" in s["layout"]["title"]["text"].lower()
+    )
     from tests.app_helpers import trace_arrays
 
     xs = next(trace_arrays(parabola["data"][0]))
@@ -199,8 +203,15 @@ def test_step_races_both_learners_once_on_the_same_episodes():
     at.button(key="bl_step").click().run()
     assert_healthy(at)
     race = at.session_state["bl_race"]
-    want = race_step([-2.0, -2.0], np.random.default_rng(5), baseline="optimal", theta2=0.0, gamma=0.9,
-                     episodes_per_update=4, step_size=3.0)
+    want = race_step(
+        [-2.0, -2.0],
+        np.random.default_rng(5),
+        baseline="optimal",
+        theta2=0.0,
+        gamma=0.9,
+        episodes_per_update=4,
+        step_size=3.0,
+    )
     assert race["updates"] == 1 and race["theta"][1] == pytest.approx(tuple(want.theta), abs=1e-15)
     at.run()  # a rerun without a click takes no update
     assert at.session_state["bl_race"]["updates"] == 1

@@ -40,11 +40,22 @@ def sample_run(name="uploaded demo", algo="reinforce_baseline", n=40) -> RunData
     returns = np.concatenate([np.linspace(20.0, 480.0, n - 20).round(), np.full(20, 500.0)])  # solves at the end
     ends = np.cumsum(returns.astype(int))
     # the 20-episode mean reaches 475 at the last episode, and a check there confirmed it
-    return RunData(name=name, algo=algo, seed=7, preset="fast", config={"gamma": 0.99},
-                   episode_returns=returns, episode_lengths=returns.astype(int), episode_end_steps=ends,
-                   update_steps=ends[7::8], weight_variance=np.linspace(50, 5, ends[7::8].size),
-                   weight_mean=np.zeros(ends[7::8].size), entropy=np.full(ends[7::8].size, 0.5),
-                   steps_to_solve=int(ends[-1]), eval_mean_return=491.0)
+    return RunData(
+        name=name,
+        algo=algo,
+        seed=7,
+        preset="fast",
+        config={"gamma": 0.99},
+        episode_returns=returns,
+        episode_lengths=returns.astype(int),
+        episode_end_steps=ends,
+        update_steps=ends[7::8],
+        weight_variance=np.linspace(50, 5, ends[7::8].size),
+        weight_mean=np.zeros(ends[7::8].size),
+        entropy=np.full(ends[7::8].size, 0.5),
+        steps_to_solve=int(ends[-1]),
+        eval_mean_return=491.0,
+    )
 
 
 def results_table(at) -> str:
@@ -110,7 +121,10 @@ print("TORCH", sum(1 for m in sys.modules if m == "torch" or m.startswith("torch
 def test_rendering_the_page_without_training_does_not_import_torch():
     result = subprocess.run(
         [sys.executable, "-c", NO_TORCH, str(ROOT / "app" / "views" / f"{PAGE}.py")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert "TORCH 0" in result.stdout, result.stdout + result.stderr
@@ -143,9 +157,14 @@ def huge_run_file() -> bytes:
 
 MALFORMED = {
     "bad JSON": (b'{"format": "pgcore.cartpole.run", ', "not valid JSON"),
-    "wrong schema": (json.dumps({"format": "pgcore.cartpole.run", "format_version": 2, "name": "x"}).encode(),
-                     "is missing"),
-    "NaN values": (run_to_json(sample_run()).replace('"returns":[20.0', '"returns":[NaN').encode(), "not a finite number"),
+    "wrong schema": (
+        json.dumps({"format": "pgcore.cartpole.run", "format_version": 2, "name": "x"}).encode(),
+        "is missing",
+    ),
+    "NaN values": (
+        run_to_json(sample_run()).replace('"returns":[20.0', '"returns":[NaN').encode(),
+        "not a finite number",
+    ),
     "huge file": (huge_run_file(), "MB"),
 }
 
@@ -159,8 +178,9 @@ def test_a_malformed_run_upload_is_refused_and_changes_nothing_else(case):
     before = (list(runs(at)), widget_values(at), dict(at.query_params), len(at.get("plotly_chart")))
     upload(at, "cp_upload_run", "bad.json", data)
     warnings = [w.value for w in at.warning]
-    assert any("That run file was not used" in w and reason in w and "Nothing else changed" in w
-               for w in warnings), warnings
+    assert any("That run file was not used" in w and reason in w and "Nothing else changed" in w for w in warnings), (
+        warnings
+    )
     after = (list(runs(at)), widget_values(at), dict(at.query_params), len(at.get("plotly_chart")))
     assert after == before
 
@@ -315,17 +335,29 @@ def _reference(algo, preset, normalized, solves, budget=150_000):
 def test_the_baseline_lesson_says_what_the_numbers_say():
     from app.lessons import baseline_lesson
 
-    helps = baseline_lesson([_reference("reinforce", "fast", False, [90_000, 100_000, None]),
-                             _reference("reinforce_baseline", "fast", False, [30_000, 40_000, 50_000]),
-                             _reference("reinforce_value", "fast", False, [80_000, 95_000, 99_000])])
+    helps = baseline_lesson(
+        [
+            _reference("reinforce", "fast", False, [90_000, 100_000, None]),
+            _reference("reinforce_baseline", "fast", False, [30_000, 40_000, 50_000]),
+            _reference("reinforce_value", "fast", False, [80_000, 95_000, 99_000]),
+        ]
+    )
     assert "solved 2 of 3, median 95,000 steps (the median of the seeds that solved)" in helps
     assert "episode-mean baseline: solved 3 of 3, median 40,000 steps: clearly fewer steps" in helps
     assert "V(s) baseline: solved 3 of 3, median 95,000 steps: not faster than plain REINFORCE here" in helps
-    hurts = baseline_lesson([_reference("reinforce", "fast", False, [30_000, 31_000]),
-                             _reference("reinforce_baseline", "fast", False, [29_000, 40_000])])
+    hurts = baseline_lesson(
+        [
+            _reference("reinforce", "fast", False, [30_000, 31_000]),
+            _reference("reinforce_baseline", "fast", False, [29_000, 40_000]),
+        ]
+    )
     assert "median 34,500 steps: not faster than plain REINFORCE here" in hurts
-    close = baseline_lesson([_reference("reinforce", "fast", False, [30_000, 32_000]),
-                             _reference("reinforce_baseline", "fast", False, [29_000, 30_000])])
+    close = baseline_lesson(
+        [
+            _reference("reinforce", "fast", False, [30_000, 32_000]),
+            _reference("reinforce_baseline", "fast", False, [29_000, 30_000]),
+        ]
+    )
     assert "a little fewer steps than plain REINFORCE, within what seeds alone can change" in close
     assert baseline_lesson([_reference("reinforce_value", "fast", False, [1])]) == ""
 
@@ -363,8 +395,10 @@ def test_two_visitors_with_the_same_upload_name_see_their_own_policies():
     seed = int(b.slider(key="cp_anim_seed").value)
     mine = rollout_episode(_always(1), seed=seed, max_steps=500, hidden_size=8).total_reward
     assert f"lasted {mine:.0f} steps" in _episode_caption(b)
-    assert f"lasted {rollout_episode(_always(0), seed=seed, max_steps=500, hidden_size=8).total_reward:.0f} steps" \
+    assert (
+        f"lasted {rollout_episode(_always(0), seed=seed, max_steps=500, hidden_size=8).total_reward:.0f} steps"
         in _episode_caption(a)
+    )
 
 
 def test_hostile_metadata_is_refused_or_shown_as_plain_text():
@@ -393,8 +427,7 @@ def test_an_uploaded_run_name_is_shown_as_plain_text():
 def test_a_session_keeps_only_its_newest_uploaded_policies():
     at = page_app(PAGE)
     for i in range(8):
-        upload(at, "cp_upload_policy", f"{i}.safetensors", policy_to_bytes(_always(i % 2)),
-               "application/octet-stream")
+        upload(at, "cp_upload_policy", f"{i}.safetensors", policy_to_bytes(_always(i % 2)), "application/octet-stream")
     names = list(at.session_state["cp_policies"])
     assert len(names) == 5 and names[-1].startswith("uploaded policy 8 ")
 
@@ -412,18 +445,23 @@ def test_a_server_with_training_turned_off_says_why_and_offers_no_train_button(m
 def test_the_baseline_bias_note_follows_the_measurement():
     from app.lessons import baseline_bias_note
 
-    biased = baseline_bias_note(dict(episodes=4000, bias_norm=11.5, noise_norm=1.6, gradient_norm=23.6,
-                                     angle_degrees=17.0))
+    biased = baseline_bias_note(
+        dict(episodes=4000, bias_norm=11.5, noise_norm=1.6, gradient_norm=23.6, angle_degrees=17.0)
+    )
     assert "about 49 % of the size" in biased and "a real bias" in biased and "turns the average step by 17°" in biased
-    along = baseline_bias_note(dict(episodes=4000, bias_norm=12.3, noise_norm=1.2, gradient_norm=24.0,
-                                    angle_degrees=3.3))
+    along = baseline_bias_note(
+        dict(episodes=4000, bias_norm=12.3, noise_norm=1.2, gradient_norm=24.0, angle_degrees=3.3)
+    )
     assert "rescales the step rather than misdirects it" in along and "only 3°" in along
-    clean = baseline_bias_note(dict(episodes=4000, bias_norm=2.0, noise_norm=1.6, gradient_norm=23.6,
-                                    angle_degrees=1.0))
+    clean = baseline_bias_note(
+        dict(episodes=4000, bias_norm=2.0, noise_norm=1.6, gradient_norm=23.6, angle_degrees=1.0)
+    )
     assert "within noise" in clean and "real bias" not in clean
     assert baseline_bias_note(None) == "" and baseline_bias_note({"episodes": "x"}) == ""
-    assert baseline_bias_note(dict(episodes=10, bias_norm=float("nan"), noise_norm=1, gradient_norm=1,
-                                   angle_degrees=0)) == ""
+    assert (
+        baseline_bias_note(dict(episodes=10, bias_norm=float("nan"), noise_norm=1, gradient_norm=1, angle_degrees=0))
+        == ""
+    )
 
 
 def test_each_shown_run_tells_its_solve_in_order():
@@ -530,12 +568,17 @@ def test_the_prediction_is_checked_against_the_shipped_reference_runs():
     data = json.loads((Path(__file__).resolve().parents[1] / "data" / "reference_curves.json").read_text())
     medians = {}
     for curve in data["curves"]:
-        if curve.get("preset") == "fast" and not curve.get("normalized") and curve["algo"] in ("reinforce", "reinforce_value"):
+        if (
+            curve.get("preset") == "fast"
+            and not curve.get("normalized")
+            and curve["algo"] in ("reinforce", "reinforce_value")
+        ):
             solved = [v for v in curve["steps_to_solve"] if v is not None]
             medians[curve["algo"]] = float(np.median(solved))
     plain, value = medians["reinforce"], medians["reinforce_value"]
-    answer = ("with V(s)" if value * CLEAR_RATIO <= plain else "plain" if plain * CLEAR_RATIO <= value
-              else "about the same")
+    answer = (
+        "with V(s)" if value * CLEAR_RATIO <= plain else "plain" if plain * CLEAR_RATIO <= value else "about the same"
+    )
     verdicts = [el.value for el in list(at.success) + list(at.info)]
     assert any(f"**{answer}**" in v or v.startswith(f"**{answer.capitalize()}**") for v in verdicts), verdicts
     assert any(f"{plain:,.0f} env steps" in v and f"{value:,.0f}" in v for v in verdicts), verdicts

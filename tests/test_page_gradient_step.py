@@ -13,7 +13,6 @@ from app.charts.grid import quiver_segments, trajectory_label
 from pgcore.grid1d import expected_return_grad, sample_episodes
 from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
-
 #: Links that open one section of the page (only the chosen section is drawn).
 HILL = {"section": "The hill J(θ)"}
 TRICK = {"section": "Log-derivative trick"}
@@ -175,8 +174,9 @@ def test_without_dividing_by_pi_the_mean_is_wrong():
     assert "misses the gradient by -0.0884" in "\n".join(shown_text(at))
 
 
-@pytest.mark.parametrize("section", [{"section": name} for name in ("One update", "Watch it learn",
-                                                                 "The hill J(θ)", "Log-derivative trick")])
+@pytest.mark.parametrize(
+    "section", [{"section": name} for name in ("One update", "Watch it learn", "The hill J(θ)", "Log-derivative trick")]
+)
 def test_gamma_zero_and_extremes_are_healthy(section):
     at = page_app("gradient_step", query=section)
     if section == LEARN:
@@ -228,7 +228,7 @@ def test_quiver_segments_shape_and_zero_field():
     xs, ys = quiver_segments([0.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 2.0], length=1.0)
     assert xs.shape == ys.shape == (14,)
     assert ys[8] == pytest.approx(1.0)  # the longest arrow gets the full length
-    assert xs[1] == pytest.approx(0.5 ** 0.5)  # the other shrinks with √|g|
+    assert xs[1] == pytest.approx(0.5**0.5)  # the other shrinks with √|g|
     assert quiver_segments([0.0], [0.0], [0.0], [0.0], 1.0)[0].size == 0
 
 
@@ -297,8 +297,11 @@ def test_one_update_is_singular_and_the_exact_slope_is_not_drawn_like_the_curve(
     at.button(key="gs_apply").click().run()
     assert any(c.value.startswith("1 update: θ₁") for c in at.caption)
     curve = next(s for s in chart_specs(show(at, HILL)) if s["layout"]["title"]["text"].startswith("J(θ₁) and"))
-    styles = {t["name"].split(":")[0]: (t["line"]["color"], t["line"].get("dash", "solid")) for t in curve["data"]
-              if "line" in t}
+    styles = {
+        t["name"].split(":")[0]: (t["line"]["color"], t["line"].get("dash", "solid"))
+        for t in curve["data"]
+        if "line" in t
+    }
     assert styles["J(θ₁), exact"] != styles["exact ∂J/∂θ₁"]
 
 

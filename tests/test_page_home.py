@@ -16,8 +16,18 @@ def test_home_renders_map_and_notation():
     at.run()
     assert_healthy(at)
     text = "\n".join(el.value for el in at.latex)
-    for symbol in (r"\theta", r"\pi_\theta(a \mid s)", r"\gamma", r"V^\pi(s)", r"Q^\pi(s, a)", r"A^\pi(s, a)",
-                   r"\alpha", r"J(\theta)", r"G_t", r"\tau"):
+    for symbol in (
+        r"\theta",
+        r"\pi_\theta(a \mid s)",
+        r"\gamma",
+        r"V^\pi(s)",
+        r"Q^\pi(s, a)",
+        r"A^\pi(s, a)",
+        r"\alpha",
+        r"J(\theta)",
+        r"G_t",
+        r"\tau",
+    ):
         assert symbol in text, symbol
     assert at.title[0].value == "Policy gradients, by hand"
 
@@ -51,7 +61,10 @@ def test_pages_that_do_not_train_do_not_import_torch():
     ]
     result = subprocess.run(
         [sys.executable, "-c", NO_TORCH_SCRIPT, str(ROOT), *pages],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert "TORCH_MODULES 0" in result.stdout, result.stdout + result.stderr

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import numpy as np
+import pytest
 
 from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget, trace_arrays
 
@@ -44,7 +43,9 @@ def test_worked_preset_gives_063_023_014():
     assert at.slider(key="pol_k").value == 3
     assert [at.slider(key=f"pol_h{i}").value for i in range(3)] == [2.0, 1.0, 0.5]
     assert r"= 0.629" in latex(at)
-    probabilities = next(spec for spec in chart_specs(at) if spec["layout"]["title"]["text"] == "Action probabilities π(a)")
+    probabilities = next(
+        spec for spec in chart_specs(at) if spec["layout"]["title"]["text"] == "Action probabilities π(a)"
+    )
     bars = next(trace_arrays(probabilities["data"][0]))  # the bar heights (x holds the labels)
     np.testing.assert_allclose(bars, [0.63, 0.23, 0.14], atol=0.005)
     exact = np.exp([2.0, 1.0, 0.5]) / np.exp([2.0, 1.0, 0.5]).sum()

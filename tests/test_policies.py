@@ -43,7 +43,13 @@ def test_sigmoid_of_zero_is_one_half():
     assert sigmoid(0.0) == 0.5
     p = two_action_policy(0.0)
     assert (p.pi_right, p.pi_left, p.grad_pi_right, p.grad_pi_left, p.score_right, p.score_left) == (
-        0.5, 0.5, 0.25, -0.25, 0.5, -0.5)
+        0.5,
+        0.5,
+        0.25,
+        -0.25,
+        0.5,
+        -0.5,
+    )
 
 
 def test_worked_softmax_preferences():
@@ -80,10 +86,12 @@ def test_linear_preferences_are_phi_times_theta():
 @pytest.mark.parametrize("theta", [-3.0, -0.4, 0.0, 0.7, 2.5])
 def test_sigmoid_gradients_match_finite_differences(theta):
     p = two_action_policy(theta)
-    d_pi = central_difference(lambda t: [two_action_policy(t[0]).pi_right, two_action_policy(t[0]).pi_left],
-                              np.array([theta]))[:, 0]
-    d_log = central_difference(lambda t: [np.log(two_action_policy(t[0]).pi_right),
-                                          np.log(two_action_policy(t[0]).pi_left)], np.array([theta]))[:, 0]
+    d_pi = central_difference(
+        lambda t: [two_action_policy(t[0]).pi_right, two_action_policy(t[0]).pi_left], np.array([theta])
+    )[:, 0]
+    d_log = central_difference(
+        lambda t: [np.log(two_action_policy(t[0]).pi_right), np.log(two_action_policy(t[0]).pi_left)], np.array([theta])
+    )[:, 0]
     np.testing.assert_allclose([p.grad_pi_right, p.grad_pi_left], d_pi, rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose([p.score_right, p.score_left], d_log, rtol=1e-6, atol=1e-10)
 
@@ -116,12 +124,17 @@ def test_sigmoid_gradients_match_autograd():
         t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
         p = two_action_policy(theta)
         expected = []
-        for f in (lambda x: torch.sigmoid(x), lambda x: 1 - torch.sigmoid(x),
-                  lambda x: torch.nn.functional.logsigmoid(x), lambda x: torch.nn.functional.logsigmoid(-x)):
+        for f in (
+            lambda x: torch.sigmoid(x),
+            lambda x: 1 - torch.sigmoid(x),
+            lambda x: torch.nn.functional.logsigmoid(x),
+            lambda x: torch.nn.functional.logsigmoid(-x),
+        ):
             (g,) = torch.autograd.grad(f(t), t)
             expected.append(g.item())
-        np.testing.assert_allclose([p.grad_pi_right, p.grad_pi_left, p.score_right, p.score_left], expected,
-                                   rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            [p.grad_pi_right, p.grad_pi_left, p.score_right, p.score_left], expected, rtol=1e-12, atol=1e-15
+        )
 
 
 def test_softmax_gradients_match_autograd():

@@ -158,9 +158,7 @@ def test_n_step_with_long_horizon_is_bootstrapped_return():
 )
 def test_gae_vectorized_matches_loop(seed, gamma, lam, steps):
     rewards, values, terminated, truncated = random_batch(seed, steps=steps)
-    expected = loop_gae(
-        rewards.tolist(), values.tolist(), terminated.tolist(), truncated.tolist(), gamma, lam
-    )
+    expected = loop_gae(rewards.tolist(), values.tolist(), terminated.tolist(), truncated.tolist(), gamma, lam)
     got = gae_advantages(rewards, values, terminated, truncated, gamma, lam)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
@@ -174,9 +172,7 @@ def test_gae_vectorized_matches_loop(seed, gamma, lam, steps):
 )
 def test_n_step_vectorized_matches_loop(seed, gamma, n, steps):
     rewards, values, terminated, truncated = random_batch(seed, steps=steps)
-    expected = loop_n_step(
-        rewards.tolist(), values.tolist(), terminated.tolist(), truncated.tolist(), gamma, n
-    )
+    expected = loop_n_step(rewards.tolist(), values.tolist(), terminated.tolist(), truncated.tolist(), gamma, n)
     got = n_step_targets(rewards, values, terminated, truncated, gamma, n)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
@@ -316,10 +312,12 @@ def test_gae_torch_implementation_agrees_and_jacobians_match(seed):
     r = torch.tensor(rewards, requires_grad=True)
     v = torch.tensor(values, requires_grad=True)
     got = gae_advantages(rewards, values, terminated, truncated, gamma, lam)
-    np.testing.assert_allclose(got, torch_gae(r, v, terminated, truncated, gamma, lam).detach().numpy(),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        got, torch_gae(r, v, terminated, truncated, gamma, lam).detach().numpy(), rtol=1e-12, atol=1e-12
+    )
     jac_r, jac_v = torch.autograd.functional.jacobian(
-        lambda a, b: torch_gae(a, b, terminated, truncated, gamma, lam), (r, v))
+        lambda a, b: torch_gae(a, b, terminated, truncated, gamma, lam), (r, v)
+    )
     fd_r = numpy_jacobian(lambda a: gae_advantages(a, values, terminated, truncated, gamma, lam), rewards)
     fd_v = numpy_jacobian(lambda b: gae_advantages(rewards, b, terminated, truncated, gamma, lam), values)
     np.testing.assert_allclose(fd_r, jac_r.reshape(fd_r.shape).numpy(), rtol=1e-6, atol=1e-9)
@@ -342,10 +340,12 @@ def test_reward_to_go_torch_implementation_agrees_and_jacobians_match(seed):
     r = torch.tensor(rewards, requires_grad=True)
     v = torch.tensor(values, requires_grad=True)
     got = padded_reward_to_go(rewards, terminated, truncated, gamma, values=values)
-    np.testing.assert_allclose(got, torch_reward_to_go(r, terminated, truncated, gamma, v).detach().numpy(),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        got, torch_reward_to_go(r, terminated, truncated, gamma, v).detach().numpy(), rtol=1e-12, atol=1e-12
+    )
     jac_r, jac_v = torch.autograd.functional.jacobian(
-        lambda a, b: torch_reward_to_go(a, terminated, truncated, gamma, b), (r, v))
+        lambda a, b: torch_reward_to_go(a, terminated, truncated, gamma, b), (r, v)
+    )
     fd_r = numpy_jacobian(lambda a: padded_reward_to_go(a, terminated, truncated, gamma, values=values), rewards)
     fd_v = numpy_jacobian(lambda b: padded_reward_to_go(rewards, terminated, truncated, gamma, values=b), values)
     np.testing.assert_allclose(fd_r, jac_r.reshape(fd_r.shape).numpy(), rtol=1e-6, atol=1e-9)
@@ -361,11 +361,18 @@ def test_n_step_jacobian_matches_finite_differences_and_autograd_of_the_loop():
     v = torch.tensor(values, requires_grad=True)
     # the plain-Python loop reference, run on tensors, is differentiable as written
     stacked = torch.stack([torch.stack(row) for row in _loop_n_step_rows(r, v, terminated, truncated, gamma, n)])
-    np.testing.assert_allclose(n_step_targets(rewards, values, terminated, truncated, gamma, n),
-                               stacked.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        n_step_targets(rewards, values, terminated, truncated, gamma, n),
+        stacked.detach().numpy(),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     jac_r, jac_v = torch.autograd.functional.jacobian(
-        lambda a, b: torch.stack([torch.stack(row) for row in _loop_n_step_rows(a, b, terminated, truncated, gamma, n)]),
-        (r, v))
+        lambda a, b: torch.stack(
+            [torch.stack(row) for row in _loop_n_step_rows(a, b, terminated, truncated, gamma, n)]
+        ),
+        (r, v),
+    )
     fd_r = numpy_jacobian(lambda a: n_step_targets(a, values, terminated, truncated, gamma, n), rewards)
     fd_v = numpy_jacobian(lambda b: n_step_targets(rewards, b, terminated, truncated, gamma, n), values)
     np.testing.assert_allclose(fd_r, jac_r.reshape(fd_r.shape).numpy(), rtol=1e-6, atol=1e-9)

@@ -27,8 +27,9 @@ def test_log_ticks_ignore_gaps_and_fall_back_when_too_short():
 
 def test_make_figure_puts_readable_ticks_on_log_axes_only():
     x = np.logspace(1, 4, 20)
-    fig = make_figure([dict(type="scatter", x=x, y=1 / x)], "t", "N", "error",
-                      xaxis=dict(type="log"), yaxis=dict(type="log"))
+    fig = make_figure(
+        [dict(type="scatter", x=x, y=1 / x)], "t", "N", "error", xaxis=dict(type="log"), yaxis=dict(type="log")
+    )
     assert list(fig.layout.xaxis.tickvals) == [10.0, 100.0, 1000.0, 10000.0]
     assert fig.layout.yaxis.ticktext[0] == "0.0001"
     linear = make_figure([dict(type="scatter", x=x, y=x)], "t", "a", "b")

@@ -19,8 +19,12 @@ WAIT = 60.0  # seconds: a spawned child needs a few to import under a loaded CI 
 def snapshot_weights(update: int) -> dict[str, np.ndarray]:
     """A 4-unit tanh network that pushes the cart the way the pole leans, more firmly with
     each update (so each update's weights differ, and later ones balance longer)."""
-    weights = {"layer1.weight": np.zeros((4, 4), np.float32), "layer1.bias": np.zeros(4, np.float32),
-               "layer2.weight": np.zeros((2, 4), np.float32), "layer2.bias": np.zeros(2, np.float32)}
+    weights = {
+        "layer1.weight": np.zeros((4, 4), np.float32),
+        "layer1.bias": np.zeros(4, np.float32),
+        "layer2.weight": np.zeros((2, 4), np.float32),
+        "layer2.bias": np.zeros(2, np.float32),
+    }
     weights["layer1.weight"][0] = [0.0, 0.5, 10.0, 2.0]
     weights["layer2.weight"][:, 0] = [-1.5 * update, 1.5 * update]
     return weights
@@ -47,23 +51,65 @@ def scripted_worker(requests, limits, out, cancel):
             step = new_ends[-1]
             returns += new
             ends += new_ends
-            out.put(("update", index, {
-                "update": update + 1, "env_steps": step, "returns": new, "lengths": [int(r) for r in new],
-                "end_steps": new_ends, "weight_variance": 4.0 + update, "weight_mean": 1.0, "entropy": 0.69,
-                "grad_variance": None, "steps_per_second": 1000.0, "wall_seconds": 0.1 * update}))
+            out.put(
+                (
+                    "update",
+                    index,
+                    {
+                        "update": update + 1,
+                        "env_steps": step,
+                        "returns": new,
+                        "lengths": [int(r) for r in new],
+                        "end_steps": new_ends,
+                        "weight_variance": 4.0 + update,
+                        "weight_mean": 1.0,
+                        "entropy": 0.69,
+                        "grad_variance": None,
+                        "steps_per_second": 1000.0,
+                        "wall_seconds": 0.1 * update,
+                    },
+                )
+            )
             if request.overrides.get("snapshots"):
-                out.put(("policy", index, {"update": update + 1, "env_steps": step, "weights": snapshot_weights(update + 1),
-                                           "hidden_size": 4, "activation": "tanh"}))
+                out.put(
+                    (
+                        "policy",
+                        index,
+                        {
+                            "update": update + 1,
+                            "env_steps": step,
+                            "weights": snapshot_weights(update + 1),
+                            "hidden_size": 4,
+                            "activation": "tanh",
+                        },
+                    )
+                )
         deadline = time.monotonic() + 30
         while request.overrides.get("hold") and not cancel.is_set() and time.monotonic() < deadline:
             time.sleep(0.02)
-        out.put(("end", index, {
-            "config": {"algo": request.algo}, "returns": np.array(returns), "lengths": np.array(returns, dtype=int),
-            "end_steps": np.array(ends), "env_steps": step, "wall_seconds": 0.5,
-            "stop_reason": "cancelled" if cancel.is_set() else "max_env_steps",
-            "policy_weights": {"layer1.weight": np.zeros((4, 4), np.float32), "layer1.bias": np.zeros(4, np.float32),
-                               "layer2.weight": np.zeros((2, 4), np.float32), "layer2.bias": np.zeros(2, np.float32)},
-            "hidden_size": 4, "activation": "tanh"}))
+        out.put(
+            (
+                "end",
+                index,
+                {
+                    "config": {"algo": request.algo},
+                    "returns": np.array(returns),
+                    "lengths": np.array(returns, dtype=int),
+                    "end_steps": np.array(ends),
+                    "env_steps": step,
+                    "wall_seconds": 0.5,
+                    "stop_reason": "cancelled" if cancel.is_set() else "max_env_steps",
+                    "policy_weights": {
+                        "layer1.weight": np.zeros((4, 4), np.float32),
+                        "layer1.bias": np.zeros(4, np.float32),
+                        "layer2.weight": np.zeros((2, 4), np.float32),
+                        "layer2.bias": np.zeros(2, np.float32),
+                    },
+                    "hidden_size": 4,
+                    "activation": "tanh",
+                },
+            )
+        )
         if cancel.is_set():
             break
     out.put(("finished", None, None))
@@ -73,8 +119,12 @@ def holding_worker_with_snapshots(requests, limits, out, cancel):
     """:func:`scripted_worker` for the page's own requests: snapshots, then waits for Stop."""
     import dataclasses
 
-    scripted_worker([dataclasses.replace(r, overrides={**r.overrides, "hold": True, "snapshots": True})
-                     for r in requests], limits, out, cancel)
+    scripted_worker(
+        [dataclasses.replace(r, overrides={**r.overrides, "hold": True, "snapshots": True}) for r in requests],
+        limits,
+        out,
+        cancel,
+    )
 
 
 def request(seed=0, **overrides) -> RunRequest:
@@ -199,8 +249,12 @@ def test_a_malformed_snapshot_is_ignored_and_the_last_good_one_kept():
     good = {"update": 2, "env_steps": 100, "weights": snapshot_weights(2), "hidden_size": 4, "activation": "tanh"}
     assert job._handle("policy", 0, good) is False
     bad_weights = {**snapshot_weights(3), "layer2.bias": np.array([np.nan, 0.0], np.float32)}
-    for bad in ({**good, "update": 3, "weights": bad_weights}, {**good, "update": 3, "hidden_size": 7},
-                {"update": 3}, None):
+    for bad in (
+        {**good, "update": 3, "weights": bad_weights},
+        {**good, "update": 3, "hidden_size": 7},
+        {"update": 3},
+        None,
+    ):
         job._handle("policy", 0, bad)
     job._handle("policy", 5, good)  # no such run
     assert job.view().snapshot.update == 2 and job.view().status == "running"
@@ -236,9 +290,13 @@ def test_the_real_worker_matches_in_process_training_exactly():
 
 @pytest.mark.slow
 def test_the_real_worker_honours_the_caps_and_bad_settings():
-    job = Job([RunRequest("fast", "actor_critic", 0, {"max_env_steps": 10**9}, name="capped"),
-               RunRequest("fast", "reinforce", 0, {"gamma": 7.0}, name="bad")],
-              Limits(max_steps=2000, max_seconds=60))
+    job = Job(
+        [
+            RunRequest("fast", "actor_critic", 0, {"max_env_steps": 10**9}, name="capped"),
+            RunRequest("fast", "reinforce", 0, {"gamma": 7.0}, name="bad"),
+        ],
+        Limits(max_steps=2000, max_seconds=60),
+    )
     assert job.wait(120)
     view = job.view()
     (capped,) = view.finished
@@ -267,8 +325,13 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
     from pgcore.cartpole import iter_training, preset_config
 
     out = _Outbox()
-    jobs.training_worker([RunRequest("fast", "reinforce", 2, {"max_env_steps": 2000}, name="w")], Limits(), out,
-                         threading.Event(), snapshot_seconds=every)
+    jobs.training_worker(
+        [RunRequest("fast", "reinforce", 2, {"max_env_steps": 2000}, name="w")],
+        Limits(),
+        out,
+        threading.Event(),
+        snapshot_seconds=every,
+    )
     kinds = [kind for kind, _, _ in out.messages]
     snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
     updates = kinds.count("update")
@@ -304,8 +367,11 @@ def test_a_real_job_holds_the_newest_snapshot_and_its_episode_is_a_direct_rollou
     snapshot = view.snapshot
     assert snapshot is not None and snapshot.update == finished.data.update_steps.size  # the newest: the last update
     assert snapshot.env_steps == finished.data.env_steps
-    direct = PolicySnapshot({k: np.asarray(v, np.float32) for k, v in finished.policy_weights.items()},
-                            finished.hidden_size, finished.activation)
+    direct = PolicySnapshot(
+        {k: np.asarray(v, np.float32) for k, v in finished.policy_weights.items()},
+        finished.hidden_size,
+        finished.activation,
+    )
     assert snapshot.key == policy_digest(direct)
     for seed in (0, 7):
         mine = rollout_episode(snapshot.policy, seed=seed)

@@ -4,7 +4,6 @@ process nobody can stop, and no limit is loosened silently."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -102,8 +101,7 @@ def test_a_slot_is_held_while_the_worker_process_is_alive(monkeypatch):
 def test_a_job_whose_tab_was_closed_is_cancelled_soon(monkeypatch):
     monkeypatch.setattr(jobs, "DISCONNECT_GRACE_SECONDS", 0.3)
     watching = {"open": True}
-    job = Job([request(0, hold=True)], Limits(), target=scripted_worker,
-              session_alive=lambda: watching["open"])
+    job = Job([request(0, hold=True)], Limits(), target=scripted_worker, session_alive=lambda: watching["open"])
     assert wait_until(lambda: job.view().env_steps > 0)
     time.sleep(0.6)
     assert job.active and not job.cancel_requested, "an open tab keeps its training"

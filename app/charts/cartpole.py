@@ -27,7 +27,7 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -44,8 +44,14 @@ def _solve_line() -> dict[str, Any]:
     return hline(SOLVE_THRESHOLD, color=COLORS["exact"], dash="dot")
 
 
-def learning_curves(runs: list[RunData], *, title: str, show_returns: bool = True,
-                    references: list[ReferenceCurve] | None = None, height: int = 420) -> go.Figure:
+def learning_curves(
+    runs: list[RunData],
+    *,
+    title: str,
+    show_returns: bool = True,
+    references: list[ReferenceCurve] | None = None,
+    height: int = 420,
+) -> go.Figure:
     """Each run's episode returns (faint) and 20-episode mean (bold) over env steps.
 
     Runs of the same algorithm share its colour and differ by dash; reference curves, if
@@ -54,9 +60,17 @@ def learning_curves(runs: list[RunData], *, title: str, show_returns: bool = Tru
     traces: list[dict[str, Any]] = []
     for ref in references or []:
         x, y = _thin(ref.env_steps, ref.mean)
-        traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=f"reference: {reference_label(ref)}",
-                           line=dict(color=_rgba(_color(ref.algo), 0.45), width=3),
-                           hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>reference</extra>"))
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=y,
+                mode="lines",
+                name=f"reference: {reference_label(ref)}",
+                line=dict(color=_rgba(_color(ref.algo), 0.45), width=3),
+                hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>reference</extra>",
+            )
+        )
     seen: dict[str, int] = {}
     for run in runs:
         color = _color(run.algo)
@@ -67,18 +81,51 @@ def learning_curves(runs: list[RunData], *, title: str, show_returns: bool = Tru
             continue
         if show_returns:
             x, y = _thin(steps, run.episode_returns)
-            traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=f"{run.name}: episode return",
-                               line=dict(color=_rgba(color, 0.3), width=1), showlegend=False,
-                               hovertemplate="%{x:,.0f} steps: return %{y:.0f}<extra></extra>"))
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    name=f"{run.name}: episode return",
+                    line=dict(color=_rgba(color, 0.3), width=1),
+                    showlegend=False,
+                    hovertemplate="%{x:,.0f} steps: return %{y:.0f}<extra></extra>",
+                )
+            )
         x, y = _thin(steps, run.mean_last_20)
-        traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=f"{run.name} (20-ep. mean)",
-                           line=dict(color=color, width=2.5, dash=dash),
-                           hovertemplate="%{x:,.0f} steps: mean %{y:.1f}<extra>" + run.name + "</extra>"))
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=y,
+                mode="lines",
+                name=f"{run.name} (20-ep. mean)",
+                line=dict(color=color, width=2.5, dash=dash),
+                hovertemplate="%{x:,.0f} steps: mean %{y:.1f}<extra>" + run.name + "</extra>",
+            )
+        )
     if not traces:  # nothing finished yet: an empty frame with the target line
-        traces.append(dict(type="scatter", x=[0], y=[0], mode="markers", name="start",
-                           marker=dict(color=COLORS["estimate"], size=4), showlegend=False))
-    return make_figure(traces, title, "env steps", "episode return (undiscounted)", height=height,
-                       yaxis=dict(range=[0, 520]), shapes=[_solve_line()])
+        traces.append(
+            dict(
+                type="scatter",
+                x=[0],
+                y=[0],
+                mode="markers",
+                name="start",
+                marker=dict(color=COLORS["estimate"], size=4),
+                showlegend=False,
+            )
+        )
+    return make_figure(
+        traces,
+        title,
+        "env steps",
+        "episode return (undiscounted)",
+        height=height,
+        yaxis=dict(range=[0, 520]),
+        shapes=[_solve_line()],
+    )
 
 
 def seed_bands(bands: list[tuple[str, str, SeedBand]], *, title: str) -> go.Figure:
@@ -88,16 +135,52 @@ def seed_bands(bands: list[tuple[str, str, SeedBand]], *, title: str) -> go.Figu
     for i, (label, algo, band) in enumerate(bands):
         color = _color(algo, i)
         x = band.env_steps
-        traces.append(dict(type="scatter", x=x, y=band.high, mode="lines", line=dict(width=0, color=color),
-                           showlegend=False, hoverinfo="skip", name=f"{label} +1 sd"))
-        traces.append(dict(type="scatter", x=x, y=band.low, mode="lines", line=dict(width=0, color=color),
-                           fill="tonexty", fillcolor=_rgba(color, 0.18), showlegend=False, hoverinfo="skip",
-                           name=f"{label} −1 sd"))
-        traces.append(dict(type="scatter", x=x, y=band.mean, mode="lines", line=dict(color=color, width=2.5),
-                           name=f"{label} (mean of {band.runs} runs)",
-                           hovertemplate="%{x:,.0f} steps: mean %{y:.1f}<extra></extra>"))
-    return make_figure(traces, title, "env steps", "20-episode mean return", height=400,
-                       yaxis=dict(range=[0, 520]), shapes=[_solve_line()])
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=band.high,
+                mode="lines",
+                line=dict(width=0, color=color),
+                showlegend=False,
+                hoverinfo="skip",
+                name=f"{label} +1 sd",
+            )
+        )
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=band.low,
+                mode="lines",
+                line=dict(width=0, color=color),
+                fill="tonexty",
+                fillcolor=_rgba(color, 0.18),
+                showlegend=False,
+                hoverinfo="skip",
+                name=f"{label} −1 sd",
+            )
+        )
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=band.mean,
+                mode="lines",
+                line=dict(color=color, width=2.5),
+                name=f"{label} (mean of {band.runs} runs)",
+                hovertemplate="%{x:,.0f} steps: mean %{y:.1f}<extra></extra>",
+            )
+        )
+    return make_figure(
+        traces,
+        title,
+        "env steps",
+        "20-episode mean return",
+        height=400,
+        yaxis=dict(range=[0, 520]),
+        shapes=[_solve_line()],
+    )
 
 
 def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure:
@@ -115,12 +198,29 @@ def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure
         x, y = _thin(run.update_steps[positive].astype(float), values[positive])
         if x.size == 0:
             continue
-        traces.append(dict(type="scatter", x=x, y=y, mode="lines", name=run.name,
-                           line=dict(color=_color(run.algo), width=1.8, dash=dash),
-                           hovertemplate="%{x:,.0f} steps: %{y:.3g}<extra>" + run.name + "</extra>"))
+        traces.append(
+            dict(
+                type="scatter",
+                x=x,
+                y=y,
+                mode="lines",
+                name=run.name,
+                line=dict(color=_color(run.algo), width=1.8, dash=dash),
+                hovertemplate="%{x:,.0f} steps: %{y:.3g}<extra>" + run.name + "</extra>",
+            )
+        )
     if not traces:
-        traces.append(dict(type="scatter", x=[0], y=[1], mode="markers", name="no data",
-                           marker=dict(color=COLORS["estimate"], size=4), showlegend=False))
+        traces.append(
+            dict(
+                type="scatter",
+                x=[0],
+                y=[1],
+                mode="markers",
+                name="no data",
+                marker=dict(color=COLORS["estimate"], size=4),
+                showlegend=False,
+            )
+        )
     y_title = "Var(Ψ_t) over the batch" if which == "weight" else "tr Cov of per-step gradients"
     return make_figure(traces, title, "env steps", y_title, height=380, yaxis=dict(type="log"))
 
@@ -140,19 +240,53 @@ def reference_chart(curves: list[ReferenceCurve], *, title: str) -> go.Figure:
         # plain REINFORCE with normalized Ψ is its own line, not REINFORCE's colour
         color = COLORS["constant"] if ref.normalized and ref.preset == "fast" else _color(ref.algo, i)
         if ref.low is not None and ref.high is not None:
-            traces.append(dict(type="scatter", x=ref.env_steps, y=ref.high, mode="lines",
-                               line=dict(width=0, color=color), showlegend=False, hoverinfo="skip",
-                               name=f"{ref.name} upper"))
-            traces.append(dict(type="scatter", x=ref.env_steps, y=ref.low, mode="lines",
-                               line=dict(width=0, color=color), fill="tonexty", fillcolor=_rgba(color, 0.18),
-                               showlegend=False, hoverinfo="skip", name=f"{ref.name} lower"))
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=ref.env_steps,
+                    y=ref.high,
+                    mode="lines",
+                    line=dict(width=0, color=color),
+                    showlegend=False,
+                    hoverinfo="skip",
+                    name=f"{ref.name} upper",
+                )
+            )
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=ref.env_steps,
+                    y=ref.low,
+                    mode="lines",
+                    line=dict(width=0, color=color),
+                    fill="tonexty",
+                    fillcolor=_rgba(color, 0.18),
+                    showlegend=False,
+                    hoverinfo="skip",
+                    name=f"{ref.name} lower",
+                )
+            )
         label = reference_label(ref)
-        traces.append(dict(type="scatter", x=ref.env_steps, y=ref.mean, mode="lines",
-                           line=dict(color=color, width=2.5, dash="dash" if ref.preset == "articles" else "solid"),
-                           name=label,
-                           hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>" + label + "</extra>"))
-    return make_figure(traces, title, "env steps", "20-episode mean return", height=380,
-                       yaxis=dict(range=[0, 520]), shapes=[_solve_line()])
+        traces.append(
+            dict(
+                type="scatter",
+                x=ref.env_steps,
+                y=ref.mean,
+                mode="lines",
+                line=dict(color=color, width=2.5, dash="dash" if ref.preset == "articles" else "solid"),
+                name=label,
+                hovertemplate="%{x:,.0f} steps: %{y:.1f}<extra>" + label + "</extra>",
+            )
+        )
+    return make_figure(
+        traces,
+        title,
+        "env steps",
+        "20-episode mean return",
+        height=380,
+        yaxis=dict(range=[0, 520]),
+        shapes=[_solve_line()],
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,10 +299,23 @@ CART_HEIGHT = 0.3
 
 def _pole_shapes(cart_x: float, tip_x: float, tip_y: float, color: str) -> list[dict[str, Any]]:
     return [
-        dict(type="line", x0=-TRACK_LIMIT - 0.3, x1=TRACK_LIMIT + 0.3, y0=-CART_HEIGHT, y1=-CART_HEIGHT,
-             line=dict(color="#888888", width=2)),
-        dict(type="rect", x0=cart_x - CART_WIDTH / 2, x1=cart_x + CART_WIDTH / 2, y0=-CART_HEIGHT, y1=0.0,
-             fillcolor="#1B1F24", line=dict(width=0)),
+        dict(
+            type="line",
+            x0=-TRACK_LIMIT - 0.3,
+            x1=TRACK_LIMIT + 0.3,
+            y0=-CART_HEIGHT,
+            y1=-CART_HEIGHT,
+            line=dict(color="#888888", width=2),
+        ),
+        dict(
+            type="rect",
+            x0=cart_x - CART_WIDTH / 2,
+            x1=cart_x + CART_WIDTH / 2,
+            y0=-CART_HEIGHT,
+            y1=0.0,
+            fillcolor="#1B1F24",
+            line=dict(width=0),
+        ),
         dict(type="line", x0=cart_x, y0=0.0, x1=tip_x, y1=tip_y, line=dict(color=color, width=7)),
     ]
 
@@ -180,15 +327,34 @@ def cartpole_animation(frames: CartPoleFrames, *, title: str, color: str, frame_
 
     def frame_content(i: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         cx, tx, ty = (round(float(v[i]), 4) for v in (frames.cart_x, frames.tip_x, frames.tip_y))
-        data = [dict(type="scatter", x=[cx, tx], y=[0.0, ty], mode="markers", name="hinge and tip",
-                     marker=dict(color=["#FFFFFF", color], size=[8, 6], line=dict(color=color, width=2)),
-                     showlegend=False, hoverinfo="skip")]
+        data = [
+            dict(
+                type="scatter",
+                x=[cx, tx],
+                y=[0.0, ty],
+                mode="markers",
+                name="hinge and tip",
+                marker=dict(color=["#FFFFFF", color], size=[8, 6], line=dict(color=color, width=2)),
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        ]
         layout = dict(
             shapes=_pole_shapes(cx, tx, ty, color),
-            annotations=[dict(x=0.0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="top",
-                              showarrow=False, font=dict(size=12),
-                              text=f"step {int(frames.steps[i])} · angle {frames.angle_deg[i]:+.1f}° · "
-                                   f"{arrows[int(frames.actions[i])]}")],
+            annotations=[
+                dict(
+                    x=0.0,
+                    y=1.0,
+                    xref="paper",
+                    yref="paper",
+                    xanchor="left",
+                    yanchor="top",
+                    showarrow=False,
+                    font=dict(size=12),
+                    text=f"step {int(frames.steps[i])} · angle {frames.angle_deg[i]:+.1f}° · "
+                    f"{arrows[int(frames.actions[i])]}",
+                )
+            ],
         )
         return data, layout
 
@@ -197,29 +363,70 @@ def cartpole_animation(frames: CartPoleFrames, *, title: str, color: str, frame_
     for i in range(frames.steps.size):
         data, layout = frame_content(i)
         plot_frames.append(dict(name=str(i), data=data, layout=layout))
-    play = dict(label="▶ Play", method="animate",
-                args=[None, dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
-                                 transition=dict(duration=0), mode="immediate")])
-    pause = dict(label="❚❚ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                    transition=dict(duration=0))])
+    play = dict(
+        label="▶ Play",
+        method="animate",
+        args=[
+            None,
+            dict(
+                frame=dict(duration=frame_ms, redraw=True),
+                fromcurrent=True,
+                transition=dict(duration=0),
+                mode="immediate",
+            ),
+        ],
+    )
+    pause = dict(
+        label="❚❚ Pause",
+        method="animate",
+        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))],
+    )
     slider = dict(
-        active=0, x=0.0, y=0.0, yanchor="top", len=1.0, pad=dict(t=70, b=0), currentvalue=dict(prefix="step ", font=dict(size=11)),
-        steps=[dict(method="animate", label=str(int(frames.steps[i])),
-                    args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                         transition=dict(duration=0))])
-               for i in range(frames.steps.size)],
+        active=0,
+        x=0.0,
+        y=0.0,
+        yanchor="top",
+        len=1.0,
+        pad=dict(t=70, b=0),
+        currentvalue=dict(prefix="step ", font=dict(size=11)),
+        steps=[
+            dict(
+                method="animate",
+                label=str(int(frames.steps[i])),
+                args=[
+                    [str(i)],
+                    dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0)),
+                ],
+            )
+            for i in range(frames.steps.size)
+        ],
     )
     fig = make_figure(
-        data0, title, "cart position x (m)", "height (m)", height=390, legend_below=False,
+        data0,
+        title,
+        "cart position x (m)",
+        "height (m)",
+        height=390,
+        legend_below=False,
         xaxis=dict(range=[-TRACK_LIMIT - 0.4, TRACK_LIMIT + 0.4], zeroline=False),
         yaxis=dict(range=[-CART_HEIGHT - 0.15, POLE_LENGTH + 0.2], scaleanchor="x", scaleratio=1, zeroline=False),
         margin=dict(l=55, r=20, t=85, b=140),  # room for the buttons above and the slider below
         **layout0,
     )
     controls = dict(
-        updatemenus=[dict(type="buttons", direction="left", x=1.0, xanchor="right", y=1.0, yanchor="bottom",
-                          showactive=False, buttons=[play, pause], pad=dict(r=0, t=0, b=6))],
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=1.0,
+                xanchor="right",
+                y=1.0,
+                yanchor="bottom",
+                showactive=False,
+                buttons=[play, pause],
+                pad=dict(r=0, t=0, b=6),
+            )
+        ],
         sliders=[slider],
     )
     return AnimatedFigure(fig, plot_frames, controls)

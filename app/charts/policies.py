@@ -23,32 +23,66 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         ("∇log π(Left)", curve.score_left, current.score_left, "left", "dot"),
     ]
     traces = [
-        dict(type="scatter", x=curve.theta, y=values, name=name, mode="lines",
-             line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2))
+        dict(
+            type="scatter",
+            x=curve.theta,
+            y=values,
+            name=name,
+            mode="lines",
+            line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2),
+        )
         for name, values, _, color, dash in series
     ]
     # all six current values in one marker trace: fewer traces keep a rerun cheap
-    traces.append(dict(
-        type="scatter", x=[theta_now] * len(series), y=[float(now) for _, _, now, _, _ in series],
-        mode="markers", showlegend=False, name="at current θ", text=[name for name, *_ in series],
-        marker=dict(color=[COLORS[color] for *_, color, _ in series], size=9, line=dict(color="white", width=1)),
-        hovertemplate="%{text} = %{y:.4f}<extra></extra>",
-    ))
-    return make_figure(traces, "The sigmoid policy and its gradients", "θ", "π, ∇π and ∇log π", height=420,
-                       yaxis=dict(range=[-1.05, 1.05]), shapes=[vline(theta_now)])
+    traces.append(
+        dict(
+            type="scatter",
+            x=[theta_now] * len(series),
+            y=[float(now) for _, _, now, _, _ in series],
+            mode="markers",
+            showlegend=False,
+            name="at current θ",
+            text=[name for name, *_ in series],
+            marker=dict(color=[COLORS[color] for *_, color, _ in series], size=9, line=dict(color="white", width=1)),
+            hovertemplate="%{text} = %{y:.4f}<extra></extra>",
+        )
+    )
+    return make_figure(
+        traces,
+        "The sigmoid policy and its gradients",
+        "θ",
+        "π, ∇π and ∇log π",
+        height=420,
+        yaxis=dict(range=[-1.05, 1.05]),
+        shapes=[vline(theta_now)],
+    )
 
 
-def action_bars(labels: list[str], values: npt.NDArray[np.float64], title: str, y_title: str,
-                *, highlight: int | None = None, y_range: tuple[float, float] | None = None) -> go.Figure:
+def action_bars(
+    labels: list[str],
+    values: npt.NDArray[np.float64],
+    title: str,
+    y_title: str,
+    *,
+    highlight: int | None = None,
+    y_range: tuple[float, float] | None = None,
+) -> go.Figure:
     """One bar per action (probabilities, scores, …), optionally one bar highlighted."""
     # rounding noise (|v| < 1e-12, e.g. a score of −4e-43 at a low temperature) is shown as the
     # 0 it is, so neither the labels ("−0.000") nor the axis (±10⁻⁴³) blow it up
     values = np.where(np.abs(values) < 1e-12, 0.0, np.asarray(values, dtype=float))
     colors = [SEQUENCE[i % len(SEQUENCE)] for i in range(len(labels))]
     opacity = [1.0 if highlight is None or i == highlight else 0.45 for i in range(len(labels))]
-    bar = dict(type="bar", x=labels, y=values, marker=dict(color=colors, opacity=opacity),
-               text=[num(v, 3) for v in values], textposition="outside", cliponaxis=False,
-               hovertemplate="%{x}: %{y:.4f}<extra></extra>")
+    bar = dict(
+        type="bar",
+        x=labels,
+        y=values,
+        marker=dict(color=colors, opacity=opacity),
+        text=[num(v, 3) for v in values],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{x}: %{y:.4f}<extra></extra>",
+    )
     if y_range is None and np.all(values == 0.0):
         y_range = (-1.0, 1.0)  # all zero: a readable axis instead of one scaled to nothing
     layout = {"yaxis": dict(range=list(y_range))} if y_range is not None else {}

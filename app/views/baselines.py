@@ -24,19 +24,19 @@ from app.charts.baselines import (
 from app.format import num, ratio, sig, signed
 from app.lessons import bandit_task, learning_note, offset_task, spread_task
 from app.state import Param, bind, mirror, show_notices
-from app.ui import next_page_link, predict_task
 from app.theme import PLOTLY_CONFIG
+from app.ui import next_page_link, predict_task
 from pgcore.bandit import Bandit, shifted
 from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
 from pgcore.estimators import (
     baseline_arithmetic,
     compare_baselines,
+    compare_learning,
     empirical_variance_curve,
     episode_terms,
     exact_moments,
     expected_gradient,
     expected_return_with_offset,
-    compare_learning,
     race_step,
     running_mean,
     score_samples,
@@ -94,12 +94,25 @@ PARAMS = {
 @st.cache_data(max_entries=32)
 def measured(theta1, theta2, gamma, n, seed, offset, b, weight):
     """Estimates under every baseline from the same N episodes, and their raw (X₀, Y) terms."""
-    samples = compare_baselines(theta1, n, baselines=("none", b, "mean", "value", "optimal"), seed=seed,
-                                gamma=gamma, theta2=theta2, reward_offset=offset, discount_weight=weight)
+    samples = compare_baselines(
+        theta1,
+        n,
+        baselines=("none", b, "mean", "value", "optimal"),
+        seed=seed,
+        gamma=gamma,
+        theta2=theta2,
+        reward_offset=offset,
+        discount_weight=weight,
+    )
     episodes = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
     terms = episode_terms(episodes, reward_offset=offset, discount_weight=weight)
-    by_name = {"none": samples["none"], "constant": samples[b], "mean": samples["mean"],
-               "value": samples["value"], "optimal": samples["optimal"]}
+    by_name = {
+        "none": samples["none"],
+        "constant": samples[b],
+        "mean": samples["mean"],
+        "value": samples["value"],
+        "optimal": samples["optimal"],
+    }
     return by_name, terms.weighted, terms.score, float(terms.ret.mean())
 
 
@@ -122,9 +135,19 @@ def score_run(theta1, theta2, gamma, n, seed):
 
 @st.cache_data(max_entries=8)
 def learning(theta2, gamma, offset, alpha, batch, weight, seed):
-    runs = compare_learning(NAMED, theta1_start=LEARN_START, theta2=theta2, gamma=gamma, reward_offset=offset,
-                            learners=LEARNERS, updates=UPDATES, episodes_per_update=batch, step_size=alpha,
-                            discount_weight=weight, seed=seed)
+    runs = compare_learning(
+        NAMED,
+        theta1_start=LEARN_START,
+        theta2=theta2,
+        gamma=gamma,
+        reward_offset=offset,
+        learners=LEARNERS,
+        updates=UPDATES,
+        episodes_per_update=batch,
+        step_size=alpha,
+        discount_weight=weight,
+        seed=seed,
+    )
     return {b: (run.mean, run.std) for b, run in runs.items()}
 
 
@@ -170,18 +193,31 @@ class GridSettings:
 def grid_controls() -> GridSettings:
     """The grid's shared sliders, the estimator's formula and the exact gradient."""
     c1, c2, c3, c4 = st.columns(4)
-    theta1 = c1.slider("θ₁ (policy in S1)", *THETA_RANGE, step=0.1, key="bl_theta1",
-                       help="π(Right|S1) = σ(θ₁). The estimates are of ∂J/∂θ₁.")
-    theta2 = c2.slider("θ₂ (policy in S2)", *THETA_RANGE, step=0.1, key="bl_theta2",
-                       help="π(Right|S2) = σ(θ₂); Left in S2 loops back to S1.")
+    theta1 = c1.slider(
+        "θ₁ (policy in S1)",
+        *THETA_RANGE,
+        step=0.1,
+        key="bl_theta1",
+        help="π(Right|S1) = σ(θ₁). The estimates are of ∂J/∂θ₁.",
+    )
+    theta2 = c2.slider(
+        "θ₂ (policy in S2)",
+        *THETA_RANGE,
+        step=0.1,
+        key="bl_theta2",
+        help="π(Right|S2) = σ(θ₂); Left in S2 loops back to S1.",
+    )
     gamma = c3.slider("Discount γ", *GAMMA_RANGE, step=0.01, key="bl_gamma")
     n = c4.slider("N episodes", 100, MAX_SAMPLES, step=100, key="bl_n", help="Estimates drawn per baseline.")
     c5, c6, c7, c8 = st.columns(4)
     b_const = c5.slider("Constant baseline b", *B_RANGE, step=0.05, key="bl_b")
     offset = c6.slider("Reward offset c (added to every step)", *OFFSET_RANGE, step=0.1, key="bl_offset")
     seed = c7.number_input("Seed", min_value=0, max_value=999, step=1, key="bl_seed")
-    weight = c8.toggle("Weight each term by γᵗ", key="bl_weight",
-                       help="Off: drop the γᵗ factor, as much code does. The estimate is then biased.")
+    weight = c8.toggle(
+        "Weight each term by γᵗ",
+        key="bl_weight",
+        help="Off: drop the γᵗ factor, as much code does. The estimate is then biased.",
+    )
     g = GridSettings(theta1, theta2, gamma, n, b_const, offset, int(seed), bool(weight))
     mom = moments(theta1, theta2, gamma, offset, weight)
     truth = float(expected_gradient(theta1, theta2, gamma, offset))
@@ -195,7 +231,8 @@ def grid_controls() -> GridSettings:
     )
     truth_col.latex(
         rf"\begin{{aligned}}&\frac{{\partial J}}{{\partial \theta_1}} = {num(truth, 4)}\\ &J = V^\pi(S_1) = {num(mom.return_mean, 4)}"
-        + (rf"\\ &\mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "") + r"\end{aligned}"
+        + (rf"\\ &\mathbb{{E}}[\hat g] = {num(mom.mean, 4)}" if not weight else "")
+        + r"\end{aligned}"
     )
     if not weight:
         st.warning(
@@ -217,47 +254,68 @@ def measured_section(g: GridSettings) -> None:
     st.subheader(f"{n:,} episodes, five baselines")
     names = list(samples)
     stats = {name: summarize(x) for name, x in samples.items()}
-    exact_var = {"none": mom.variance_of("none"), "constant": mom.variance_of(b_const),
-                 "mean": mom.variance_of("mean", n), "value": mom.variance_of("value"),
-                 "optimal": mom.variance_of("optimal")}
+    exact_var = {
+        "none": mom.variance_of("none"),
+        "constant": mom.variance_of(b_const),
+        "mean": mom.variance_of("mean", n),
+        "value": mom.variance_of("value"),
+        "optimal": mom.variance_of("optimal"),
+    }
     b_used = {"none": 0.0, "constant": b_const, "mean": batch_return, "value": j_c, "optimal": mom.optimal_baseline}
     hist_col, bar_col = st.columns([3, 2], gap="large")
     with hist_col:
         st.plotly_chart(estimate_histograms(samples, truth), config=PLOTLY_CONFIG, key="bl_hist_chart")
     with bar_col:
-        st.plotly_chart(mean_std_chart(names, np.array([stats[k].mean for k in names]),
-                                       np.array([stats[k].std for k in names]), truth, mom.mean),
-                        config=PLOTLY_CONFIG, key="bl_meanstd_chart")
+        st.plotly_chart(
+            mean_std_chart(
+                names,
+                np.array([stats[k].mean for k in names]),
+                np.array([stats[k].std for k in names]),
+                truth,
+                mom.mean,
+            ),
+            config=PLOTLY_CONFIG,
+            key="bl_meanstd_chart",
+        )
     plain_var = stats["none"].variance
     rows = []
     for name in names:
         s = stats[name]
         reduction = ratio(plain_var, s.variance)
-        rows.append({
-            "baseline": LABELS[name],
-            "b": ("≈ " if name == "mean" else "") + num(b_used[name], 4),
-            "mean": num(s.mean, 4),
-            "std": num(s.std, 4),
-            "variance": num(s.variance, 5),
-            "exact variance": num(exact_var[name], 5),
-            "standard error": num(s.standard_error, 5),
-            "(mean − exact)/SE": num((s.mean - truth) / s.standard_error, 2) if s.standard_error > 0 else "—",
-            "variance reduction": reduction,
-        })
+        rows.append(
+            {
+                "baseline": LABELS[name],
+                "b": ("≈ " if name == "mean" else "") + num(b_used[name], 4),
+                "mean": num(s.mean, 4),
+                "std": num(s.std, 4),
+                "variance": num(s.variance, 5),
+                "exact variance": num(exact_var[name], 5),
+                "standard error": num(s.standard_error, 5),
+                "(mean − exact)/SE": num((s.mean - truth) / s.standard_error, 2) if s.standard_error > 0 else "—",
+                "variance reduction": reduction,
+            }
+        )
     st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
         f"Every estimate is one episode's {'Σ γᵗψₜ(Gₜ − b)' if weight else 'Σ ψₜ(Gₜ − b), without γᵗ'}. "
         "The batch mean leaves out the episode's own return, so it adds no bias. Only the decisions made in "
         "S1 depend on θ₁, and every one of them is made in the same state, so at those steps V(sₜ) is the "
         f"single number V(S1) = {num(j_c, 4)}, which the batch mean also estimates. "
-        + ("Unbiased means |mean − exact| is a few standard errors at most." if weight else
-           "Without γᵗ the estimates are biased, whichever baseline is used (see the table's last columns).")
+        + (
+            "Unbiased means |mean − exact| is a few standard errors at most."
+            if weight
+            else "Without γᵗ the estimates are biased, whichever baseline is used (see the table's last columns)."
+        )
     )
     with st.container(border=True):
         st.markdown("**Predict, then check**")
-        predict_task(1, "Which baseline gives the smallest exact variance here: V(S1) or the optimal b\\*?",
-                     ("V(S1)", "b*", "a tie"), "bl_guess_spread",
-                     lambda: spread_task(exact_var["value"], exact_var["optimal"], j_c, mom.optimal_baseline))
+        predict_task(
+            1,
+            "Which baseline gives the smallest exact variance here: V(S1) or the optimal b\\*?",
+            ("V(S1)", "b*", "a tie"),
+            "bl_guess_spread",
+            lambda: spread_task(exact_var["value"], exact_var["optimal"], j_c, mom.optimal_baseline),
+        )
 
 
 def parabola_section(g: GridSettings) -> None:
@@ -274,21 +332,38 @@ def parabola_section(g: GridSettings) -> None:
     b_grid = np.linspace(min(marked) - half, max(marked) + half, 201)
     parabola_col, parabola_text = st.columns(2, gap="large")
     with parabola_col:
-        marks = [(f"{label}: Var {sig(float(mom.variance(b)), 3)}", b, color) for label, b, color in
-                 (("E[G] = J", j_c, "value"), ("optimal b*", mom.optimal_baseline, "optimal"),
-                  ("your b", b_const, "constant"))]
-        st.plotly_chart(variance_parabola(b_grid, mom.variance(b_grid), empirical_variance_curve(xs, ys, b_grid), marks),
-                        config=PLOTLY_CONFIG, key="bl_parabola_chart")
+        marks = [
+            (f"{label}: Var {sig(float(mom.variance(b)), 3)}", b, color)
+            for label, b, color in (
+                ("E[G] = J", j_c, "value"),
+                ("optimal b*", mom.optimal_baseline, "optimal"),
+                ("your b", b_const, "constant"),
+            )
+        ]
+        st.plotly_chart(
+            variance_parabola(b_grid, mom.variance(b_grid), empirical_variance_curve(xs, ys, b_grid), marks),
+            config=PLOTLY_CONFIG,
+            key="bl_parabola_chart",
+        )
     with parabola_text:
-        x_name, y_name = (r"\sum_t \gamma^t\psi_t G_t", r"\sum_t \gamma^t\psi_t") if weight else (
-            r"\sum_t \psi_t G_t", r"\sum_t \psi_t")
+        x_name, y_name = (
+            (r"\sum_t \gamma^t\psi_t G_t", r"\sum_t \gamma^t\psi_t")
+            if weight
+            else (r"\sum_t \psi_t G_t", r"\sum_t \psi_t")
+        )
         st.latex(rf"\begin{{aligned}}X &= {x_name}\\ Y &= {y_name}\\ \hat g(b) &= X - bY\end{{aligned}}")
-        st.latex(r"\begin{aligned}\operatorname{Var}(X - bY) &= \operatorname{Var}X - 2b\,\mathbb{E}[XY]\\"
-                 r"&\quad + b^2\,\mathbb{E}[Y^2]\qquad(\mathbb{E}[Y] = 0)\end{aligned}")
-        st.latex(rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.x_score, 4)}}}"
-                 rf"{{{num(mom.score_sq, 4)}}} = {num(mom.optimal_baseline, 4)}")
-        st.latex(rf"\begin{{aligned}}b = \mathbb{{E}}[G_0] = {num(j_c, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(j_c), 5)}\\"
-                 rf"b = b^* = {num(mom.optimal_baseline, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(mom.optimal_baseline), 5)}\end{{aligned}}")
+        st.latex(
+            r"\begin{aligned}\operatorname{Var}(X - bY) &= \operatorname{Var}X - 2b\,\mathbb{E}[XY]\\"
+            r"&\quad + b^2\,\mathbb{E}[Y^2]\qquad(\mathbb{E}[Y] = 0)\end{aligned}"
+        )
+        st.latex(
+            rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.x_score, 4)}}}"
+            rf"{{{num(mom.score_sq, 4)}}} = {num(mom.optimal_baseline, 4)}"
+        )
+        st.latex(
+            rf"\begin{{aligned}}b = \mathbb{{E}}[G_0] = {num(j_c, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(j_c), 5)}\\"
+            rf"b = b^* = {num(mom.optimal_baseline, 4)}&:\quad \operatorname{{Var}} = {num(mom.variance(mom.optimal_baseline), 5)}\end{{aligned}}"
+        )
         st.markdown(
             "A popular derivation says the best baseline is E[R]. It drops the score from the variance: "
             "the minimum of Var(X − bY) is the *score-weighted* mean of returns, "
@@ -312,8 +387,10 @@ def free_section(g: GridSettings) -> None:
     st.subheader("Why a baseline is free: E[∇log π] = 0")
     lemma_col, lemma_chart = st.columns(2, gap="large")
     with lemma_col:
-        st.latex(rf"\begin{{aligned}}\mathbb{{E}}_a[\psi] &= p_1(1 - p_1) + (1 - p_1)(-p_1)\\ &= {num(p1, 4)} \cdot {num(1 - p1, 4)}"
-                 rf" - {num(1 - p1, 4)} \cdot {num(p1, 4)}\\ &= 0\end{{aligned}}")
+        st.latex(
+            rf"\begin{{aligned}}\mathbb{{E}}_a[\psi] &= p_1(1 - p_1) + (1 - p_1)(-p_1)\\ &= {num(p1, 4)} \cdot {num(1 - p1, 4)}"
+            rf" - {num(1 - p1, 4)} \cdot {num(p1, 4)}\\ &= 0\end{{aligned}}"
+        )
         st.latex(rf"\mathbb{{E}}[bY] = b\,\mathbb{{E}}[Y] = b \cdot {num(mom.score_mean, 6)} = 0")
         st.markdown(
             "At every visit the score averages to zero over the action, whatever happened before. "
@@ -334,14 +411,19 @@ def free_section(g: GridSettings) -> None:
     with offset_text:
         st.latex(rf"J_c = \frac{{c(1 + \gamma p_1) + \gamma p_1 p_2}}{{1 - \gamma^2 p_1 (1 - p_2)}} = {num(j_c, 4)}")
         st.latex(rf"\frac{{\partial J_c}}{{\partial \theta_1}} = {num(truth, 4)}\qquad(c = {num(offset, 1)})")
-        st.latex(rf"\frac{{\operatorname{{Var}}_{{\text{{none}}}}}}{{\operatorname{{Var}}_{{b^*}}}} = "
-                 rf"\frac{{{sig(exact_var['none'])}}}{{{sig(exact_var['optimal'])}}} = "
-                 rf"\text{{{ratio(exact_var['none'], exact_var['optimal'])}}}")
+        st.latex(
+            rf"\frac{{\operatorname{{Var}}_{{\text{{none}}}}}}{{\operatorname{{Var}}_{{b^*}}}} = "
+            rf"\frac{{{sig(exact_var['none'])}}}{{{sig(exact_var['optimal'])}}} = "
+            rf"\text{{{ratio(exact_var['none'], exact_var['optimal'])}}}"
+        )
         st.markdown(
             "Without a baseline every return carries c·(episode length) into the estimate, and the "
             "variance grows like c². "
-            + ("Every estimator stays unbiased at every c — its mean just follows ∂J_c/∂θ₁. " if weight else
-               "With γᵗ switched off every estimator is biased at every c (it estimates a different sum). ")
+            + (
+                "Every estimator stays unbiased at every c — its mean just follows ∂J_c/∂θ₁. "
+                if weight
+                else "With γᵗ switched off every estimator is biased at every c (it estimates a different sum). "
+            )
             + "Careful: adding c to every step of an **episodic** task changes the task (longer "
             "episodes collect more c), so J, the gradient and the baselined variance move too. A pure shift "
             "of the return leaves the baselined variance exactly flat: see the bandit tab."
@@ -349,16 +431,24 @@ def free_section(g: GridSettings) -> None:
     at_zero = moments(theta1, theta2, gamma, 0.0, weight).variance_of("none")
     with st.container(border=True):
         st.markdown("**Predict, then check**")
-        predict_task(2, "Push the reward offset c to 1.5 or more. Without a baseline, does the variance grow or "
-                     "shrink?", ("grows", "shrinks"), "bl_guess_offset",
-                     lambda: offset_task(offset, exact_var["none"], at_zero))
+        predict_task(
+            2,
+            "Push the reward offset c to 1.5 or more. Without a baseline, does the variance grow or shrink?",
+            ("grows", "shrinks"),
+            "bl_guess_offset",
+            lambda: offset_task(offset, exact_var["none"], at_zero),
+        )
 
 
 def hand_section() -> None:
     """Seed article 004's two trajectories, by hand."""
     st.subheader("Two trajectories by hand")
-    st.button("Use the article's numbers (100, 90; 0.5, −0.3; b = 95)", on_click=use_seed_004, key="bl_seed004",
-              icon=":material/restart_alt:")
+    st.button(
+        "Use the article's numbers (100, 90; 0.5, −0.3; b = 95)",
+        on_click=use_seed_004,
+        key="bl_seed004",
+        icon=":material/restart_alt:",
+    )
     i1, i2, i3, i4, i5 = st.columns(5)
     g1 = i1.number_input("Return G₁", -1000.0, 1000.0, step=1.0, key="bl_g1")
     g2 = i2.number_input("Return G₂", -1000.0, 1000.0, step=1.0, key="bl_g2")
@@ -366,12 +456,14 @@ def hand_section() -> None:
     s2 = i4.number_input("Score ψ₂", -1000.0, 1000.0, step=0.1, key="bl_s2")
     cb = i5.number_input("Baseline b", -1000.0, 1000.0, step=1.0, key="bl_cb")
     calc = baseline_arithmetic([g1, g2], [s1, s2], cb)
-    st.latex(rf"\begin{{aligned}}\psi_1 G_1 &= {signed(s1, 2)} \cdot {signed(g1, 2)} = {num(calc.plain[0], 2)}\\"
-             rf"\psi_2 G_2 &= {signed(s2, 2)} \cdot {signed(g2, 2)} = {num(calc.plain[1], 2)}\\"
-             rf"\psi_1 (G_1 - b) &= {signed(s1, 2)} \cdot {signed(g1 - cb, 2)} = {num(calc.with_baseline[0], 2)}\\"
-             rf"\psi_2 (G_2 - b) &= {signed(s2, 2)} \cdot {signed(g2 - cb, 2)} = {num(calc.with_baseline[1], 2)}\\"
-             rf"\text{{mean}} &: {num(calc.plain_mean, 2)} \;\to\; {num(calc.with_baseline_mean, 2)}\\"
-             rf"\text{{difference}} &= b\,\bar\psi = {signed(cb, 2)} \cdot {signed(calc.mean_score, 3)}\\ &= {num(calc.shift, 2)}\end{{aligned}}")
+    st.latex(
+        rf"\begin{{aligned}}\psi_1 G_1 &= {signed(s1, 2)} \cdot {signed(g1, 2)} = {num(calc.plain[0], 2)}\\"
+        rf"\psi_2 G_2 &= {signed(s2, 2)} \cdot {signed(g2, 2)} = {num(calc.plain[1], 2)}\\"
+        rf"\psi_1 (G_1 - b) &= {signed(s1, 2)} \cdot {signed(g1 - cb, 2)} = {num(calc.with_baseline[0], 2)}\\"
+        rf"\psi_2 (G_2 - b) &= {signed(s2, 2)} \cdot {signed(g2 - cb, 2)} = {num(calc.with_baseline[1], 2)}\\"
+        rf"\text{{mean}} &: {num(calc.plain_mean, 2)} \;\to\; {num(calc.with_baseline_mean, 2)}\\"
+        rf"\text{{difference}} &= b\,\bar\psi = {signed(cb, 2)} \cdot {signed(calc.mean_score, 3)}\\ &= {num(calc.shift, 2)}\end{{aligned}}"
+    )
     st.caption(
         "The two contributions get much closer together, which is the point of a baseline. But this is an "
         "illustration, not a proof: two scores don't average to zero (here ψ̄ = "
@@ -390,8 +482,11 @@ def learning_section(g: GridSettings) -> None:
     batch = l2.slider("Episodes per update", 2, 16, key="bl_batch")
     curves_by_baseline = learning(theta2, gamma, offset, alpha, batch, weight, seed)
     best = best_objective(theta2, gamma, offset)
-    st.plotly_chart(learning_chart(np.arange(UPDATES + 1, dtype=float), curves_by_baseline, best),
-                    config=PLOTLY_CONFIG, key="bl_learning_chart")
+    st.plotly_chart(
+        learning_chart(np.arange(UPDATES + 1, dtype=float), curves_by_baseline, best),
+        config=PLOTLY_CONFIG,
+        key="bl_learning_chart",
+    )
     st.caption(
         f"{LEARNERS} independent learners per baseline all start at θ₁ = {num(LEARN_START, 1)} and take "
         f"{UPDATES} steps θ₁ ← θ₁ + α·(mean of {batch} estimates), with θ₂, γ and c from above. "
@@ -408,14 +503,22 @@ def learning_section(g: GridSettings) -> None:
         race_reset()
     playing = bool(st.session_state.get("bl_playing"))
     r1, r2, r3, r4, r5 = st.columns([1, 1, 1, 2, 1], vertical_alignment="bottom")
-    r1.button("Pause" if playing else "Play", on_click=race_toggle, key="bl_play", type="primary",
-              icon=":material/pause:" if playing else ":material/play_arrow:", width="stretch")
-    r2.button("Step", on_click=race_advance, key="bl_step", icon=":material/skip_next:", width="stretch",
-              disabled=playing)
+    r1.button(
+        "Pause" if playing else "Play",
+        on_click=race_toggle,
+        key="bl_play",
+        type="primary",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        width="stretch",
+    )
+    r2.button(
+        "Step", on_click=race_advance, key="bl_step", icon=":material/skip_next:", width="stretch", disabled=playing
+    )
     r3.button("Reset", on_click=race_reset, key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
     r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline", on_change=race_reset)
-    r5.number_input("Race seed", 0, 999, key="bl_race_seed", on_change=race_reset,
-                    help="The same seed replays the same episodes.")
+    r5.number_input(
+        "Race seed", 0, 999, key="bl_race_seed", on_change=race_reset, help="The same seed replays the same episodes."
+    )
     st.fragment(race_view, run_every=TICK_SECONDS if playing else None)(RaceSettings.from_state(g))
 
 
@@ -434,16 +537,31 @@ class RaceSettings:
     @classmethod
     def from_state(cls, g: GridSettings | None = None) -> RaceSettings:
         ss = st.session_state
-        theta2, gamma, offset, weight = ((g.theta2, g.gamma, g.offset, g.weight) if g else
-                                         (ss["bl_theta2"], ss["bl_gamma"], ss["bl_offset"], ss["bl_weight"]))
-        return cls(RACE_CHOICES[ss["bl_race_baseline"]], float(theta2), float(gamma), float(offset), int(ss["bl_batch"]),
-                   float(ss["bl_alpha"]), bool(weight))
+        theta2, gamma, offset, weight = (
+            (g.theta2, g.gamma, g.offset, g.weight)
+            if g
+            else (ss["bl_theta2"], ss["bl_gamma"], ss["bl_offset"], ss["bl_weight"])
+        )
+        return cls(
+            RACE_CHOICES[ss["bl_race_baseline"]],
+            float(theta2),
+            float(gamma),
+            float(offset),
+            int(ss["bl_batch"]),
+            float(ss["bl_alpha"]),
+            bool(weight),
+        )
 
 
 def race_reset() -> None:
     ss = st.session_state
-    ss["bl_race"] = dict(theta=[(LEARN_START, LEARN_START)], objective=None, updates=0, last=None,
-                         rng=np.random.default_rng(int(ss.get("bl_race_seed", 0))))
+    ss["bl_race"] = dict(
+        theta=[(LEARN_START, LEARN_START)],
+        objective=None,
+        updates=0,
+        last=None,
+        rng=np.random.default_rng(int(ss.get("bl_race_seed", 0))),
+    )
     ss["bl_playing"] = False
 
 
@@ -455,8 +573,17 @@ def race_advance(settings: RaceSettings | None = None) -> None:
     """One update of both learners (Step's callback reads the widgets; Play's ticks pass them)."""
     s = settings or RaceSettings.from_state()
     race = st.session_state["bl_race"]
-    step = race_step(race["theta"][-1], race["rng"], baseline=s.baseline, theta2=s.theta2, gamma=s.gamma,
-                     reward_offset=s.offset, episodes_per_update=s.batch, step_size=s.alpha, discount_weight=s.weight)
+    step = race_step(
+        race["theta"][-1],
+        race["rng"],
+        baseline=s.baseline,
+        theta2=s.theta2,
+        gamma=s.gamma,
+        reward_offset=s.offset,
+        episodes_per_update=s.batch,
+        step_size=s.alpha,
+        discount_weight=s.weight,
+    )
     race["theta"].append((float(step.theta[0]), float(step.theta[1])))
     del race["theta"][:-RACE_LIMIT]
     race["last"] = step
@@ -469,8 +596,9 @@ def race_view(s: RaceSettings) -> None:
         race_advance(s)
     race = st.session_state["bl_race"]
     thetas = np.asarray(race["theta"])
-    objective = np.stack([expected_return_with_offset(thetas[:, i], s.theta2, s.gamma, s.offset) for i in (0, 1)],
-                         axis=1)
+    objective = np.stack(
+        [expected_return_with_offset(thetas[:, i], s.theta2, s.gamma, s.offset) for i in (0, 1)], axis=1
+    )
     updates = np.arange(race["updates"] - len(thetas) + 1, race["updates"] + 1, dtype=float)
     best = best_objective(s.theta2, s.gamma, s.offset)
     st.plotly_chart(race_chart(updates, objective, s.baseline, best), config=PLOTLY_CONFIG, key="bl_race_chart")
@@ -483,9 +611,11 @@ def race_view(s: RaceSettings) -> None:
         rf"\hat g_{{\text{{{LABELS[s.baseline].replace('*', '^*')}}}}} = {num(last.estimate[1], 4)},\quad"
         rf" J = {num(objective[-1, 0], 4)} \text{{ vs }} {num(objective[-1, 1], 4)}"
     )
-    st.caption(f"θ₁ after {race['updates']} update{'s' if race['updates'] != 1 else ''}: "
-               f"{num(thetas[-1, 0], 3)} without a baseline, {num(thetas[-1, 1], 3)} with {LABELS[s.baseline]}. "
-               f"Each update averages {s.batch} episodes, steps α = {num(s.alpha, 1)}; the dotted line is the best J.")
+    st.caption(
+        f"θ₁ after {race['updates']} update{'s' if race['updates'] != 1 else ''}: "
+        f"{num(thetas[-1, 0], 3)} without a baseline, {num(thetas[-1, 1], 3)} with {LABELS[s.baseline]}. "
+        f"Each update averages {s.batch} episodes, steps α = {num(s.alpha, 1)}; the dotted line is the best J."
+    )
 
 
 def bandit_section() -> None:
@@ -500,7 +630,9 @@ def bandit_section() -> None:
     with controls:
         arms = st.slider("Arms K", 2, MAX_ARMS, key="bl_arms")
         prefs = np.array([st.slider(f"Preference h{i + 1}", -4.0, 4.0, step=0.1, key=f"bl_h{i}") for i in range(arms)])
-        means = np.array([st.slider(f"Mean reward μ{i + 1}", -5.0, 5.0, step=0.1, key=f"bl_mu{i}") for i in range(arms)])
+        means = np.array(
+            [st.slider(f"Mean reward μ{i + 1}", -5.0, 5.0, step=0.1, key=f"bl_mu{i}") for i in range(arms)]
+        )
         sigma = st.slider("Reward noise σ", 0.0, 3.0, step=0.1, key="bl_sigma")
         bandit_c = st.slider("Reward offset c (added to every arm)", -10.0, 10.0, step=0.5, key="bl_bandit_c")
         bandit_b = st.slider("Your baseline b", -15.0, 15.0, step=0.1, key="bl_bandit_b")
@@ -508,33 +640,58 @@ def bandit_section() -> None:
     bandit = shifted(base, bandit_c)
     labels = [f"a{i + 1}" for i in range(arms)]
     with results:
-        st.plotly_chart(bandit_arms_chart(labels, bandit.probs, bandit.means, bandit.gradient),
-                        config=PLOTLY_CONFIG, key="bl_arms_chart")
-        st.latex(rf"\begin{{aligned}}J &= \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)}\\"
-                 rf"\nabla_h J &= \pi \odot (\mu - J)\\ &= \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)\end{{aligned}}")
-        st.latex(r"\begin{aligned}\operatorname{Var}\hat g_j(b) &= \textstyle\sum_a \pi_a\,\psi_j(a)^2\,w_a(b) - (\nabla_j J)^2\\"
-                 r"w_a(b) &= (\mu_a - b)^2 + \sigma^2\\ \psi(a) &= e_a - \pi\end{aligned}")
-        st.latex(rf"\begin{{aligned}}b^* &= \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}}\\ &= "
-                 rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}\end{{aligned}}")
-        st.latex(rf"\begin{{aligned}}\textstyle\sum_j \operatorname{{Var}}\hat g_j &= {num(bandit.total_variance(bandit_b), 4)}"
-                 rf" &&\text{{at }} b = {num(bandit_b, 2)}\\"
-                 rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
-                 rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}")
+        st.plotly_chart(
+            bandit_arms_chart(labels, bandit.probs, bandit.means, bandit.gradient),
+            config=PLOTLY_CONFIG,
+            key="bl_arms_chart",
+        )
+        st.latex(
+            rf"\begin{{aligned}}J &= \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)}\\"
+            rf"\nabla_h J &= \pi \odot (\mu - J)\\ &= \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)\end{{aligned}}"
+        )
+        st.latex(
+            r"\begin{aligned}\operatorname{Var}\hat g_j(b) &= \textstyle\sum_a \pi_a\,\psi_j(a)^2\,w_a(b) - (\nabla_j J)^2\\"
+            r"w_a(b) &= (\mu_a - b)^2 + \sigma^2\\ \psi(a) &= e_a - \pi\end{aligned}"
+        )
+        st.latex(
+            rf"\begin{{aligned}}b^* &= \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}}\\ &= "
+            rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}\end{{aligned}}"
+        )
+        st.latex(
+            rf"\begin{{aligned}}\textstyle\sum_j \operatorname{{Var}}\hat g_j &= {num(bandit.total_variance(bandit_b), 4)}"
+            rf" &&\text{{at }} b = {num(bandit_b, 2)}\\"
+            rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
+            rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}"
+        )
     if bandit.total_variance(bandit.expected_reward) > bandit.total_variance(0.0):
-        st.info("With these arms b = E[R] is even *worse* than no baseline: it sits farther from b\\* than 0 does.",
-                icon=":material/info:")
+        st.info(
+            "With these arms b = E[R] is even *worse* than no baseline: it sits farther from b\\* than 0 does.",
+            icon=":material/info:",
+        )
     span = max(6.0, abs(bandit.optimal_baseline) + 3.0, abs(bandit_b) + 1.0)
     b_axis = np.linspace(bandit.optimal_baseline - span, bandit.optimal_baseline + span, 241)
     bp_col, bo_col = st.columns(2, gap="large")
     with bp_col:
-        st.plotly_chart(bandit_parabola(b_axis, bandit.total_variance(b_axis),
-                                        [("E[R]", bandit.expected_reward, "value"),
-                                         ("b*", bandit.optimal_baseline, "optimal"), ("your b", bandit_b, "constant")]),
-                        config=PLOTLY_CONFIG, key="bl_bandit_parabola")
+        st.plotly_chart(
+            bandit_parabola(
+                b_axis,
+                bandit.total_variance(b_axis),
+                [
+                    ("E[R]", bandit.expected_reward, "value"),
+                    ("b*", bandit.optimal_baseline, "optimal"),
+                    ("your b", bandit_b, "constant"),
+                ],
+            ),
+            config=PLOTLY_CONFIG,
+            key="bl_bandit_parabola",
+        )
     with bo_col:
         offsets = np.linspace(-10.0, 10.0, 81)
-        st.plotly_chart(bandit_offset_chart(offsets, bandit_variance_by_offset(base, offsets), bandit_c),
-                        config=PLOTLY_CONFIG, key="bl_bandit_offset")
+        st.plotly_chart(
+            bandit_offset_chart(offsets, bandit_variance_by_offset(base, offsets), bandit_c),
+            config=PLOTLY_CONFIG,
+            key="bl_bandit_offset",
+        )
     st.markdown(
         "Each arm counts in b\\* with weight π_a|ψ(a)|², and |ψ(a)|² = 1 − 2π_a + Σπ² is **largest for "
         "unlikely arms**, and it is an affine function of π_a. So b\\* = E[R] exactly when "
@@ -547,10 +704,17 @@ def bandit_section() -> None:
     per_param = bandit.optimal_baselines
     var_now = bandit.variance(bandit_b)
     check = bandit.sample(n, np.random.default_rng(int(seed)), b=bandit_b).estimates
-    rows = [{"parameter": f"h{j + 1}", "exact ∂J/∂h": num(bandit.gradient[j], 4),
-             "sampled mean": num(check[:, j].mean(), 4),
-             "exact Var at b": num(var_now[j], 4), "sampled Var at b": num(check[:, j].var(ddof=1), 4),
-             "b*ⱼ (this parameter)": num(per_param[j], 4)} for j in range(arms)]
+    rows = [
+        {
+            "parameter": f"h{j + 1}",
+            "exact ∂J/∂h": num(bandit.gradient[j], 4),
+            "sampled mean": num(check[:, j].mean(), 4),
+            "exact Var at b": num(var_now[j], 4),
+            "sampled Var at b": num(check[:, j].var(ddof=1), 4),
+            "b*ⱼ (this parameter)": num(per_param[j], 4),
+        }
+        for j in range(arms)
+    ]
     st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
         f"The check: {n:,} sampled estimates at your b (seed and N from the grid sections). Each parameter has "
@@ -558,9 +722,13 @@ def bandit_section() -> None:
     )
     with st.container(border=True):
         st.markdown("**Predict, then check**")
-        predict_task(3, "Make every preference equal. Is b\\* then equal to E[R], or different?",
-                     ("equal", "different"), "bl_guess_bandit",
-                     lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward))
+        predict_task(
+            3,
+            "Make every preference equal. Is b\\* then equal to E[R], or different?",
+            ("equal", "different"),
+            "bl_guess_bandit",
+            lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward),
+        )
     mirror(PARAMS)
 
 
@@ -575,8 +743,10 @@ st.markdown(
     "exactly on a bandit."
 )
 show_notices(notices)
-st.caption("Each section ends with a task: predict, move the control, and the page checks it with the numbers. "
-           "In *Learning race*, press **Play**.")
+st.caption(
+    "Each section ends with a task: predict, move the control, and the page checks it with the numbers. "
+    "In *Learning race*, press **Play**."
+)
 
 # Only the chosen section is computed and sent: a control redraws one section, not six.
 section = st.segmented_control("Section", SECTIONS, key="bl_section", required=True, label_visibility="collapsed")
@@ -584,8 +754,12 @@ if section != "Learning race":
     st.session_state["bl_playing"] = False  # a hidden race does not keep playing
 if section in GRID_SECTIONS:
     settings = grid_controls()
-    body = {"Five baselines": measured_section, "Best constant b*": parabola_section,
-            "Why it is free": free_section, "Learning race": learning_section}[section]
+    body = {
+        "Five baselines": measured_section,
+        "Best constant b*": parabola_section,
+        "Why it is free": free_section,
+        "Learning race": learning_section,
+    }[section]
     st.fragment(body)(settings)
 elif section == "By hand":
     st.fragment(hand_section)()

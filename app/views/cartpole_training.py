@@ -26,8 +26,8 @@ from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
 from app.ui import predict_task
-from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
 from pgcore.cartpole_config import EVAL_EPISODES, preset_config
+from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
 from pgcore.cartpole_runs import (
     ALGO_LABELS,
     ALGOS,
@@ -54,12 +54,25 @@ LIVE_FRAME_MS = 30  # between two snapshots (SNAPSHOT_SECONDS)
 
 PRESETS = ("fast", "articles")
 MODES = ("One run", "Several seeds", "All four algorithms")
-BUDGETS = {"2k": 2_000, "5k": 5_000, "10k": 10_000, "25k": 25_000, "50k": 50_000, "100k": 100_000,
-           "150k": 150_000, "200k": 200_000, "300k": 300_000, "500k": 500_000}
-SHORT = {"reinforce": "REINFORCE", "reinforce_baseline": "REINFORCE+b", "reinforce_value": "REINFORCE+V",
-         "actor_critic": "Actor-critic"}
+BUDGETS = {
+    "2k": 2_000,
+    "5k": 5_000,
+    "10k": 10_000,
+    "25k": 25_000,
+    "50k": 50_000,
+    "100k": 100_000,
+    "150k": 150_000,
+    "200k": 200_000,
+    "300k": 300_000,
+    "500k": 500_000,
+}
+SHORT = {
+    "reinforce": "REINFORCE",
+    "reinforce_baseline": "REINFORCE+b",
+    "reinforce_value": "REINFORCE+V",
+    "actor_critic": "Actor-critic",
+}
 UNTRAINED = "Untrained network (uniform random weights)"
-
 
 
 PRESET_TABLE = read_presets()  # from pgcore.cartpole_config: torch-free, never drifts from training
@@ -147,11 +160,16 @@ state.setdefault("cp_upload_note", None)
 def overrides() -> dict[str, object]:
     """The hyperparameters on screen, as TrainConfig fields."""
     return dict(
-        gamma=float(state["cp_gamma"]), policy_lr=float(state["cp_policy_lr"]),
-        value_lr=float(state["cp_value_lr"]), hidden_size=int(state["cp_hidden"]),
-        num_envs=int(state["cp_envs"]), rollout_steps=int(state["cp_rollout"]),
-        entropy_coef=float(state["cp_entropy"]), normalize_returns=bool(state["cp_normalize"]),
-        max_env_steps=BUDGETS[state["cp_budget"]], measure_grad_variance=bool(state["cp_gradvar"]),
+        gamma=float(state["cp_gamma"]),
+        policy_lr=float(state["cp_policy_lr"]),
+        value_lr=float(state["cp_value_lr"]),
+        hidden_size=int(state["cp_hidden"]),
+        num_envs=int(state["cp_envs"]),
+        rollout_steps=int(state["cp_rollout"]),
+        entropy_coef=float(state["cp_entropy"]),
+        normalize_returns=bool(state["cp_normalize"]),
+        max_env_steps=BUDGETS[state["cp_budget"]],
+        measure_grad_variance=bool(state["cp_gradvar"]),
     )
 
 
@@ -222,8 +240,9 @@ def ingest_upload(kind: str) -> None:
             state["cp_upload_note"] = ("ok", f"Added the uploaded run “{plain(name)}” to the comparison.")
         else:
             if len(raw) > MAX_POLICY_BYTES:
-                raise ValueError(f"the file is {len(raw) / 1e6:.1f} MB; policies up to "
-                                 f"{MAX_POLICY_BYTES / 1e6:.0f} MB are accepted")
+                raise ValueError(
+                    f"the file is {len(raw) / 1e6:.1f} MB; policies up to {MAX_POLICY_BYTES / 1e6:.0f} MB are accepted"
+                )
             loaded = policy_from_bytes(raw)
             # the file's own "algo" note is shown only when it names one of ours
             algo = loaded.algo if loaded.algo in ALGOS else "algorithm not stated"
@@ -243,8 +262,12 @@ def collect(finished: list[FinishedRun]) -> None:
     """Move a job's newly finished runs into the session."""
     done = state.get("cp_stored_from_job", 0)
     for run in finished[done:]:
-        policy = PolicySnapshot({k: np.asarray(v, dtype=np.float32) for k, v in run.policy_weights.items()},
-                                run.hidden_size, run.activation, run.data.algo)
+        policy = PolicySnapshot(
+            {k: np.asarray(v, dtype=np.float32) for k, v in run.policy_weights.items()},
+            run.hidden_size,
+            run.activation,
+            run.data.algo,
+        )
         store_run(run.data, policy)
     state["cp_stored_from_job"] = max(done, len(finished))
 
@@ -289,23 +312,38 @@ with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    st.selectbox("Algorithm", ALGOS, key="cp_algo", on_change=apply_preset,
-                 help="reinforce: Ψ_t = G_t, no baseline. reinforce_baseline: G_t − the mean of the same "
-                      "episode's G (the articles' choice). reinforce_value: G_t − V(s_t). actor_critic: GAE "
-                      "advantage from a learned V.")
+    st.selectbox(
+        "Algorithm",
+        ALGOS,
+        key="cp_algo",
+        on_change=apply_preset,
+        help="reinforce: Ψ_t = G_t, no baseline. reinforce_baseline: G_t − the mean of the same "
+        "episode's G (the articles' choice). reinforce_value: G_t − V(s_t). actor_critic: GAE "
+        "advantage from a learned V.",
+    )
     fast, articles = PRESET_TABLE["fast"]["reinforce"], PRESET_TABLE["articles"]["reinforce"]
-    st.radio("Preset", PRESETS, key="cp_preset", horizontal=True, on_change=apply_preset,
-             help=f"fast: tuned for this app (REINFORCE: γ {fast['gamma']:g}, {fast['num_envs']} episodes per "
-                  f"update, Adam {fast['policy_lr']:g}). articles: the articles' γ {articles['gamma']:g}, "
-                  f"{articles['hidden_size']} hidden units, Adam {articles['policy_lr']:g}, "
-                  f"{articles['num_envs']} episode per update.")
+    st.radio(
+        "Preset",
+        PRESETS,
+        key="cp_preset",
+        horizontal=True,
+        on_change=apply_preset,
+        help=f"fast: tuned for this app (REINFORCE: γ {fast['gamma']:g}, {fast['num_envs']} episodes per "
+        f"update, Adam {fast['policy_lr']:g}). articles: the articles' γ {articles['gamma']:g}, "
+        f"{articles['hidden_size']} hidden units, Adam {articles['policy_lr']:g}, "
+        f"{articles['num_envs']} episode per update.",
+    )
     st.radio("Mode", MODES, key="cp_mode", horizontal=True)
     seed_col, budget_col = st.columns(2)
     with seed_col:
         st.number_input("Seed", min_value=0, max_value=9999, step=1, key="cp_seed")
     with budget_col:
-        st.select_slider("Step budget per run", options=budget_options, key="cp_budget",
-                         help=f"At most {limits.max_steps:,} env steps and {limits.max_seconds:.0f} s per run on this server.")
+        st.select_slider(
+            "Step budget per run",
+            options=budget_options,
+            key="cp_budget",
+            help=f"At most {limits.max_steps:,} env steps and {limits.max_seconds:.0f} s per run on this server.",
+        )
     if state["cp_mode"] == "Several seeds":
         st.slider("Number of seeds (seed, seed + 1, …)", 2, 5, key="cp_n_seeds")
 with right:
@@ -318,19 +356,35 @@ with right:
             st.select_slider("Hidden units", options=HIDDEN, key="cp_hidden")
             st.select_slider("Entropy bonus β", options=ENTROPIES, key="cp_entropy")
         with h2:
-            st.select_slider("Parallel envs" if algo == "actor_critic" else "Episodes per update",
-                             options=ENVS, key="cp_envs")
-            st.select_slider("Value learning rate", options=VALUE_RATES, key="cp_value_lr",
-                             disabled=algo in ("reinforce", "reinforce_baseline"),
-                             help="Only reinforce_value and actor_critic learn V(s).")
-            st.select_slider("Rollout steps per env", options=ROLLOUTS, key="cp_rollout",
-                             disabled=algo != "actor_critic", help="actor_critic only.")
-            st.checkbox("Normalize Ψ_t per batch", key="cp_normalize",
-                        help="Ψ_t → (Ψ_t − batch mean) / batch std. Subtracting the batch mean is itself a "
-                             "baseline, and dividing by the std rescales the step: two changes at once. "
-                             "Off in the fast preset, so that 'reinforce' has no baseline at all.")
-            st.checkbox("Also measure gradient variance", key="cp_gradvar",
-                        help="The per-step policy-gradient variance (slower training).")
+            st.select_slider(
+                "Parallel envs" if algo == "actor_critic" else "Episodes per update", options=ENVS, key="cp_envs"
+            )
+            st.select_slider(
+                "Value learning rate",
+                options=VALUE_RATES,
+                key="cp_value_lr",
+                disabled=algo in ("reinforce", "reinforce_baseline"),
+                help="Only reinforce_value and actor_critic learn V(s).",
+            )
+            st.select_slider(
+                "Rollout steps per env",
+                options=ROLLOUTS,
+                key="cp_rollout",
+                disabled=algo != "actor_critic",
+                help="actor_critic only.",
+            )
+            st.checkbox(
+                "Normalize Ψ_t per batch",
+                key="cp_normalize",
+                help="Ψ_t → (Ψ_t − batch mean) / batch std. Subtracting the batch mean is itself a "
+                "baseline, and dividing by the std rescales the step: two changes at once. "
+                "Off in the fast preset, so that 'reinforce' has no baseline at all.",
+            )
+            st.checkbox(
+                "Also measure gradient variance",
+                key="cp_gradvar",
+                help="The per-step policy-gradient variance (slower training).",
+            )
         if state["cp_mode"] == "All four algorithms":
             st.caption("All four algorithms each use their own preset settings; only seed and budget apply.")
 
@@ -350,15 +404,21 @@ st.latex(
     rf"&\text{{with }} {psi}\\ G_t &= \sum_{{k \ge 0}} {num(gamma, 3)}^k\, r_{{t+k+1}}\\"
     rf"&(\text{{horizon}} \approx {horizon}\text{{ steps}})\end{{aligned}}"
 )
-notes = ["Every step's term is weighted by Ψ_t alone, without the factor γᵗ that the exact gradient of the "
-         "discounted return has: the usual choice (and the articles'), biased as the *Baselines* page shows, "
-         "and it favours good behaviour late in an episode as much as early."]
+notes = [
+    "Every step's term is weighted by Ψ_t alone, without the factor γᵗ that the exact gradient of the "
+    "discounted return has: the usual choice (and the articles'), biased as the *Baselines* page shows, "
+    "and it favours good behaviour late in an episode as much as early."
+]
 if normalized:
-    notes.append("Ψ_t is normalized per batch: Ψ_t → (Ψ_t − batch mean) / batch std, which adds a batch-mean "
-                 "baseline and rescales the step.")
+    notes.append(
+        "Ψ_t is normalized per batch: Ψ_t → (Ψ_t − batch mean) / batch std, which adds a batch-mean "
+        "baseline and rescales the step."
+    )
     if algo in ("reinforce", "reinforce_baseline") and int(state["cp_envs"]) == 1:
-        notes.append("With one episode per update the batch mean *is* that episode's mean return, so here "
-                     "*reinforce* and *reinforce_baseline* are the same algorithm.")
+        notes.append(
+            "With one episode per update the batch mean *is* that episode's mean return, so here "
+            "*reinforce* and *reinforce_baseline* are the same algorithm."
+        )
 st.caption(" ".join(notes))
 
 # --- training -----------------------------------------------------------------------------
@@ -367,8 +427,14 @@ job = state.get("cp_job")
 busy = job is not None and job.active
 train_col, info_col = st.columns([1, 3])
 with train_col:
-    st.button("Train", type="primary", icon=":material/play_arrow:", key="cp_train", on_click=start_training,
-              disabled=busy or bool(state.get("cp_pending")) or registry.disabled_reason is not None)
+    st.button(
+        "Train",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="cp_train",
+        on_click=start_training,
+        disabled=busy or bool(state.get("cp_pending")) or registry.disabled_reason is not None,
+    )
 with info_col:
     if registry.disabled_reason is not None:
         st.warning(registry.disabled_reason, icon=":material/block:")
@@ -400,17 +466,25 @@ if REFERENCE_FILE.exists():
 
 with st.container(border=True):
     st.markdown("**Predict, then check**")
-    predict_task(1, "With the *fast* preset, which needs fewer env steps to solve CartPole: plain REINFORCE or "
-                 "REINFORCE with a learned V(s) baseline?", ("plain", "with V(s)", "about the same"), "cp_guess_value",
-                 lambda: value_baseline_task(references))
+    predict_task(
+        1,
+        "With the *fast* preset, which needs fewer env steps to solve CartPole: plain REINFORCE or "
+        "REINFORCE with a learned V(s) baseline?",
+        ("plain", "with V(s)", "about the same"),
+        "cp_guess_value",
+        lambda: value_baseline_task(references),
+    )
+
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def episode_frames(policy_key: str, _policy: PolicySnapshot | None, seed: int, hidden_size: int,
-                   max_frames: int = 200):
+def episode_frames(policy_key: str, _policy: PolicySnapshot | None, seed: int, hidden_size: int, max_frames: int = 200):
     """One episode of the policy (cached by the policy's content hash and the seed)."""
     episode = rollout_episode(_policy, seed=seed, max_steps=500, hidden_size=hidden_size)
-    return (cartpole_frames(episode.states, episode.actions, max_frames=max_frames), episode.total_reward,
-            episode.terminated)
+    return (
+        cartpole_frames(episode.states, episode.actions, max_frames=max_frames),
+        episode.total_reward,
+        episode.terminated,
+    )
 
 
 def live_cart(snapshot: LivePolicy | None, algo: str) -> None:
@@ -418,8 +492,10 @@ def live_cart(snapshot: LivePolicy | None, algo: str) -> None:
     the *Watch it balance* seed). A new snapshot arrives every few seconds; in between the
     figure is the same, so a playing animation is not interrupted by the polling."""
     if snapshot is None:
-        st.caption("After the first update, the newest policy appears here, balancing the pole; it is "
-                   f"refreshed about every {SNAPSHOT_SECONDS:.0f} s while the training runs.")
+        st.caption(
+            "After the first update, the newest policy appears here, balancing the pole; it is "
+            f"refreshed about every {SNAPSHOT_SECONDS:.0f} s while the training runs."
+        )
         return
     seed = int(state.get("cp_live_seed", 0))
     policy = snapshot.policy
@@ -428,16 +504,22 @@ def live_cart(snapshot: LivePolicy | None, algo: str) -> None:
         # a new snapshot or start state: one rollout, cached by the weights' content hash (never by a
         # name); between snapshots every poll reuses the figure, so it only costs its serialization
         frames, total, fell = episode_frames(snapshot.key, policy, seed, policy.hidden_size, LIVE_FRAMES)
-        figure = cartpole_animation(frames, title=f"Live: the policy after update {snapshot.update:,}",
-                                    color=COLORS.get(algo, COLORS["right"]), frame_ms=LIVE_FRAME_MS)
+        figure = cartpole_animation(
+            frames,
+            title=f"Live: the policy after update {snapshot.update:,}",
+            color=COLORS.get(algo, COLORS["right"]),
+            frame_ms=LIVE_FRAME_MS,
+        )
         shown = state["cp_live_figure"] = ((snapshot.key, seed, snapshot.update), figure, total, fell)
     _, figure, total, fell = shown
     st.plotly_chart(figure, config=PLOTLY_CONFIG, key="cp_anim_live")
-    end = ("then the pole fell or the cart left the track" if fell else "the 500-step limit")
-    st.caption(f"The policy as it was after update {snapshot.update:,} ({snapshot.env_steps:,} env steps), "
-               f"the newest one the training has sent; a newer one replaces it about every "
-               f"{SNAPSHOT_SECONDS:.0f} s. Press ▶ Play to watch it. From start state {seed} it kept the pole "
-               f"up for {total:.0f} steps, {end}: episode return {total:.0f}.")
+    end = "then the pole fell or the cart left the track" if fell else "the 500-step limit"
+    st.caption(
+        f"The policy as it was after update {snapshot.update:,} ({snapshot.env_steps:,} env steps), "
+        f"the newest one the training has sent; a newer one replaces it about every "
+        f"{SNAPSHOT_SECONDS:.0f} s. Press ▶ Play to watch it. From start state {seed} it kept the pole "
+        f"up for {total:.0f} steps, {end}: episode return {total:.0f}."
+    )
 
 
 def live_panel() -> None:
@@ -463,17 +545,36 @@ def live_panel() -> None:
     if view.active:
         fraction = min(1.0, view.env_steps / max(view.budget_steps, 1))
         stopping = " · stopping…" if job.cancel_requested else ""
-        st.progress(fraction, text=progress_text(view.current, view.total, view.env_steps, view.budget_steps,
-                                                 view.episodes, view.steps_per_second, view.wall_seconds) + stopping)
-        st.button("Stop", icon=":material/stop:", key="cp_stop", on_click=stop_training,
-                  help="Ends the run after its current update and keeps what it learned.")
+        st.progress(
+            fraction,
+            text=progress_text(
+                view.current,
+                view.total,
+                view.env_steps,
+                view.budget_steps,
+                view.episodes,
+                view.steps_per_second,
+                view.wall_seconds,
+            )
+            + stopping,
+        )
+        st.button(
+            "Stop",
+            icon=":material/stop:",
+            key="cp_stop",
+            on_click=stop_training,
+            help="Ends the run after its current update and keeps what it learned.",
+        )
         live = [view.live] if view.live is not None else []
         request = job.requests[view.current]
         same = [r for r in references if r.algo == request.algo and r.preset == request.preset]
         curve_col, cart_col = st.columns([3, 2], gap="medium")
         with curve_col:
-            st.plotly_chart(learning_curves(live, title="Learning curve (live)", height=360, references=same),
-                            config=PLOTLY_CONFIG, key="cp_live_chart")
+            st.plotly_chart(
+                learning_curves(live, title="Learning curve (live)", height=360, references=same),
+                config=PLOTLY_CONFIG,
+                key="cp_live_chart",
+            )
         with cart_col:
             live_cart(view.snapshot, request.algo)
         return
@@ -506,20 +607,27 @@ runs = {name: entry for name, entry in state["cp_runs"].items()}
 
 with st.expander("What good looks like: reference curves", expanded=not runs, icon=":material/insights:"):
     if references:
-        st.plotly_chart(reference_chart(references, title="Reference learning curves (precomputed)"),
-                        config=PLOTLY_CONFIG, key="cp_reference_chart")
+        st.plotly_chart(
+            reference_chart(references, title="Reference learning curves (precomputed)"),
+            config=PLOTLY_CONFIG,
+            key="cp_reference_chart",
+        )
         notes = sorted({ref.note for ref in references if ref.note})
-        st.caption("Precomputed with this app's training code" + (f" ({'; '.join(notes)})" if notes else "")
-                   + ". Your runs will differ: one seed is noisy. The live curve shows the matching "
-                   "reference in a pale line.")
+        st.caption(
+            "Precomputed with this app's training code"
+            + (f" ({'; '.join(notes)})" if notes else "")
+            + ". Your runs will differ: one seed is noisy. The live curve shows the matching "
+            "reference in a pale line."
+        )
         rows = ["| reference | seeds solved | median steps to solve |", "|---|---|---|"]
         for ref in references:
             if ref.steps_to_solve:
                 solved = [v for v in ref.steps_to_solve if v is not None]
                 median = f"{np.median(solved):,.0f}" if solved else "—"
                 budget = f" within {ref.max_env_steps:,}" if ref.max_env_steps else ""
-                rows.append(f"| {reference_label(ref)} | {len(solved)} of {len(ref.steps_to_solve)}{budget} "
-                            f"| {median} |")
+                rows.append(
+                    f"| {reference_label(ref)} | {len(solved)} of {len(ref.steps_to_solve)}{budget} | {median} |"
+                )
         if len(rows) > 2:
             st.markdown("\n".join(rows))
         lesson = baseline_lesson(references)
@@ -529,8 +637,11 @@ with st.expander("What good looks like: reference curves", expanded=not runs, ic
         if bias_note:
             st.markdown(bias_note)
     else:
-        st.info("Reference curves are not available on this server yet (data/reference_curves.json is "
-                "missing or unreadable). Train a run to draw your own.", icon=":material/info:")
+        st.info(
+            "Reference curves are not available on this server yet (data/reference_curves.json is "
+            "missing or unreadable). Train a run to draw your own.",
+            icon=":material/info:",
+        )
     for message in reference_notes:
         st.caption(message)
 
@@ -546,9 +657,14 @@ if runs:
     st.checkbox("Show every episode's return (faint), not only the 20-episode mean", key="cp_raw_returns")
     overlay = st.checkbox("Overlay the reference curves", key="cp_overlay_ref", disabled=not references)
     st.plotly_chart(
-        learning_curves(shown, title="Learning curves: episode return over env steps",
-                        show_returns=bool(state["cp_raw_returns"]), references=references if overlay else None),
-        config=PLOTLY_CONFIG, key="cp_curves_chart",
+        learning_curves(
+            shown,
+            title="Learning curves: episode return over env steps",
+            show_returns=bool(state["cp_raw_returns"]),
+            references=references if overlay else None,
+        ),
+        config=PLOTLY_CONFIG,
+        key="cp_curves_chart",
     )
 
     groups: dict[str, list] = {}
@@ -565,14 +681,21 @@ if runs:
             if band is not None:
                 bands.append((f"{SHORT[group_algo]} · {group}", group_algo, band))
     if bands:
-        st.plotly_chart(seed_bands(bands, title="Several seeds: mean ± 1 standard deviation of the 20-episode mean"),
-                        config=PLOTLY_CONFIG, key="cp_band_chart")
+        st.plotly_chart(
+            seed_bands(bands, title="Several seeds: mean ± 1 standard deviation of the 20-episode mean"),
+            config=PLOTLY_CONFIG,
+            key="cp_band_chart",
+        )
         st.caption("A run that stopped early (solved) keeps its last 20-episode mean for the rest of the band.")
 
     st.subheader("Steps to solve, and the variance of Ψ_t")
     if shown:
-        st.markdown("\n".join(f"- {plain(data.name)}: {solve_story(data.window_solved_at, data.eval_mean_return, data.steps_to_solve, EVAL_EPISODES)}"
-                               for data in shown))
+        st.markdown(
+            "\n".join(
+                f"- {plain(data.name)}: {solve_story(data.window_solved_at, data.eval_mean_return, data.steps_to_solve, EVAL_EPISODES)}"
+                for data in shown
+            )
+        )
     summaries = summarize_by_algo(shown)
     if summaries:
         any_grad = any(s.median_grad_variance is not None for s in summaries)
@@ -581,10 +704,14 @@ if runs:
             header.append("median gradient variance")
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for s in summaries:
-            cells = [ALGO_LABELS[s.algo], str(s.runs), f"{s.solved} of {s.runs}",
-                     f"{s.median_steps_to_solve:,.0f}" if s.median_steps_to_solve is not None else "—",
-                     f"{s.min_steps_to_solve:,} – {s.max_steps_to_solve:,}" if s.min_steps_to_solve is not None else "—",
-                     f"{s.median_weight_variance:.3g}" if s.median_weight_variance is not None else "—"]
+            cells = [
+                ALGO_LABELS[s.algo],
+                str(s.runs),
+                f"{s.solved} of {s.runs}",
+                f"{s.median_steps_to_solve:,.0f}" if s.median_steps_to_solve is not None else "—",
+                f"{s.min_steps_to_solve:,} – {s.max_steps_to_solve:,}" if s.min_steps_to_solve is not None else "—",
+                f"{s.median_weight_variance:.3g}" if s.median_weight_variance is not None else "—",
+            ]
             if any_grad:
                 cells.append(f"{s.median_grad_variance:.3g}" if s.median_grad_variance is not None else "—")
             lines.append("| " + " | ".join(cells) + " |")
@@ -598,12 +725,18 @@ if runs:
     )
     var_col, grad_col = st.columns(2, gap="large")
     with var_col:
-        st.plotly_chart(variance_curves(shown, which="weight", title="Variance of the weights Ψ_t per update"),
-                        config=PLOTLY_CONFIG, key="cp_variance_chart")
+        st.plotly_chart(
+            variance_curves(shown, which="weight", title="Variance of the weights Ψ_t per update"),
+            config=PLOTLY_CONFIG,
+            key="cp_variance_chart",
+        )
     with grad_col:
         if any(d.grad_variance is not None for d in shown):
-            st.plotly_chart(variance_curves(shown, which="grad", title="Per-step policy-gradient variance per update"),
-                            config=PLOTLY_CONFIG, key="cp_grad_variance_chart")
+            st.plotly_chart(
+                variance_curves(shown, which="grad", title="Per-step policy-gradient variance per update"),
+                config=PLOTLY_CONFIG,
+                key="cp_grad_variance_chart",
+            )
         else:
             st.caption("No gradient-variance measurements among the shown runs.")
 
@@ -624,23 +757,35 @@ with trained_col:
         # cached by the weights themselves, never by a name two visitors could share
         key = entry["key"] if entry is not None else hashlib.sha1(policy_to_bytes(policy)).hexdigest()
         frames, total, fell = episode_frames(key, policy, anim_seed, policy.hidden_size)
-        st.plotly_chart(cartpole_animation(frames, title=f"Trained: {choice}", color=COLORS[policy.algo]
-                                           if policy.algo in COLORS else COLORS["right"]),
-                        config=PLOTLY_CONFIG, key="cp_anim_trained")
-        st.caption(f"This episode lasted {total:.0f} steps" + (" (the pole fell or the cart left the track)."
-                                                              if fell else " (the 500-step limit)."))
+        st.plotly_chart(
+            cartpole_animation(
+                frames,
+                title=f"Trained: {choice}",
+                color=COLORS[policy.algo] if policy.algo in COLORS else COLORS["right"],
+            ),
+            config=PLOTLY_CONFIG,
+            key="cp_anim_trained",
+        )
+        st.caption(
+            f"This episode lasted {total:.0f} steps"
+            + (" (the pole fell or the cart left the track)." if fell else " (the 500-step limit).")
+        )
     else:
-        st.info("Train a run (or upload a policy below) to watch the trained policy here.",
-                icon=":material/smart_toy:")
+        st.info("Train a run (or upload a policy below) to watch the trained policy here.", icon=":material/smart_toy:")
 with untrained_col:
     hidden = int(state["cp_hidden"])
     frames, total, fell = episode_frames(f"random:{hidden}", None, anim_seed, hidden)
-    st.plotly_chart(cartpole_animation(frames, title=UNTRAINED, color=COLORS["estimate"]),
-                    config=PLOTLY_CONFIG, key="cp_anim_untrained")
-    st.caption(f"A network of the same size ({hidden} hidden units) with uniform random weights, as torch "
-               f"creates them by default; not this run's own starting weights (the fast preset starts from an "
-               f"orthogonal init that is even closer to 50/50). Pushing left or right almost at random, it "
-               f"keeps the pole up for {total:.0f} steps in this episode.")
+    st.plotly_chart(
+        cartpole_animation(frames, title=UNTRAINED, color=COLORS["estimate"]),
+        config=PLOTLY_CONFIG,
+        key="cp_anim_untrained",
+    )
+    st.caption(
+        f"A network of the same size ({hidden} hidden units) with uniform random weights, as torch "
+        f"creates them by default; not this run's own starting weights (the fast preset starts from an "
+        f"orthogonal init that is even closer to 50/50). Pushing left or right almost at random, it "
+        f"keeps the pole up for {total:.0f} steps in this episode."
+    )
 
 # --- files ---------------------------------------------------------------------------------
 
@@ -654,23 +799,52 @@ with down_col:
         entry = runs[chosen]
         stem = "".join(c if c.isalnum() else "_" for c in chosen).strip("_")
         data = entry["data"]
-        st.download_button("Run (JSON)", data=lambda run=data: run_to_json(run), file_name=f"cartpole_{stem}.json",
-                           mime="application/json", key="cp_dl_json", icon=":material/download:")
-        st.download_button("Episodes (CSV)", data=lambda run=data: run_to_csv(run), file_name=f"cartpole_{stem}.csv",
-                           mime="text/csv", key="cp_dl_csv", icon=":material/download:")
+        st.download_button(
+            "Run (JSON)",
+            data=lambda run=data: run_to_json(run),
+            file_name=f"cartpole_{stem}.json",
+            mime="application/json",
+            key="cp_dl_json",
+            icon=":material/download:",
+        )
+        st.download_button(
+            "Episodes (CSV)",
+            data=lambda run=data: run_to_csv(run),
+            file_name=f"cartpole_{stem}.csv",
+            mime="text/csv",
+            key="cp_dl_csv",
+            icon=":material/download:",
+        )
         if entry["policy"] is not None:
             policy = entry["policy"]
-            st.download_button("Trained policy (.safetensors)", data=lambda p=policy: policy_to_bytes(p),
-                               file_name=f"cartpole_{stem}.safetensors", mime="application/octet-stream",
-                               key="cp_dl_policy", icon=":material/download:")
+            st.download_button(
+                "Trained policy (.safetensors)",
+                data=lambda p=policy: policy_to_bytes(p),
+                file_name=f"cartpole_{stem}.safetensors",
+                mime="application/octet-stream",
+                key="cp_dl_policy",
+                icon=":material/download:",
+            )
     else:
-        st.caption("Runs you train can be downloaded here as JSON (everything), CSV (one row per episode) "
-                   "and the trained policy as a .safetensors file.")
+        st.caption(
+            "Runs you train can be downloaded here as JSON (everything), CSV (one row per episode) "
+            "and the trained policy as a .safetensors file."
+        )
 with up_col:
-    st.file_uploader("Upload a run (JSON from this page) to compare", type=["json"], key="cp_upload_run",
-                     on_change=ingest_upload, args=("run",))
-    st.file_uploader("Upload a policy (.safetensors) to watch it", type=["safetensors"],
-                     key="cp_upload_policy", on_change=ingest_upload, args=("policy",))
+    st.file_uploader(
+        "Upload a run (JSON from this page) to compare",
+        type=["json"],
+        key="cp_upload_run",
+        on_change=ingest_upload,
+        args=("run",),
+    )
+    st.file_uploader(
+        "Upload a policy (.safetensors) to watch it",
+        type=["safetensors"],
+        key="cp_upload_policy",
+        on_change=ingest_upload,
+        args=("policy",),
+    )
     upload_note = state.get("cp_upload_note")
     if upload_note:
         (st.success if upload_note[0] == "ok" else st.warning)(upload_note[1])

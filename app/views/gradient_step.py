@@ -22,8 +22,8 @@ from app.charts.grid import (
 from app.format import num, signed
 from app.lessons import cap_note, estimator_bias_note, guess_task, left_task, sampled_arrow_note
 from app.state import Param, bind, mirror, show_notices
-from app.ui import next_page_link, predict_task
 from app.theme import COLORS, PLOTLY_CONFIG
+from app.ui import next_page_link, predict_task
 from pgcore.grid1d import (
     enumerate_trajectories,
     exact_values,
@@ -33,9 +33,14 @@ from pgcore.grid1d import (
     worked_step,
     worked_steps,
 )
-from pgcore.logtrick import convergence_curve, estimator_stats, gradient_estimates, pi_gradient_sum_theta1
 from pgcore.grid_learning import SampledUpdate, exact_ascent_step, expected_estimate, sampled_update
-from pgcore.logtrick import s1_decomposition
+from pgcore.logtrick import (
+    convergence_curve,
+    estimator_stats,
+    gradient_estimates,
+    pi_gradient_sum_theta1,
+    s1_decomposition,
+)
 from pgcore.policies import sigmoid
 
 THETA_RANGE = (-6.0, 6.0)
@@ -50,7 +55,11 @@ MC_REPEATS = 4
 MC_SEED = 2024
 SECTIONS = ("One update", "Watch it learn", "The hill J(θ)", "Log-derivative trick")
 #: The learner's estimates, as the page names them → pgcore.grid_learning's names.
-LEARN_ESTIMATORS = {"G₀ · ∇log P(τ)": "return", "Σ γᵗ G_t ∇log π": "reward_to_go", "Σ G_t ∇log π (γᵗ dropped)": "no_discount"}
+LEARN_ESTIMATORS = {
+    "G₀ · ∇log P(τ)": "return",
+    "Σ γᵗ G_t ∇log π": "reward_to_go",
+    "Σ G_t ∇log π (γᵗ dropped)": "no_discount",
+}
 TICK_SECONDS = 0.2  # Play: one update every 0.2 s, five a second
 LEARN_TRAIL = 12  # recent positions drawn on the J curve
 
@@ -97,8 +106,10 @@ def monte_carlo(theta1: float, theta2: float, gamma: float, baseline: float):
 
 @st.cache_data(max_entries=128)
 def single_sample_stats(theta1: float, theta2: float, gamma: float, baseline: float):
-    return (estimator_stats(theta1, theta2, gamma, baseline),
-            estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False))
+    return (
+        estimator_stats(theta1, theta2, gamma, baseline),
+        estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False),
+    )
 
 
 # --- buttons ----------------------------------------------------------------------------
@@ -141,8 +152,14 @@ def learn_reset() -> None:
     """Start both learners at the page's θ₁ with a fresh generator from the learner's seed."""
     ss = st.session_state
     start = float(ss["gs_theta"])
-    ss["gs_learn"] = dict(sampled=[start], exact=[start], last=None, updates=0,
-                          rng=np.random.default_rng(int(ss["gs_learn_seed"])), clipped=False)
+    ss["gs_learn"] = dict(
+        sampled=[start],
+        exact=[start],
+        last=None,
+        updates=0,
+        rng=np.random.default_rng(int(ss["gs_learn_seed"])),
+        clipped=False,
+    )
     ss["gs_playing"] = False
 
 
@@ -160,9 +177,14 @@ class LearnSettings:
     @classmethod
     def from_state(cls) -> LearnSettings:
         ss = st.session_state
-        return cls(float(ss["gs_theta2"]), float(ss["gs_gamma"]), float(ss["gs_v"]),
-                   LEARN_ESTIMATORS[ss["gs_learn_estimator"]], bool(ss["gs_learn_baseline"]),
-                   float(ss["gs_learn_alpha"]))
+        return cls(
+            float(ss["gs_theta2"]),
+            float(ss["gs_gamma"]),
+            float(ss["gs_v"]),
+            LEARN_ESTIMATORS[ss["gs_learn_estimator"]],
+            bool(ss["gs_learn_baseline"]),
+            float(ss["gs_learn_alpha"]),
+        )
 
 
 def learn_step(settings: LearnSettings | None = None) -> None:
@@ -171,8 +193,15 @@ def learn_step(settings: LearnSettings | None = None) -> None:
     ticks get them passed in, since a fragment run only sees its own widgets.)"""
     s = settings or LearnSettings.from_state()
     run = st.session_state["gs_learn"]
-    update = sampled_update(run["sampled"][-1], run["rng"], theta2=s.theta2, gamma=s.gamma, step_size=s.alpha,
-                            estimator=s.estimator, baseline=s.v_hat if s.use_baseline else 0.0)
+    update = sampled_update(
+        run["sampled"][-1],
+        run["rng"],
+        theta2=s.theta2,
+        gamma=s.gamma,
+        step_size=s.alpha,
+        estimator=s.estimator,
+        baseline=s.v_hat if s.use_baseline else 0.0,
+    )
     run["sampled"].append(update.theta1_new)
     run["exact"].append(exact_ascent_step(run["exact"][-1], theta2=s.theta2, gamma=s.gamma, step_size=s.alpha))
     run["last"] = update
@@ -186,8 +215,9 @@ def toggle_play() -> None:
 
 
 # --- section 1: one update, every number ---------------------------------------------------
-def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: float, alpha: float,
-                          action_name: str) -> None:
+def worked_update_section(
+    theta: float, theta2: float, gamma: float, v_hat: float, alpha: float, action_name: str
+) -> None:
     """The article's hand-worked step at the current settings, the truth beside its guesses,
     and the history of Apply update / Take 20 steps."""
     step = worked_step(theta, action_name, gamma, v_hat, alpha)
@@ -196,10 +226,23 @@ def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: floa
     act, oth = step.action.capitalize(), other.action.capitalize()
     t = num(theta, 4)
     b1, b2, b3, m1, m2, m3 = st.columns([1.5, 1.5, 1, 1, 1, 1], vertical_alignment="center")
-    b1.button("Apply update", on_click=take_steps, args=(1,), key="gs_apply", type="primary",
-              icon=":material/arrow_upward:", width="stretch")
-    b2.button("Take 20 steps", on_click=take_steps, args=(20,), key="gs_apply20",
-              icon=":material/fast_forward:", width="stretch")
+    b1.button(
+        "Apply update",
+        on_click=take_steps,
+        args=(1,),
+        key="gs_apply",
+        type="primary",
+        icon=":material/arrow_upward:",
+        width="stretch",
+    )
+    b2.button(
+        "Take 20 steps",
+        on_click=take_steps,
+        args=(20,),
+        key="gs_apply20",
+        icon=":material/fast_forward:",
+        width="stretch",
+    )
     b3.button("Reset", on_click=reset, key="gs_reset", icon=":material/restart_alt:", width="stretch")
     m1.metric("θ₁ now", num(theta, 4))
     m2.metric("π(Right|S1) now", num(step.pi_right, 4))
@@ -209,15 +252,20 @@ def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: floa
 
     steps_col, draw_col = st.columns([5, 2], gap="large")  # wide enough for all nine tabs at 1280 px
     with steps_col:
-        tabs = st.tabs(["1 Policy", "2 Path", "3 Return", "4 Adv.", "5a ∇π", "5b ∇log π",
-                        "6 Gradient", "7 Update", f"8 {oth}"])
+        tabs = st.tabs(
+            ["1 Policy", "2 Path", "3 Return", "4 Adv.", "5a ∇π", "5b ∇log π", "6 Gradient", "7 Update", f"8 {oth}"]
+        )
         with tabs[0]:
-            st.latex(rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1)\\ &= \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
-                     rf"\pi_\theta(\text{{Left}} \mid S_1) &= 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}\end{{aligned}}")
+            st.latex(
+                rf"\begin{{aligned}}\pi_\theta(\text{{Right}} \mid S_1) &= \sigma(\theta_1)\\ &= \frac{{1}}{{1 + e^{{-{signed(theta, 4)}}}}} = {num(step.pi_right, 4)}\\"
+                rf"\pi_\theta(\text{{Left}} \mid S_1) &= 1 - \sigma(\theta_1) = {num(step.pi_left, 4)}\end{{aligned}}"
+            )
             st.caption("Two actions, one parameter: the sigmoid policy of the Policies page.")
         with tabs[1]:
             if step.action == "right":
-                st.latex(r"\begin{aligned}\tau = (&S_1, \text{Right}, R_1 = 0,\\ &S_2, \text{Right}, R_2 = 1, S_3)\end{aligned}")
+                st.latex(
+                    r"\begin{aligned}\tau = (&S_1, \text{Right}, R_1 = 0,\\ &S_2, \text{Right}, R_2 = 1, S_3)\end{aligned}"
+                )
                 st.caption(
                     "The article lets the robot go Right in S2 as well. That is an assumption: under the "
                     f"current θ₂ it happens with probability π(Right|S2) = σ(θ₂) = {num(sigmoid(theta2), 4)}, "
@@ -232,34 +280,54 @@ def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: floa
             else:
                 st.latex(rf"G_0 = R_1 = {num(step.ret, 4)}")
         with tabs[3]:
-            st.latex(rf"\begin{{aligned}}\hat A(S_1, \text{{{act}}}) &= G_0 - \hat V(S_1)\\ &= {num(step.ret, 4)} - {signed(v_hat, 4)} = {num(step.advantage, 4)}\end{{aligned}}")
-            st.caption("One return stands in for Q^π(S1, a), and an assumed number for V^π(S1). "
-                       "Compare both with the truth below.")
+            st.latex(
+                rf"\begin{{aligned}}\hat A(S_1, \text{{{act}}}) &= G_0 - \hat V(S_1)\\ &= {num(step.ret, 4)} - {signed(v_hat, 4)} = {num(step.advantage, 4)}\end{{aligned}}"
+            )
+            st.caption(
+                "One return stands in for Q^π(S1, a), and an assumed number for V^π(S1). "
+                "Compare both with the truth below."
+            )
         with tabs[4]:
             sign = "" if step.action == "right" else "-"
-            st.latex(rf"\begin{{aligned}}\nabla_{{\theta_1}} \pi(\text{{{act}}} \mid S_1) &= {sign}\sigma(1-\sigma)\\ &= {sign}{num(step.pi_right, 4)} \cdot {num(step.pi_left, 4)} = {num(step.grad_pi, 4)}\end{{aligned}}")
+            st.latex(
+                rf"\begin{{aligned}}\nabla_{{\theta_1}} \pi(\text{{{act}}} \mid S_1) &= {sign}\sigma(1-\sigma)\\ &= {sign}{num(step.pi_right, 4)} \cdot {num(step.pi_left, 4)} = {num(step.grad_pi, 4)}\end{{aligned}}"
+            )
         with tabs[5]:
-            st.latex(rf"\begin{{aligned}}\nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1) &= \frac{{\nabla \pi}}{{\pi}}\\ &= \frac{{{num(step.grad_pi, 4)}}}{{{num(step.pi_action, 4)}}} = {num(step.grad_log_pi, 4)}\end{{aligned}}")
+            st.latex(
+                rf"\begin{{aligned}}\nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1) &= \frac{{\nabla \pi}}{{\pi}}\\ &= \frac{{{num(step.grad_pi, 4)}}}{{{num(step.pi_action, 4)}}} = {num(step.grad_log_pi, 4)}\end{{aligned}}"
+            )
         with tabs[6]:
-            st.latex(rf"\begin{{aligned}}\hat g &= \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A\\ &= {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}\end{{aligned}}")
+            st.latex(
+                rf"\begin{{aligned}}\hat g &= \nabla_{{\theta_1}} \log \pi(\text{{{act}}} \mid S_1)\, \hat A\\ &= {signed(step.grad_log_pi, 4)} \cdot {signed(step.advantage, 4)} = {num(step.policy_gradient, 4)}\end{{aligned}}"
+            )
         with tabs[7]:
-            st.latex(rf"\begin{{aligned}}\theta_1 &\leftarrow \theta_1 + \alpha \hat g\\ &= {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}\\"
-                     rf"\pi(\text{{Right}} \mid S_1) &= \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}\end{{aligned}}")
+            st.latex(
+                rf"\begin{{aligned}}\theta_1 &\leftarrow \theta_1 + \alpha \hat g\\ &= {t} + {num(alpha, 2)} \cdot {signed(step.policy_gradient, 4)} = {num(step.theta_new, 4)}\\"
+                rf"\pi(\text{{Right}} \mid S_1) &= \sigma({num(step.theta_new, 4)}) = {num(step.pi_right_new, 4)}\end{{aligned}}"
+            )
             st.caption("Apply update above does exactly this and carries the new θ₁ forward.")
         with tabs[8]:
-            route = (r"(S_1, \text{Left}, 0, \text{end})" if other.action == "left"
-                     else r"(S_1, \text{Right}, 0,\\ &\qquad S_2, \text{Right}, 1, S_3)")
+            route = (
+                r"(S_1, \text{Left}, 0, \text{end})"
+                if other.action == "left"
+                else r"(S_1, \text{Right}, 0,\\ &\qquad S_2, \text{Right}, 1, S_3)"
+            )
             # one quantity per line, so the block fits a phone screen
             st.latex(
                 rf"\begin{{aligned}}&\tau = {route}\\ &G_0 = {num(other.ret, 4)}\\ &\hat A = {num(other.ret, 4)} - {signed(v_hat, 4)} = {num(other.advantage, 4)}\\"
                 rf"&\nabla \pi = {num(other.grad_pi, 4)}\\ &\nabla \log \pi = \frac{{{num(other.grad_pi, 4)}}}{{{num(other.pi_action, 4)}}} = {num(other.grad_log_pi, 4)}\\"
                 rf"&\hat g = {signed(other.grad_log_pi, 4)} \cdot {signed(other.advantage, 4)} = {num(other.policy_gradient, 4)}\\ &\theta_1 \leftarrow {t} + {num(alpha, 2)} \cdot {signed(other.policy_gradient, 4)} = {num(other.theta_new, 4)}\end{{aligned}}"
             )
-            st.caption("Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
-                       "less likely, which makes Right more likely.")
+            st.caption(
+                "Both actions usually push θ₁ the same way: a worse-than-expected Left is made "
+                "less likely, which makes Right more likely."
+            )
     with draw_col:
-        st.plotly_chart(grid_path(0, step.action == "right", "The worked trajectory", color=COLORS[step.action]),
-                        config=PLOTLY_CONFIG, key="gs_path_chart")
+        st.plotly_chart(
+            grid_path(0, step.action == "right", "The worked trajectory", color=COLORS[step.action]),
+            config=PLOTLY_CONFIG,
+            key="gs_path_chart",
+        )
         st.caption(trajectory_label(0, step.action == "right"))
 
     st.subheader("The article's guesses next to the truth")
@@ -289,23 +357,33 @@ def worked_update_section(theta: float, theta2: float, gamma: float, v_hat: floa
     with st.container(border=True):
         st.markdown("**Predict, then check**")
         left = step if step.action == "left" else other
-        predict_task(1, "Switch the action in S1 to **Left**. Does the update raise or lower π(Right|S1)?",
-                     ("raises it", "lowers it", "leaves it"), "gs_guess_left",
-                     lambda: left_task(action_name, theta, left.theta_new, left.advantage, left.grad_log_pi,
-                                       left.policy_gradient))
+        predict_task(
+            1,
+            "Switch the action in S1 to **Left**. Does the update raise or lower π(Right|S1)?",
+            ("raises it", "lowers it", "leaves it"),
+            "gs_guess_left",
+            lambda: left_task(
+                action_name, theta, left.theta_new, left.advantage, left.grad_log_pi, left.policy_gradient
+            ),
+        )
         right = step if step.action == "right" else other
-        predict_task(2, "Set V̂(S1) to 0.95 with the action **Right**. Which way does the step push θ₁?",
-                     ("up", "down", "nowhere"), "gs_guess_v",
-                     lambda: guess_task(action_name, v_hat, right.ret, right.advantage, theta, right.theta_new,
-                                        truth.v_s1))
+        predict_task(
+            2,
+            "Set V̂(S1) to 0.95 with the action **Right**. Which way does the step push θ₁?",
+            ("up", "down", "nowhere"),
+            "gs_guess_v",
+            lambda: guess_task(action_name, v_hat, right.ret, right.advantage, theta, right.theta_new, truth.v_s1),
+        )
 
     history = st.session_state["gs_history"]
     if len(history) > 1:
         steps_taken, thetas, pis = range(len(history)), [h[0] for h in history], [h[1] for h in history]
         st.plotly_chart(history_chart(list(steps_taken), thetas, pis), config=PLOTLY_CONFIG, key="gs_history_chart")
         taken = st.session_state.get("gs_updates", 0)
-        st.caption(f"{taken} update{'' if taken == 1 else 's'}: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
-                   f"π(Right|S1) {num(pis[0], 4)} → {num(pis[-1], 4)}.")
+        st.caption(
+            f"{taken} update{'' if taken == 1 else 's'}: θ₁ {num(thetas[0], 4)} → {num(thetas[-1], 4)}, "
+            f"π(Right|S1) {num(pis[0], 4)} → {num(pis[-1], 4)}."
+        )
     else:
         st.caption("Press **Apply update** or **Take 20 steps** to start a history of θ₁ and π(Right|S1).")
 
@@ -324,17 +402,31 @@ def learning_section() -> None:
         learn_reset()
     playing = bool(st.session_state.get("gs_playing"))
     c1, c2, c3, c4, c5, c6, c7 = st.columns([1, 1, 1, 2.2, 1.2, 1.4, 1], vertical_alignment="bottom")
-    c1.button("Pause" if playing else "Play", on_click=toggle_play, key="gs_play", type="primary",
-              icon=":material/pause:" if playing else ":material/play_arrow:", width="stretch")
-    c2.button("Step", on_click=learn_step, key="gs_step", icon=":material/skip_next:", width="stretch",
-              disabled=playing)
-    c3.button("Reset", on_click=learn_reset, key="gs_learn_reset", icon=":material/restart_alt:", width="stretch",
-              help="Both learners restart at the θ₁ set above, with the seed's episodes.")
+    c1.button(
+        "Pause" if playing else "Play",
+        on_click=toggle_play,
+        key="gs_play",
+        type="primary",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        width="stretch",
+    )
+    c2.button(
+        "Step", on_click=learn_step, key="gs_step", icon=":material/skip_next:", width="stretch", disabled=playing
+    )
+    c3.button(
+        "Reset",
+        on_click=learn_reset,
+        key="gs_learn_reset",
+        icon=":material/restart_alt:",
+        width="stretch",
+        help="Both learners restart at the θ₁ set above, with the seed's episodes.",
+    )
     c4.selectbox("Estimate of ∂J/∂θ₁ from one episode", tuple(LEARN_ESTIMATORS), key="gs_learn_estimator")
     c5.checkbox("subtract V̂", key="gs_learn_baseline", help="Use G − V̂ in place of G, with V̂ set above.")
     c6.slider("Step size α", 0.1, 5.0, step=0.1, key="gs_learn_alpha")
-    c7.number_input("Seed", 0, 999, key="gs_learn_seed", on_change=learn_reset,
-                    help="The same seed replays the same episodes.")
+    c7.number_input(
+        "Seed", 0, 999, key="gs_learn_seed", on_change=learn_reset, help="The same seed replays the same episodes."
+    )
     st.fragment(learning_view, run_every=TICK_SECONDS if playing else None)(LearnSettings.from_state())
 
 
@@ -354,18 +446,34 @@ def learning_view(settings: LearnSettings) -> None:
     path_col, climb_col, race_col = st.columns([1, 1.5, 1.5], gap="medium")
     with path_col:
         if last is None:
-            st.plotly_chart(grid_path(0, True, "No episode yet", color=COLORS["estimate"]), config=PLOTLY_CONFIG,
-                            key="gs_learn_path")
+            st.plotly_chart(
+                grid_path(0, True, "No episode yet", color=COLORS["estimate"]),
+                config=PLOTLY_CONFIG,
+                key="gs_learn_path",
+            )
             st.caption("Press **Play** or **Step**.")
         else:
             color = COLORS["right"] if last.reached_goal else COLORS["left"]
-            st.plotly_chart(grid_path(last.loops, last.reached_goal, f"Episode of update {run['updates']}",
-                                      color=color), config=PLOTLY_CONFIG, key="gs_learn_path")
+            st.plotly_chart(
+                grid_path(last.loops, last.reached_goal, f"Episode of update {run['updates']}", color=color),
+                config=PLOTLY_CONFIG,
+                key="gs_learn_path",
+            )
             st.caption(trajectory_label(last.loops, last.reached_goal))
     with climb_col:
         trail = sampled[-LEARN_TRAIL:]
-        st.plotly_chart(learning_climb(grid, j_grid, (sampled[-1], float(j_sampled[-1])), (exact[-1], float(j_exact[-1])),
-                                       trail, j_sampled[-LEARN_TRAIL:]), config=PLOTLY_CONFIG, key="gs_learn_climb")
+        st.plotly_chart(
+            learning_climb(
+                grid,
+                j_grid,
+                (sampled[-1], float(j_sampled[-1])),
+                (exact[-1], float(j_exact[-1])),
+                trail,
+                j_sampled[-LEARN_TRAIL:],
+            ),
+            config=PLOTLY_CONFIG,
+            key="gs_learn_climb",
+        )
     with race_col:
         st.plotly_chart(learning_race(updates, j_sampled, j_exact), config=PLOTLY_CONFIG, key="gs_learn_race")
     if last is not None:
@@ -381,8 +489,10 @@ def learning_view(settings: LearnSettings) -> None:
             st.caption("A step went past θ₁ = ±20, where the policy is already certain, and was held there.")
     done = len(sampled) - 1
     if done:
-        st.caption(f"After {run['updates']} update{'s' if run['updates'] != 1 else ''}: J = {num(j_sampled[-1], 4)} "
-                   f"for the sampled learner, {num(j_exact[-1], 4)} for exact ascent.")
+        st.caption(
+            f"After {run['updates']} update{'s' if run['updates'] != 1 else ''}: J = {num(j_sampled[-1], 4)} "
+            f"for the sampled learner, {num(j_exact[-1], 4)} for exact ascent."
+        )
 
 
 # --- section 3: the hill being climbed -------------------------------------------------------
@@ -395,8 +505,13 @@ def objective_section(theta: float, theta2: float, gamma: float, v_hat: float, a
     s1, s2, s3 = st.columns([2, 1, 2], vertical_alignment="bottom")
     seed = s1.slider("Episode seed", 0, 999, key="gs_seed", help="Which episode is sampled (a seeded generator).")
     s2.button("Resample", on_click=resample, key="gs_resample", icon=":material/casino:", width="stretch")
-    estimator = s3.radio("Sampled estimate uses", ESTIMATORS, key="gs_estimator", horizontal=True,
-                         help="G: plain REINFORCE. G − V̂: the same with your V̂ as a constant baseline.")
+    estimator = s3.radio(
+        "Sampled estimate uses",
+        ESTIMATORS,
+        key="gs_estimator",
+        horizontal=True,
+        help="G: plain REINFORCE. G − V̂: the same with your V̂ as a constant baseline.",
+    )
     baseline = v_hat if estimator == "G − V̂" else 0.0
     step = worked_step(theta, action_name, gamma, v_hat, alpha)
     episode = sample_episodes(theta, 1, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
@@ -425,15 +540,25 @@ def objective_section(theta: float, theta2: float, gamma: float, v_hat: float, a
         st.caption(f"Sampled episode (seed {seed}): {trajectory_label(k, goal)}.")
     with map_col:
         axis, surface, field = objective_surface(gamma)
-        st.plotly_chart(objective_map(axis, surface, field, (theta, theta2), (float(exact_g1), float(exact_g2)),
-                                      (sample_g1, sample_g2)), config=PLOTLY_CONFIG, key="gs_map_chart")
-        st.caption("Arrows point uphill. At the current θ: the exact gradient (black) and the one "
-                   "sampled episode's estimate of it (grey). " + sampled_arrow_note((exact_g1, exact_g2),
-                                                                                   (sample_g1, sample_g2)))
+        st.plotly_chart(
+            objective_map(
+                axis, surface, field, (theta, theta2), (float(exact_g1), float(exact_g2)), (sample_g1, sample_g2)
+            ),
+            config=PLOTLY_CONFIG,
+            key="gs_map_chart",
+        )
+        st.caption(
+            "Arrows point uphill. At the current θ: the exact gradient (black) and the one "
+            "sampled episode's estimate of it (grey). "
+            + sampled_arrow_note((exact_g1, exact_g2), (sample_g1, sample_g2))
+        )
 
     if stats.exact_gradient > 0 or stats.exact_gradient < 0:
-        direction = (f"points **downhill** with probability {num(100 * stats.wrong_way, 1)} %"
-                     if stats.wrong_way > 0 else "never points downhill here")
+        direction = (
+            f"points **downhill** with probability {num(100 * stats.wrong_way, 1)} %"
+            if stats.wrong_way > 0
+            else "never points downhill here"
+        )
         st.markdown(
             f"A single episode's estimate is **0 with probability {num(100 * stats.zero, 1)} %** "
             f"(it moves θ₁ not at all), {direction}, and has standard deviation "
@@ -451,8 +576,10 @@ def objective_section(theta: float, theta2: float, gamma: float, v_hat: float, a
             f"but the estimates average to exactly 0 ({num(stats.mean, 4)}): the baseline adds noise, no bias."
         )
     else:
-        st.markdown("Here the exact gradient is 0 to double precision: the policy is saturated, and every "
-                    "estimate averages to 0.")
+        st.markdown(
+            "Here the exact gradient is 0 to double precision: the policy is saturated, and every "
+            "estimate averages to 0."
+        )
 
 
 # --- section 4: the log-derivative trick -----------------------------------------------------
@@ -486,17 +613,22 @@ def log_trick_section(theta: float, theta2: float, gamma: float, v_hat: float) -
     stats, naive_stats = single_sample_stats(theta, theta2, gamma, baseline)
     mc = monte_carlo(theta, theta2, gamma, baseline)
     if stats.exact_gradient > 0 or stats.exact_gradient < 0:
-        st.plotly_chart(convergence_chart(mc.n, mc.rms_error, mc.predicted, mc.rms_error_naive, mc.predicted_naive,
-                                          mc.repeats), config=PLOTLY_CONFIG, key="gs_convergence_chart")
+        st.plotly_chart(
+            convergence_chart(mc.n, mc.rms_error, mc.predicted, mc.rms_error_naive, mc.predicted_naive, mc.repeats),
+            config=PLOTLY_CONFIG,
+            key="gs_convergence_chart",
+        )
         st.caption(
             f"{mc.repeats} independent runs of up to {MC_MAX_EPISODES:,} episodes (fixed seed {MC_SEED}), estimate "
             f"{'G' if baseline == 0.0 else 'G − V̂'} (as chosen under *The hill J(θ)*). The error of the ∇log π "
             "average falls like 1/√N, a factor 10 for every 100× more episodes."
         )
     else:
-        st.info("The exact gradient is 0 here, so there is no error curve to plot: every estimate averages to 0"
-                + (" (and without a baseline at γ = 0 each one is exactly 0)." if baseline == 0.0 else "."),
-                icon=":material/info:")
+        st.info(
+            "The exact gradient is 0 here, so there is no error curve to plot: every estimate averages to 0"
+            + (" (and without a baseline at γ = 0 each one is exactly 0)." if baseline == 0.0 else "."),
+            icon=":material/info:",
+        )
 
     st.subheader("Why ∇log π and not ∇π?")
     st.markdown(
@@ -524,8 +656,13 @@ def log_trick_section(theta: float, theta2: float, gamma: float, v_hat: float) -
 def trajectory_table(theta: float, theta2: float, gamma: float) -> None:
     """Every trajectory up to the cap: P, G, the score and their product, summed (a fragment:
     moving the cap redraws only this table)."""
-    cap = st.slider("Longest trajectory listed (loops k)", 0, CAP_MAX, key="gs_cap",
-                    help="Every trajectory with at most this many S1 → S2 → S1 loops, both endings.")
+    cap = st.slider(
+        "Longest trajectory listed (loops k)",
+        0,
+        CAP_MAX,
+        key="gs_cap",
+        help="Every trajectory with at most this many S1 → S2 → S1 loops, both endings.",
+    )
     table = enumerate_trajectories(theta, theta2, gamma, max_loops=cap)
     eps = table.episodes
     naive_score = pi_gradient_sum_theta1(eps)
@@ -539,8 +676,9 @@ def trajectory_table(theta: float, theta2: float, gamma: float) -> None:
         "P·G·Σ∇π": table.probability * table.ret * naive_score,
     }
     fmt = {name: st.column_config.NumberColumn(format="%.6f") for name in rows if name != "τ"}
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(eps.loops) + 1) + 3, 330),
-                 column_config=fmt)
+    st.dataframe(
+        rows, hide_index=True, width="stretch", height=min(36 * (len(eps.loops) + 1) + 3, 330), column_config=fmt
+    )
     exact_g1 = float(expected_return_grad(theta, theta2, gamma)[0])
     st.latex(
         rf"\begin{{aligned}}&\sum_{{\text{{listed}}\ \tau}} P\, G\, \nabla_{{\theta_1}} \log P = {num(table.gradient_theta1, 6)}\\"
@@ -563,19 +701,37 @@ st.markdown(
     "and find out why one sampled episode is enough to point uphill — on average."
 )
 show_notices(notices)
-st.caption("Press **Apply update** once at the defaults: θ₁ goes 0 → 0.02, the article's number. Then try the "
-           "tasks under the worked step, press **Play** in *Watch it learn*, and **Resample** in *The hill J(θ)*: "
-           "the grey slope jumps around, but its average is the black tangent.")
+st.caption(
+    "Press **Apply update** once at the defaults: θ₁ goes 0 → 0.02, the article's number. Then try the "
+    "tasks under the worked step, press **Play** in *Watch it learn*, and **Resample** in *The hill J(θ)*: "
+    "the grey slope jumps around, but its average is the black tangent."
+)
 
 # --- controls shared by every section ---------------------------------------------------------
 c1, c2, c3, c4, c5, c6 = st.columns(6)
-theta = c1.slider("θ₁ (policy in S1)", *THETA_RANGE, step=0.01, key="gs_theta",
-                  help="π(Right|S1) = σ(θ₁). Apply update moves it for you.")
-theta2 = c2.slider("θ₂ (policy in S2)", *THETA_RANGE, step=0.01, key="gs_theta2",
-                   help="π(Right|S2) = σ(θ₂). The article never changes it; J depends on it.")
+theta = c1.slider(
+    "θ₁ (policy in S1)",
+    *THETA_RANGE,
+    step=0.01,
+    key="gs_theta",
+    help="π(Right|S1) = σ(θ₁). Apply update moves it for you.",
+)
+theta2 = c2.slider(
+    "θ₂ (policy in S2)",
+    *THETA_RANGE,
+    step=0.01,
+    key="gs_theta2",
+    help="π(Right|S2) = σ(θ₂). The article never changes it; J depends on it.",
+)
 gamma = c3.slider("Discount γ", 0.0, 1.0, step=0.01, key="gs_gamma")
-v_hat = c4.slider("V̂(S1), assumed", -1.0, 1.0, step=0.01, key="gs_v",
-                  help="The article's guess of V^π(S1), used as the baseline in the advantage.")
+v_hat = c4.slider(
+    "V̂(S1), assumed",
+    -1.0,
+    1.0,
+    step=0.01,
+    key="gs_v",
+    help="The article's guess of V^π(S1), used as the baseline in the advantage.",
+)
 alpha = c5.slider("Learning rate α", 0.0, 2.0, step=0.01, key="gs_alpha")
 action_name = c6.radio("Action in S1", ACTIONS, key="gs_action", horizontal=True)
 

@@ -39,7 +39,7 @@ NOTATION = [
 # One row of two cards at a time: on a phone the columns stack row by row, so the cards keep
 # their reading order (θ, π, τ, G, …) instead of showing every left card before the right ones.
 for row_start in range(0, len(NOTATION), 2):
-    for column, (symbol, meaning) in zip(st.columns(2), NOTATION[row_start:row_start + 2]):
+    for column, (symbol, meaning) in zip(st.columns(2), NOTATION[row_start : row_start + 2]):
         with column:
             st.latex(symbol)
             st.caption(meaning)

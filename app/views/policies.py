@@ -7,10 +7,10 @@ import streamlit as st
 
 from app.charts.policies import action_bars, sigmoid_curves
 from app.format import num, sig, signed
-from app.state import Param, bind, mirror, show_notices
 from app.lessons import score_task, shift_task, temperature_task
-from app.ui import next_page_link, predict_task
+from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
+from app.ui import next_page_link, predict_task
 from pgcore.policies import linear_softmax_policy, sigmoid, softmax_policy, two_action_policy
 
 MAX_ACTIONS = 6
@@ -27,15 +27,18 @@ PARAMS = {
     "pol_temperature": Param("T", 1.0, 0.1, 5.0),
     "pol_action": Param("a", "a1", options=tuple(f"a{i + 1}" for i in range(MAX_ACTIONS))),
     "pol_shift": Param("shift", 0.0, -10.0, 10.0),
-    **{f"pol_h{i}": Param(f"h{i + 1}", (WORKED_PREFERENCES + (0.0,) * MAX_ACTIONS)[i], *PREF_RANGE)
-       for i in range(MAX_ACTIONS)},
+    **{
+        f"pol_h{i}": Param(f"h{i + 1}", (WORKED_PREFERENCES + (0.0,) * MAX_ACTIONS)[i], *PREF_RANGE)
+        for i in range(MAX_ACTIONS)
+    },
     "pol_lin_temperature": Param("lin_T", 1.0, 0.1, 5.0),
     **{f"pol_lin_theta{j}": Param(f"w{j + 1}", (0.5, -0.5)[j], -3.0, 3.0) for j in range(N_FEATURES)},
 }
 PHI_KEYS = {(a, j): f"pol_phi_{a}_{j}" for a in range(LINEAR_ACTIONS) for j in range(N_FEATURES)}
 # The feature table travels in the link too (phi12 = φ₂(s, a₁)): a shared link reopens it as it was.
-PARAMS.update({key: Param(f"phi{a + 1}{j + 1}", float(DEFAULT_FEATURES[a][j]), -5.0, 5.0)
-               for (a, j), key in PHI_KEYS.items()})
+PARAMS.update(
+    {key: Param(f"phi{a + 1}{j + 1}", float(DEFAULT_FEATURES[a][j]), -5.0, 5.0) for (a, j), key in PHI_KEYS.items()}
+)
 
 
 def use_worked_preset() -> None:
@@ -59,8 +62,9 @@ def mirror_keys(keys) -> None:
 @st.fragment
 def sigmoid_section() -> None:
     """π, ∇π and ∇log π of the one-parameter sigmoid policy (a fragment: θ redraws only this)."""
-    theta = st.slider("θ", *THETA_RANGE, step=0.01, key="pol_theta",
-                      help="The policy's single parameter. π(Right) = σ(θ).")
+    theta = st.slider(
+        "θ", *THETA_RANGE, step=0.01, key="pol_theta", help="The policy's single parameter. π(Right) = σ(θ)."
+    )
     now = two_action_policy(theta)
     curve = two_action_policy(np.linspace(*THETA_RANGE, 121))
     s, t = float(now.pi_right), num(theta, 2)
@@ -68,8 +72,10 @@ def sigmoid_section() -> None:
     chart_col, math_col = st.columns([1, 1], gap="large")
     with chart_col:
         st.plotly_chart(sigmoid_curves(curve, now), config=PLOTLY_CONFIG, key="pol_sigmoid_chart")
-        st.caption("∇log π(Right) = 1 − σ is exactly π(Left), and ∇log π(Left) = −π(Right): "
-                   "those curves lie on top of each other.")
+        st.caption(
+            "∇log π(Right) = 1 − σ is exactly π(Left), and ∇log π(Left) = −π(Right): "
+            "those curves lie on top of each other."
+        )
     with math_col:
         st.latex(
             r"\begin{aligned}"
@@ -96,8 +102,13 @@ def sigmoid_section() -> None:
         )
     with st.container(border=True):
         st.markdown("**Predict, then check**")
-        predict_task(1, "Drag θ past 3. Does the score ∇log π(Right) grow or shrink?", ("grows", "shrinks"),
-                     "pol_guess_score", lambda: score_task(theta, float(now.score_right)))
+        predict_task(
+            1,
+            "Drag θ past 3. Does the score ∇log π(Right) grow or shrink?",
+            ("grows", "shrinks"),
+            "pol_guess_score",
+            lambda: score_task(theta, float(now.score_right)),
+        )
     mirror_keys(SIGMOID_KEYS)
 
 
@@ -106,19 +117,33 @@ def softmax_section() -> None:
     """The softmax over K preferences with a temperature, its score and the shift invariance."""
     controls, plots = st.columns([1, 2], gap="large")
     with controls:
-        st.button("Use the worked example (2.0, 1.0, 0.5)", on_click=use_worked_preset, key="pol_preset",
-                  icon=":material/restart_alt:")
+        st.button(
+            "Use the worked example (2.0, 1.0, 0.5)",
+            on_click=use_worked_preset,
+            key="pol_preset",
+            icon=":material/restart_alt:",
+        )
         k = st.slider("Number of actions K", 2, MAX_ACTIONS, key="pol_k")
-        temperature = st.slider("Temperature T", 0.1, 5.0, step=0.05, key="pol_temperature",
-                                help="π(a) ∝ exp(h(a)/T). Small T: near-greedy; large T: near-uniform.")
-        prefs = np.array([st.slider(f"Preference h(a{i + 1})", *PREF_RANGE, step=0.1, key=f"pol_h{i}")
-                          for i in range(k)])
+        temperature = st.slider(
+            "Temperature T",
+            0.1,
+            5.0,
+            step=0.05,
+            key="pol_temperature",
+            help="π(a) ∝ exp(h(a)/T). Small T: near-greedy; large T: near-uniform.",
+        )
+        prefs = np.array(
+            [st.slider(f"Preference h(a{i + 1})", *PREF_RANGE, step=0.1, key=f"pol_h{i}") for i in range(k)]
+        )
     labels = [f"a{i + 1}" for i in range(k)]
     policy = softmax_policy(prefs, temperature)
 
     with plots:
-        st.plotly_chart(action_bars(labels, policy.probs, "Action probabilities π(a)", "π(a)", y_range=(0, 1.12)),
-                        config=PLOTLY_CONFIG, key="pol_probs_chart")
+        st.plotly_chart(
+            action_bars(labels, policy.probs, "Action probabilities π(a)", "π(a)", y_range=(0, 1.12)),
+            config=PLOTLY_CONFIG,
+            key="pol_probs_chart",
+        )
         exps = " + ".join(f"e^{{{num(h / temperature, 2)}}}" for h in prefs)
         st.latex(
             rf"\pi(a_1) = \frac{{e^{{h_1/T}}}}{{\sum_b e^{{h_b/T}}}} = \frac{{e^{{{num(prefs[0] / temperature, 2)}}}}}{{{exps}}}"
@@ -136,16 +161,21 @@ def softmax_section() -> None:
     with score_col:
         st.plotly_chart(
             action_bars(labels, score, f"∂ log π(a{action}) / ∂h(b)", "score", highlight=index),
-            config=PLOTLY_CONFIG, key="pol_score_chart",
+            config=PLOTLY_CONFIG,
+            key="pol_score_chart",
         )
         st.latex(
             rf"\begin{{aligned}}\frac{{\partial \log \pi(a_{action})}}{{\partial h_b}} &= \frac{{\mathbb{{1}}[b = {action}] - \pi(b)}}{{T}}"
             rf" \\ &= \left({', '.join(num(v, 3) for v in score)}\right)\end{{aligned}}"
         )
-        st.caption("One-hot minus π, divided by T: taking a raises its own preference and lowers every other in proportion to its probability.")
+        st.caption(
+            "One-hot minus π, divided by T: taking a raises its own preference and lowers every other in proportion to its probability."
+        )
     with zero_col:
         st.markdown("**Weighted by π, the scores cancel:**")
-        st.latex(rf"\textstyle\sum_a \pi(a)\, \nabla_h \log\pi(a) = \left({', '.join(num(v, 4) for v in policy.mean_score)}\right)")
+        st.latex(
+            rf"\textstyle\sum_a \pi(a)\, \nabla_h \log\pi(a) = \left({', '.join(num(v, 4) for v in policy.mean_score)}\right)"
+        )
         shift = st.slider("Add a constant c to every preference", -10.0, 10.0, step=0.5, key="pol_shift")
         shifted = softmax_policy(prefs + shift, temperature)
         change = float(np.max(np.abs(shifted.probs - policy.probs)))
@@ -162,12 +192,26 @@ def softmax_section() -> None:
     at_one = softmax_policy(prefs, 1.0)
     with st.container(border=True):
         st.markdown("**Predict, then check**")
-        predict_task(2, "Add a constant c to every preference. Do the probabilities move?", ("they move", "they stay"),
-                     "pol_guess_shift", lambda: shift_task(shift, change))
-        predict_task(3, "Lower the temperature T to 0.5 or less. Does the action with the largest preference get "
-                     "more or less likely?", ("more likely", "less likely", "no change"), "pol_guess_temperature",
-                     lambda: temperature_task(temperature, None if best is None else labels[best],
-                                              float(policy.probs[best or 0]), float(at_one.probs[best or 0])))
+        predict_task(
+            2,
+            "Add a constant c to every preference. Do the probabilities move?",
+            ("they move", "they stay"),
+            "pol_guess_shift",
+            lambda: shift_task(shift, change),
+        )
+        predict_task(
+            3,
+            "Lower the temperature T to 0.5 or less. Does the action with the largest preference get "
+            "more or less likely?",
+            ("more likely", "less likely", "no change"),
+            "pol_guess_temperature",
+            lambda: temperature_task(
+                temperature,
+                None if best is None else labels[best],
+                float(policy.probs[best or 0]),
+                float(at_one.probs[best or 0]),
+            ),
+        )
     mirror_keys(SOFTMAX_KEYS)
 
 
@@ -180,8 +224,9 @@ def linear_section() -> None:
     )
     weights_col, table_col = st.columns([1, 2], gap="large")
     with weights_col:
-        weights = np.array([st.slider(f"θ{j + 1}", -3.0, 3.0, step=0.1, key=f"pol_lin_theta{j}")
-                            for j in range(N_FEATURES)])
+        weights = np.array(
+            [st.slider(f"θ{j + 1}", -3.0, 3.0, step=0.1, key=f"pol_lin_theta{j}") for j in range(N_FEATURES)]
+        )
     with table_col:
         features = np.zeros((LINEAR_ACTIONS, N_FEATURES))
         # one row per action, labels on every field: the row still reads right when a
@@ -190,10 +235,20 @@ def linear_section() -> None:
             row = st.columns(N_FEATURES)
             for j in range(N_FEATURES):
                 features[a, j] = row[j].number_input(
-                    f"φ{j + 1}(s, a{a + 1})", min_value=-5.0, max_value=5.0, step=0.5, key=PHI_KEYS[(a, j)],
+                    f"φ{j + 1}(s, a{a + 1})",
+                    min_value=-5.0,
+                    max_value=5.0,
+                    step=0.5,
+                    key=PHI_KEYS[(a, j)],
                 )
-        temperature = st.slider("Temperature T", 0.1, 5.0, step=0.05, key="pol_lin_temperature",
-                                help="π(a) ∝ exp(h(a)/T), as on the Softmax tab.")
+        temperature = st.slider(
+            "Temperature T",
+            0.1,
+            5.0,
+            step=0.05,
+            key="pol_lin_temperature",
+            help="π(a) ∝ exp(h(a)/T), as on the Softmax tab.",
+        )
     linear = linear_softmax_policy(weights, features, temperature)
     lin_labels = [f"a{a + 1}" for a in range(LINEAR_ACTIONS)]
     st.latex(
@@ -205,15 +260,20 @@ def linear_section() -> None:
     st.caption(f"π = softmax(h / T) with T = {num(linear.temperature, 2)}.")
     prob_col, grad_col = st.columns(2, gap="large")
     with prob_col:
-        st.plotly_chart(action_bars(lin_labels, linear.probs, "π(a) from linear preferences", "π(a)", y_range=(0, 1.12)),
-                        config=PLOTLY_CONFIG, key="pol_linear_chart")
+        st.plotly_chart(
+            action_bars(lin_labels, linear.probs, "π(a) from linear preferences", "π(a)", y_range=(0, 1.12)),
+            config=PLOTLY_CONFIG,
+            key="pol_linear_chart",
+        )
     with grad_col:
         st.latex(r"\nabla_\theta \log \pi(a) = \frac{\phi(s,a) - \sum_b \pi(b)\,\phi(s,b)}{T}")
         vector = lambda row: "(" + ", ".join(num(v, 3) for v in row) + ")"  # noqa: E731
         lines = ["| action | π(a) | ∇θ log π(a) | ∇θ π(a) |", "|---|---|---|---|"]
         for a in range(LINEAR_ACTIONS):
-            lines.append(f"| {lin_labels[a]} | {num(linear.probs[a], 4)} | {vector(linear.score[a])} "
-                         f"| {vector(linear.grad_pi[a])} |")
+            lines.append(
+                f"| {lin_labels[a]} | {num(linear.probs[a], 4)} | {vector(linear.score[a])} "
+                f"| {vector(linear.grad_pi[a])} |"
+            )
         st.markdown("\n".join(lines))  # a markdown table: no dataframe conversion on every rerun
         st.caption(
             "The score is the action's features minus the policy's average features: "
@@ -231,8 +291,10 @@ st.markdown(
     "which says how to make the action you took more likely."
 )
 show_notices(notices)
-st.caption("Each tab ends with a task: predict what will happen, move the control, and the page checks "
-           "your prediction with the numbers.")
+st.caption(
+    "Each tab ends with a task: predict what will happen, move the control, and the page checks "
+    "your prediction with the numbers."
+)
 
 sigmoid_tab, softmax_tab, linear_tab = st.tabs(["Sigmoid · 2 actions", "Softmax · K actions", "Linear features"])
 with sigmoid_tab:
