@@ -739,6 +739,34 @@ def race_step(
     return RaceStep(theta=new[:, 0].copy(), estimate=estimate[:, 0].copy(), objective=np.asarray(objective))
 
 
+def exact_ascent_step(
+    theta1: npt.ArrayLike,
+    *,
+    theta2: float = 0.0,
+    gamma: float = 0.9,
+    reward_offset: float = 0.0,
+    step_size: float = 1.0,
+) -> Array | float:
+    """One step of gradient ascent with the exact gradient: θ₁ ← θ₁ + α · ∂J_c/∂θ₁.
+
+    The noise-free learner the race's sampled learners are measured against: same start,
+    same α, no episodes. ``theta1`` may be an array of any shape (one step for each entry);
+    the result has its shape (a float for a scalar) and, like the sampled learners, is
+    clipped to ±LEARNER_THETA_LIMIT.
+
+    Example:
+        >>> round(exact_ascent_step(0.0, step_size=1.0), 5)  # 0 + 1 · 0.17689…
+        0.17689
+    """
+    t1 = np.clip(logit_array("theta1", theta1), -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
+    theta2 = logit("theta2", theta2)
+    gamma = discount(gamma)
+    offset = reward_shift("reward_offset", reward_offset)
+    alpha = positive_float("step_size", step_size)
+    _, grad = _value_and_gradient(t1, np.full_like(t1, theta2), gamma, offset)
+    return _scalar_or_array(np.clip(t1 + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
+
+
 def compare_learning(
     baselines: tuple[str, ...] = BASELINES,
     *,

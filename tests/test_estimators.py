@@ -420,3 +420,47 @@ def test_a_race_step_refuses_what_it_cannot_race():
         race_step([0.0, 0.0, 0.0], rng)
     with pytest.raises(ValueError, match="episodes_per_update"):
         race_step([0.0, 0.0], rng, baseline="mean", episodes_per_update=1)
+
+
+# --- the race's noise-free learner: exact gradient ascent ------------------------------------
+
+
+def test_exact_ascent_is_the_explicit_loop_theta_plus_alpha_times_the_exact_gradient():
+    from pgcore.estimators import LEARNER_THETA_LIMIT, exact_ascent_step
+
+    kwargs = dict(theta2=0.4, gamma=0.8, reward_offset=0.3)
+    theta, reference = -2.0, -2.0
+    for _ in range(40):
+        theta = exact_ascent_step(theta, step_size=3.0, **kwargs)
+        reference = float(np.clip(reference + 3.0 * expected_gradient(reference, **kwargs), -20, 20))
+        assert isinstance(theta, float)
+        assert theta == pytest.approx(reference, abs=1e-12)
+    assert LEARNER_THETA_LIMIT == 20.0
+    # arrays step entry by entry and keep their shape
+    start = np.array([[-2.0, 0.0], [1.5, 25.0]]).clip(-20, 20)
+    stepped = exact_ascent_step(start, step_size=0.5, **kwargs)
+    assert stepped.shape == (2, 2)
+    np.testing.assert_allclose(
+        stepped, np.clip(start + 0.5 * expected_gradient(start, **kwargs), -20, 20), rtol=0, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("offset", [-2.0, 0.0, 2.0])
+def test_exact_ascent_with_a_small_step_never_lowers_j(offset):
+    from pgcore.estimators import exact_ascent_step, expected_return_with_offset
+
+    theta = np.linspace(-4.0, 4.0, 17)
+    before = expected_return_with_offset(theta, 0.3, 0.9, offset)
+    for _ in range(20):
+        theta = exact_ascent_step(theta, theta2=0.3, gamma=0.9, reward_offset=offset, step_size=0.05)
+        after = expected_return_with_offset(theta, 0.3, 0.9, offset)
+        assert np.all(after >= before - 1e-12)
+        before = after
+
+
+def test_exact_ascent_refuses_bad_settings():
+    from pgcore.estimators import exact_ascent_step
+
+    for bad in (dict(step_size=0.0), dict(gamma=1.5), dict(theta2=float("nan")), dict(reward_offset=float("inf"))):
+        with pytest.raises(ValueError):
+            exact_ascent_step(0.0, **bad)
