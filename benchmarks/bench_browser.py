@@ -175,12 +175,12 @@ def play_rate(page, watcher: RunWatcher, url: str, seconds: float = 5.0) -> floa
     """Press Play on the learner and count the runs that finish (each one update, drawn) per second."""
     open_page(page, url, watcher)
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_role("button", name="Play").click()
+    main.get_by_role("radio", name="Play").click()
     page.wait_for_timeout(1000)  # past the click's own run
     before, start = watcher.finished, time.perf_counter()
     page.wait_for_timeout(seconds * 1000)
     rate = (watcher.finished - before) / (time.perf_counter() - start)
-    main.get_by_role("button", name="Pause").click()
+    main.get_by_role("radio", name="Pause").click()
     page.wait_for_timeout(500)
     return rate
 

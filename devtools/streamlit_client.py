@@ -43,6 +43,7 @@ WIDGET_VALUE_FIELDS = {
     "selectbox": "int_value",
     "radio": "int_value",
     "button": "trigger_value",
+    "button_group": "string_array_value",  # st.segmented_control / st.pills: the chosen labels
 }
 
 
@@ -192,8 +193,8 @@ class Session:
         select_slider, True for a button click, an index for a selectbox or radio."""
         state = WidgetState(id=widget.id)
         kind_field = WIDGET_VALUE_FIELDS[widget.kind]
-        if widget.kind == "slider" and len(widget.proto.options):  # select_slider: option labels
-            kind_field = "string_array_value"
+        if (widget.kind == "slider" and len(widget.proto.options)) or widget.kind == "button_group":
+            kind_field = "string_array_value"  # select_slider, segmented control: option labels
             state.string_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])
         elif kind_field == "double_array_value":
             state.double_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])

@@ -354,7 +354,7 @@ def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, b
     )
     wait_for_run(page)
     assert _updates_shown(page) == 1  # one click, one update
-    main.get_by_role("button", name="Play").click()
+    main.get_by_role("radio", name="Play").click()
     page.wait_for_function(
         "() => /After ([5-9]|\\d\\d+) updates/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)",
         timeout=60_000,
@@ -362,8 +362,10 @@ def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, b
     first_theta = _theta_shown(page)
     page.wait_for_timeout(1500)
     assert _theta_shown(page) != first_theta, "θ₁ stopped moving while playing"
-    main.get_by_role("button", name="Pause").click()
-    main.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    main.get_by_role("radio", name="Pause").click()
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stMain\"] button[disabled]')", timeout=30_000
+    )  # Step is enabled again: paused
     wait_for_run(page)
     paused = _updates_shown(page)
     page.wait_for_timeout(1500)

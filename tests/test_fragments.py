@@ -54,7 +54,7 @@ def test_gradient_step_shows_one_section_and_play_ticks_redraw_only_the_learner(
     with Session(server.url, timeout=120) as session:
         learn = session.open("gradient-step", "section=Watch+it+learn")
         assert learn.finished and learn.errors == []
-        played = session.set_widget(widget(session, "Play"), True)
+        played = session.set_widget(widget(session, "Play or pause"), "Play")
         assert played.finished and played.errors == []
         assert session.auto_reruns, "Play did not start the fragment's timer"
         fragment_id, interval = next(iter(session.auto_reruns.items()))
@@ -62,5 +62,5 @@ def test_gradient_step_shows_one_section_and_play_ticks_redraw_only_the_learner(
         tick = session.auto_rerun(fragment_id)
         assert tick.finished and tick.errors == []
         assert tick.charts == 3 and tick.elements < played.elements  # episode, climb, race only
-        paused = session.set_widget(widget(session, "Pause"), True)
+        paused = session.set_widget(widget(session, "Play or pause"), "Pause")
         assert paused.finished and not session.auto_reruns

@@ -338,16 +338,14 @@ def test_step_does_exactly_one_update_from_an_episode_of_the_current_policy():
 
 def test_play_takes_an_update_every_run_until_pause_and_the_seed_replays_the_same_climb():
     at = page_app("gradient_step", query={**LEARN, "learn_seed": "3"})
-    at.button(key="gs_play").click().run()
-    assert at.session_state["gs_playing"] and at.button(key="gs_play").label == "Pause"
+    at.segmented_control(key="gs_playback").set_value("Play").run()
     assert at.button(key="gs_step").disabled  # one way to advance at a time
     for _ in range(4):  # the browser's timer reruns the fragment; here each run stands for one tick
         at.run()
     assert_healthy(at)
     played = _learned(at)
     assert len(played) == 6  # the click's run and four ticks
-    at.button(key="gs_play").click().run()  # Pause
-    assert not at.session_state["gs_playing"]
+    at.segmented_control(key="gs_playback").set_value("Pause").run()
     at.run()
     assert _learned(at) == played
     again = page_app("gradient_step", query={**LEARN, "learn_seed": "3"})
@@ -358,9 +356,9 @@ def test_play_takes_an_update_every_run_until_pause_and_the_seed_replays_the_sam
 
 def test_leaving_the_section_pauses_and_reset_starts_at_the_pages_theta():
     at = page_app("gradient_step", query={**LEARN, "theta1": "-1.5"})
-    at.button(key="gs_play").click().run()
+    at.segmented_control(key="gs_playback").set_value("Play").run()
     show(at, HILL)
-    assert not at.session_state["gs_playing"]
+    assert at.session_state["gs_playback"] == "Pause"
     show(at, LEARN)
     at.button(key="gs_learn_reset").click().run()
     assert _learned(at) == [-1.5] and at.session_state["gs_learn"]["updates"] == 0

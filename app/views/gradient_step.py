@@ -60,6 +60,7 @@ LEARN_ESTIMATORS = {
     "Σ γᵗ G_t ∇log π": "reward_to_go",
     "Σ G_t ∇log π (γᵗ dropped)": "no_discount",
 }
+PLAYBACK = ("Play", "Pause")
 TICK_SECONDS = 0.2  # Play: one update every 0.2 s, five a second
 LEARN_TRAIL = 12  # recent positions drawn on the J curve
 
@@ -160,7 +161,7 @@ def learn_reset() -> None:
         rng=np.random.default_rng(int(ss["gs_learn_seed"])),
         clipped=False,
     )
-    ss["gs_playing"] = False
+    ss["gs_playback"] = "Pause"
 
 
 @dataclass(frozen=True)
@@ -210,8 +211,8 @@ def learn_step(settings: LearnSettings | None = None) -> None:
     del run["sampled"][:-HISTORY_LIMIT], run["exact"][:-HISTORY_LIMIT]
 
 
-def toggle_play() -> None:
-    st.session_state["gs_playing"] = not st.session_state.get("gs_playing", False)
+def is_playing() -> bool:
+    return st.session_state.get("gs_playback") == "Play"
 
 
 # --- section 1: one update, every number ---------------------------------------------------
@@ -400,16 +401,13 @@ def learning_section() -> None:
     )
     if "gs_learn" not in st.session_state:
         learn_reset()
-    playing = bool(st.session_state.get("gs_playing"))
-    c1, c2, c3, c4, c5, c6, c7 = st.columns([1, 1, 1, 2.2, 1.2, 1.4, 1], vertical_alignment="bottom")
-    c1.button(
-        "Pause" if playing else "Play",
-        on_click=toggle_play,
-        key="gs_play",
-        type="primary",
-        icon=":material/pause:" if playing else ":material/play_arrow:",
-        width="stretch",
-    )
+    # Play / Pause is a two-state control, not a button: a click on a button is a one-off event,
+    # and one that lands while a playing tick is running can be lost (measured: 3 pauses in 12 did
+    # nothing); a state is sent with every run, so Pause always takes.
+    st.session_state.setdefault("gs_playback", "Pause")
+    c1, c2, c3, c4, c5, c6, c7 = st.columns([1.4, 1, 1, 2.2, 1.2, 1.4, 1], vertical_alignment="bottom")
+    c1.segmented_control("Play or pause", PLAYBACK, key="gs_playback", required=True, label_visibility="collapsed")
+    playing = is_playing()
     c2.button(
         "Step", on_click=learn_step, key="gs_step", icon=":material/skip_next:", width="stretch", disabled=playing
     )
@@ -434,7 +432,7 @@ def learning_view(settings: LearnSettings) -> None:
     """The played learner's state, drawn; while playing, each run first takes one update."""
     ss = st.session_state
     theta2, gamma = settings.theta2, settings.gamma
-    if ss.get("gs_playing"):
+    if is_playing():
         learn_step(settings)
     run = ss["gs_learn"]
     grid, j_grid = objective_slice(theta2, gamma)
@@ -738,7 +736,7 @@ action_name = c6.radio("Action in S1", ACTIONS, key="gs_action", horizontal=True
 # Only the chosen section is computed and sent: a control redraws one section, not four.
 section = st.segmented_control("Section", SECTIONS, key="gs_section", required=True, label_visibility="collapsed")
 if section != "Watch it learn":
-    st.session_state["gs_playing"] = False  # a hidden learner does not keep playing
+    st.session_state["gs_playback"] = "Pause"  # a hidden learner does not keep playing
 if section == "One update":
     worked_update_section(theta, theta2, gamma, v_hat, alpha, action_name)
 elif section == "Watch it learn":
