@@ -16,8 +16,8 @@ The first two average to ∂J/∂θ₁ exactly; the third averages to something 
 γ < 1 (``expected_estimate`` gives its exact mean). Subtracting a constant b never moves the
 mean, since E[Σ_t γᵗ ψ_t] = E[Σ_t ψ_t] = 0.
 
-The exact path takes θ₁ ← θ₁ + α ∂J/∂θ₁ with the closed-form gradient: what the sampled
-learner does on average, step for step, when its estimate is unbiased.
+The exact path beside it (``estimators.exact_ascent_step``) takes θ₁ ← θ₁ + α ∂J/∂θ₁ with
+the closed-form gradient: gradient ascent without the noise.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ __all__ = [
     "estimate_theta1",
     "expected_estimate",
     "sampled_update",
-    "exact_ascent_step",
 ]
 
 #: The single-episode estimates of ∂J/∂θ₁ a learner can use (see the module docstring).
@@ -122,16 +121,3 @@ def sampled_update(
         j_new=float(expected_return(new, theta2, episode.gamma)),
         clipped=new != moved,
     )
-
-
-def exact_ascent_step(
-    theta1: float, *, theta2: float = 0.0, gamma: float = 0.9, step_size: float = 1.0, limit: float = THETA_LIMIT
-) -> float:
-    """θ₁ + α ∂J/∂θ₁ with the exact gradient, clipped to ±limit: one step of the path the
-    sampled learner follows on average."""
-    theta1 = logit("theta1", theta1)
-    theta2 = logit("theta2", theta2)
-    alpha = positive_float("step_size", step_size)
-    limit = positive_float("limit", limit)
-    gradient = float(expected_return_grad(theta1, theta2, gamma)[0])
-    return float(np.clip(theta1 + alpha * gradient, -limit, limit))

@@ -12,7 +12,6 @@ from pgcore.grid1d import expected_return, expected_return_grad, sample_episodes
 from pgcore.grid_learning import (
     ESTIMATORS,
     estimate_theta1,
-    exact_ascent_step,
     expected_estimate,
     sampled_update,
 )
@@ -94,17 +93,6 @@ def test_a_step_past_the_limit_is_held_there():
     assert abs(update.theta1_new) == 3.0 and update.clipped
 
 
-def test_exact_ascent_climbs_j_and_matches_the_gradient():
-    theta, js = -1.0, []
-    for _ in range(30):
-        theta = exact_ascent_step(theta, theta2=0.5, gamma=0.9, step_size=2.0)
-        js.append(float(expected_return(theta, 0.5, 0.9)))
-    assert all(b > a for a, b in zip(js, js[1:]))
-    assert exact_ascent_step(0.2, step_size=0.5) == pytest.approx(
-        0.2 + 0.5 * float(expected_return_grad(0.2, 0.0, 0.9)[0]), abs=1e-15
-    )
-
-
 @pytest.mark.parametrize(
     ("call", "argument"),
     [
@@ -115,7 +103,6 @@ def test_exact_ascent_climbs_j_and_matches_the_gradient():
         (lambda: sampled_update(float("inf"), np.random.default_rng(0)), "theta1"),
         (lambda: sampled_update(0.0, np.random.default_rng(0), step_size=0.0), "step_size"),
         (lambda: sampled_update(0.0, np.random.default_rng(0), limit=-1.0), "limit"),
-        (lambda: exact_ascent_step(0.0, gamma=1.5), "gamma"),
         (lambda: expected_estimate(0.0, estimator="x"), "estimator"),
     ],
 )

@@ -117,11 +117,6 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             limit=20.0,
         ),
     ),
-    (
-        "exact_ascent_step",
-        grid_learning.exact_ascent_step,
-        dict(theta1=0.1, theta2=0.0, gamma=0.9, step_size=1.0, limit=20.0),
-    ),
     ("worked_step", grid1d.worked_step, dict(theta=0.0, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1)),
     (
         "worked_steps",

@@ -24,6 +24,7 @@ from app.lessons import cap_note, estimator_bias_note, guess_task, left_task, sa
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.ui import next_page_link, predict_task
+from pgcore.estimators import exact_ascent_step
 from pgcore.grid1d import (
     enumerate_trajectories,
     exact_values,
@@ -33,7 +34,7 @@ from pgcore.grid1d import (
     worked_step,
     worked_steps,
 )
-from pgcore.grid_learning import SampledUpdate, exact_ascent_step, expected_estimate, sampled_update
+from pgcore.grid_learning import SampledUpdate, expected_estimate, sampled_update
 from pgcore.logtrick import (
     convergence_curve,
     estimator_stats,
@@ -204,7 +205,7 @@ def learn_step(settings: LearnSettings | None = None) -> None:
         baseline=s.v_hat if s.use_baseline else 0.0,
     )
     run["sampled"].append(update.theta1_new)
-    run["exact"].append(exact_ascent_step(run["exact"][-1], theta2=s.theta2, gamma=s.gamma, step_size=s.alpha))
+    run["exact"].append(float(exact_ascent_step(run["exact"][-1], theta2=s.theta2, gamma=s.gamma, step_size=s.alpha)))
     run["last"] = update
     run["updates"] += 1
     run["clipped"] = run["clipped"] or update.clipped
