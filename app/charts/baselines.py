@@ -299,9 +299,10 @@ def bandit_arms_chart(labels: list[str], probs: Array, means: Array, gradient: A
     )
 
 
-def race_chart(updates: Array, objective: Array, baseline: str, best: float) -> go.Figure:
+def race_chart(updates: Array, objective: Array, baseline: str, best: float, exact: Array | None = None) -> go.Figure:
     """J after each update of the two racing learners: ``objective`` has shape (updates, 2),
-    column 0 without a baseline, column 1 with ``baseline``."""
+    column 0 without a baseline, column 1 with ``baseline``; ``exact`` (shape (updates,)) is
+    the exact-gradient learner, drawn as a dashed path with its own legend entry."""
     traces = [
         dict(
             type="scatter",
@@ -320,12 +321,28 @@ def race_chart(updates: Array, objective: Array, baseline: str, best: float) -> 
             line=dict(color=COLORS[baseline], width=2.5),
         ),
     ]
+    shapes = [hline(best, color=COLORS["exact"])]
+    if exact is not None and len(exact) > 1:
+        # a path shape, not a trace: the two sampled learners stay the figure's only data
+        path = "M " + " L ".join(f"{x:.6g},{y:.9g}" for x, y in zip(updates, exact))
+        shapes.append(
+            dict(
+                type="path",
+                path=path,
+                xref="x",
+                yref="y",
+                line=dict(color=COLORS["exact"], width=1.8, dash="dash"),
+                showlegend=True,
+                name="exact gradient",
+                layer="below",
+            )
+        )
     return make_figure(
         traces,
         "The race: J after each update, same episodes for both",
         "update",
         "J(θ₁) with the offset",
         height=360,
-        shapes=[hline(best, color=COLORS["exact"])],
+        shapes=shapes,
         xaxis=dict(tickformat="d", rangemode="tozero"),
     )

@@ -3,7 +3,7 @@ and shrinks its spread, measured on the 3-state grid and exact on a bandit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import streamlit as st
@@ -34,6 +34,7 @@ from pgcore.estimators import (
     compare_learning,
     empirical_variance_curve,
     episode_terms,
+    exact_ascent_step,
     exact_moments,
     expected_gradient,
     expected_return_with_offset,
@@ -88,6 +89,27 @@ PARAMS = {
     "bl_race_baseline": Param("race_baseline", LABELS["value"], options=tuple(RACE_CHOICES)),
     "bl_race_seed": Param("race_seed", 0, 0, 999),
 }
+
+
+def params(*keys: str) -> dict[str, Param]:
+    return {key: PARAMS[key] for key in keys}
+
+
+# Each fragment mirrors its own controls into the URL as it reruns, so a link copied at any
+# moment reopens the page as it is.
+GRID_PARAMS = params(
+    "bl_theta1", "bl_theta2", "bl_gamma", "bl_n", "bl_seed", "bl_b", "bl_offset", "bl_weight", "bl_alpha", "bl_batch"
+)
+RACE_PARAMS = params("bl_race_baseline", "bl_race_seed")
+HAND_PARAMS = params(*SEED_004)
+BANDIT_PARAMS = params(
+    "bl_arms",
+    "bl_sigma",
+    "bl_bandit_b",
+    "bl_bandit_c",
+    *(f"bl_h{i}" for i in range(MAX_ARMS)),
+    *(f"bl_mu{i}" for i in range(MAX_ARMS)),
+)
 
 
 # --- cached pure results ------------------------------------------------------------------
@@ -440,6 +462,19 @@ def free_section(g: GridSettings) -> None:
         )
 
 
+def grid_section(section: str) -> None:
+    """One grid section under the shared grid controls: a single fragment, so moving θ₁ reruns
+    this section, not the title, the picker or the other sections."""
+    body = {
+        "Five baselines": measured_section,
+        "Best constant b*": parabola_section,
+        "Why it is free": free_section,
+        "Learning race": learning_section,
+    }[section]
+    body(grid_controls())
+    mirror(GRID_PARAMS)
+
+
 def hand_section() -> None:
     """Seed article 004's two trajectories, by hand."""
     st.subheader("Two trajectories by hand")
@@ -470,7 +505,7 @@ def hand_section() -> None:
         f"{num(calc.mean_score, 3)}), so with two samples the baseline also moved the average, by b·ψ̄. "
         "Only over many episodes does ψ̄ → 0, and the baseline's effect on the mean vanish."
     )
-    mirror(PARAMS)
+    mirror(HAND_PARAMS)
 
 
 def learning_section(g: GridSettings) -> None:
@@ -493,14 +528,94 @@ def learning_section(g: GridSettings) -> None:
         "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c."
     )
     st.markdown(learning_note(curves_by_baseline, LABELS).replace("*", "\\*"))  # "b*" is not italics
+    # its own fragment: Play, Step, Reset and the race's pickers rerun the race only, not the bands
+    st.fragment(race_section)(RaceGrid(theta2, gamma, offset, weight, int(batch), float(alpha)))
 
+
+@dataclass(frozen=True)
+class RaceGrid:
+    """The settings the race takes from the controls above it (passed in: a fragment run sees only its own)."""
+
+    theta2: float
+    gamma: float
+    offset: float
+    weight: bool
+    batch: int
+    alpha: float
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """Everything that defines a race: the same settings and seed give the same race."""
+
+    grid: RaceGrid
+    baseline: str
+    seed: int
+
+
+def race_settings(grid: RaceGrid) -> RaceSettings:
+    ss = st.session_state
+    return RaceSettings(grid, RACE_CHOICES[ss["bl_race_baseline"]], int(ss["bl_race_seed"]))
+
+
+def race_reset(settings: RaceSettings) -> None:
+    """Both learners (and the exact one) back at the start, the generator back at the seed."""
+    st.session_state["bl_race"] = dict(
+        settings=settings,
+        theta=[(LEARN_START, LEARN_START)],
+        exact=[LEARN_START],
+        updates=0,
+        last=None,
+        exact_gradient=None,
+        rng=np.random.default_rng(settings.seed),
+    )
+
+
+def current_race(settings: RaceSettings) -> dict:
+    """The race in progress, restarted if any setting that defines it has changed."""
+    race = st.session_state.get("bl_race")
+    # compared as plain tuples: each run of the page defines RaceSettings anew, and instances of
+    # two definitions of a dataclass never compare equal
+    if race is None or astuple(race["settings"]) != astuple(settings):
+        race_reset(settings)
+    return st.session_state["bl_race"]
+
+
+def race_toggle() -> None:
+    st.session_state["bl_playing"] = not st.session_state.get("bl_playing", False)
+
+
+def race_advance(settings: RaceSettings) -> None:
+    """One update: both sampled learners on the same episodes (race_step), the exact one by ∂J/∂θ₁."""
+    race, s = current_race(settings), settings.grid
+    step = race_step(
+        race["theta"][-1],
+        race["rng"],
+        baseline=settings.baseline,
+        theta2=s.theta2,
+        gamma=s.gamma,
+        reward_offset=s.offset,
+        episodes_per_update=s.batch,
+        step_size=s.alpha,
+        discount_weight=s.weight,
+    )
+    exact_before = race["exact"][-1]
+    exact = exact_ascent_step(exact_before, theta2=s.theta2, gamma=s.gamma, reward_offset=s.offset, step_size=s.alpha)
+    race["theta"].append((float(step.theta[0]), float(step.theta[1])))
+    race["exact"].append(float(exact))
+    del race["theta"][:-RACE_LIMIT], race["exact"][:-RACE_LIMIT]
+    race["last"] = step
+    race["exact_gradient"] = float(expected_gradient(exact_before, s.theta2, s.gamma, s.offset))
+    race["updates"] += 1
+
+
+def race_section(grid: RaceGrid) -> None:
+    """The race's controls; the race itself is drawn below them, on a timer while playing."""
     st.subheader("A race you can watch")
     st.markdown(
-        "Two learners start at the same θ₁ and see **the same episodes** at every update; only the baseline "
-        "differs. Press **Play** and watch which one climbs steadily."
+        "Two learners start at θ₁ = −2 and see **the same episodes** at every update; only the baseline "
+        "differs. The dashed line steps with the exact gradient instead. Press **Play** or **Step**."
     )
-    if "bl_race" not in st.session_state:
-        race_reset()
     playing = bool(st.session_state.get("bl_playing"))
     r1, r2, r3, r4, r5 = st.columns([1, 1, 1, 2, 1], vertical_alignment="bottom")
     r1.button(
@@ -511,110 +626,71 @@ def learning_section(g: GridSettings) -> None:
         icon=":material/pause:" if playing else ":material/play_arrow:",
         width="stretch",
     )
-    r2.button(
-        "Step", on_click=race_advance, key="bl_step", icon=":material/skip_next:", width="stretch", disabled=playing
-    )
-    r3.button("Reset", on_click=race_reset, key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
-    r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline", on_change=race_reset)
-    r5.number_input(
-        "Race seed", 0, 999, key="bl_race_seed", on_change=race_reset, help="The same seed replays the same episodes."
-    )
-    st.fragment(race_view, run_every=TICK_SECONDS if playing else None)(RaceSettings.from_state(g))
+    step = r2.button("Step", key="bl_step", icon=":material/skip_next:", width="stretch", disabled=playing)
+    reset = r3.button("Reset", key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
+    r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline")
+    r5.number_input("Race seed", 0, 999, key="bl_race_seed", help="The same seed replays the same episodes.")
+    settings = race_settings(grid)
+    if reset:
+        race_reset(settings)
+    if step:
+        race_advance(settings)
+    if playing:
+        # a fragment with a timer only while playing: on Pause it is not drawn again, so
+        # Streamlit cancels its timer (a timer set to None on a redraw would keep ticking)
+        st.fragment(race_view, run_every=TICK_SECONDS)(settings)
+    else:
+        race_view(settings)
+    mirror(RACE_PARAMS)
 
 
-@dataclass(frozen=True)
-class RaceSettings:
-    """What one race update needs, fixed at the last full run (a fragment run sees only its own widgets)."""
-
-    baseline: str
-    theta2: float
-    gamma: float
-    offset: float
-    batch: int
-    alpha: float
-    weight: bool
-
-    @classmethod
-    def from_state(cls, g: GridSettings | None = None) -> RaceSettings:
-        ss = st.session_state
-        theta2, gamma, offset, weight = (
-            (g.theta2, g.gamma, g.offset, g.weight)
-            if g
-            else (ss["bl_theta2"], ss["bl_gamma"], ss["bl_offset"], ss["bl_weight"])
-        )
-        return cls(
-            RACE_CHOICES[ss["bl_race_baseline"]],
-            float(theta2),
-            float(gamma),
-            float(offset),
-            int(ss["bl_batch"]),
-            float(ss["bl_alpha"]),
-            bool(weight),
-        )
-
-
-def race_reset() -> None:
-    ss = st.session_state
-    ss["bl_race"] = dict(
-        theta=[(LEARN_START, LEARN_START)],
-        objective=None,
-        updates=0,
-        last=None,
-        rng=np.random.default_rng(int(ss.get("bl_race_seed", 0))),
-    )
-    ss["bl_playing"] = False
-
-
-def race_toggle() -> None:
-    st.session_state["bl_playing"] = not st.session_state.get("bl_playing", False)
-
-
-def race_advance(settings: RaceSettings | None = None) -> None:
-    """One update of both learners (Step's callback reads the widgets; Play's ticks pass them)."""
-    s = settings or RaceSettings.from_state()
-    race = st.session_state["bl_race"]
-    step = race_step(
-        race["theta"][-1],
-        race["rng"],
-        baseline=s.baseline,
-        theta2=s.theta2,
-        gamma=s.gamma,
-        reward_offset=s.offset,
-        episodes_per_update=s.batch,
-        step_size=s.alpha,
-        discount_weight=s.weight,
-    )
-    race["theta"].append((float(step.theta[0]), float(step.theta[1])))
-    del race["theta"][:-RACE_LIMIT]
-    race["last"] = step
-    race["updates"] += 1
-
-
-def race_view(s: RaceSettings) -> None:
+def race_view(settings: RaceSettings) -> None:
     """The race so far; while playing, each run first takes one update."""
     if st.session_state.get("bl_playing"):
-        race_advance(s)
-    race = st.session_state["bl_race"]
-    thetas = np.asarray(race["theta"])
-    objective = np.stack(
-        [expected_return_with_offset(thetas[:, i], s.theta2, s.gamma, s.offset) for i in (0, 1)], axis=1
-    )
+        race_advance(settings)
+    race, s = current_race(settings), settings.grid
+    thetas = np.column_stack([np.asarray(race["theta"]), race["exact"]])  # (points, 3): none, baseline, exact
+    objective = expected_return_with_offset(thetas, s.theta2, s.gamma, s.offset)
     updates = np.arange(race["updates"] - len(thetas) + 1, race["updates"] + 1, dtype=float)
     best = best_objective(s.theta2, s.gamma, s.offset)
-    st.plotly_chart(race_chart(updates, objective, s.baseline, best), config=PLOTLY_CONFIG, key="bl_race_chart")
+    st.plotly_chart(
+        race_chart(updates, objective[:, :2], settings.baseline, best, exact=objective[:, 2]),
+        config=PLOTLY_CONFIG,
+        key="bl_race_chart",
+    )
     last = race["last"]
     if last is None:
-        st.caption(f"Both start at θ₁ = {num(LEARN_START, 1)}. Press **Play** or **Step**.")
+        st.caption(
+            f"All three start at θ₁ = {num(LEARN_START, 1)}, J = {num(objective[-1, 0], 4)}. "
+            f"Each update will average {s.batch} episodes and step α = {num(s.alpha, 1)}."
+        )
         return
-    st.latex(
-        rf"\text{{update {race['updates']}:}}\quad \hat g_{{\text{{none}}}} = {num(last.estimate[0], 4)},\quad"
-        rf"\hat g_{{\text{{{LABELS[s.baseline].replace('*', '^*')}}}}} = {num(last.estimate[1], 4)},\quad"
-        rf" J = {num(objective[-1, 0], 4)} \text{{ vs }} {num(objective[-1, 1], 4)}"
-    )
+    label = LABELS[settings.baseline]
+    rows = [
+        {
+            "learner": LABELS["none"],
+            "θ₁": num(thetas[-1, 0], 3),
+            "J": num(objective[-1, 0], 4),
+            "last step's gradient": num(last.estimate[0], 4) + " (sampled)",
+        },
+        {
+            "learner": label,
+            "θ₁": num(thetas[-1, 1], 3),
+            "J": num(objective[-1, 1], 4),
+            "last step's gradient": num(last.estimate[1], 4) + " (sampled)",
+        },
+        {
+            "learner": "exact gradient",
+            "θ₁": num(thetas[-1, 2], 3),
+            "J": num(objective[-1, 2], 4),
+            "last step's gradient": num(race["exact_gradient"], 4) + " (exact)",
+        },
+    ]
+    st.markdown(markdown_table(rows), unsafe_allow_html=True)
     st.caption(
-        f"θ₁ after {race['updates']} update{'s' if race['updates'] != 1 else ''}: "
-        f"{num(thetas[-1, 0], 3)} without a baseline, {num(thetas[-1, 1], 3)} with {LABELS[s.baseline]}. "
-        f"Each update averages {s.batch} episodes, steps α = {num(s.alpha, 1)}; the dotted line is the best J."
+        f"After {race['updates']} update{'s' if race['updates'] != 1 else ''}, each one the mean of {s.batch} "
+        f"episodes' estimates, stepped with α = {num(s.alpha, 1)}. The dotted line is the best J. "
+        "Changing a setting restarts the race."
     )
 
 
@@ -729,7 +805,7 @@ def bandit_section() -> None:
             "bl_guess_bandit",
             lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward),
         )
-    mirror(PARAMS)
+    mirror(BANDIT_PARAMS)
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -753,14 +829,7 @@ section = st.segmented_control("Section", SECTIONS, key="bl_section", required=T
 if section != "Learning race":
     st.session_state["bl_playing"] = False  # a hidden race does not keep playing
 if section in GRID_SECTIONS:
-    settings = grid_controls()
-    body = {
-        "Five baselines": measured_section,
-        "Best constant b*": parabola_section,
-        "Why it is free": free_section,
-        "Learning race": learning_section,
-    }[section]
-    st.fragment(body)(settings)
+    st.fragment(grid_section)(section)
 elif section == "By hand":
     st.fragment(hand_section)()
 else:
