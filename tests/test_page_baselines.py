@@ -221,16 +221,16 @@ def test_step_races_both_learners_once_on_the_same_episodes():
 
 def test_play_runs_the_race_until_pause_and_leaving_the_section_pauses_it():
     at = page_app("baselines", query=section("Learning race"))
-    at.button(key="bl_play").click().run()
+    at.segmented_control(key="bl_playback").set_value("Play").run()
     for _ in range(3):
         at.run()  # each run stands for one tick of the browser's timer
     assert at.session_state["bl_race"]["updates"] == 4
-    at.button(key="bl_play").click().run()  # Pause
+    at.segmented_control(key="bl_playback").set_value("Pause").run()
     at.run()
-    assert at.session_state["bl_race"]["updates"] == 4 and not at.session_state["bl_playing"]
-    at.button(key="bl_play").click().run()
+    assert at.session_state["bl_race"]["updates"] == 4 and at.session_state["bl_playback"] == "Pause"
+    at.segmented_control(key="bl_playback").set_value("Play").run()
     at.segmented_control(key="bl_section").set_value("By hand").run()
-    assert not at.session_state["bl_playing"]
+    assert at.session_state["bl_playback"] == "Pause"
 
 
 def _verdicts(at) -> list[str]:

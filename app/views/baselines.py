@@ -63,6 +63,7 @@ SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "By hand", "
 GRID_SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "Learning race")
 RACE_BASELINES = ("mean", "value", "optimal")
 RACE_CHOICES = {LABELS[name]: name for name in RACE_BASELINES}  # what the learner reads → pgcore's name
+PLAYBACK = ("Play", "Pause")
 TICK_SECONDS = 0.25  # Play: four updates a second
 RACE_LIMIT = 500  # updates kept for the race chart
 SEED_004 = {"bl_g1": 100.0, "bl_g2": 90.0, "bl_s1": 0.5, "bl_s2": -0.3, "bl_cb": 95.0}
@@ -581,8 +582,8 @@ def current_race(settings: RaceSettings) -> dict:
     return st.session_state["bl_race"]
 
 
-def race_toggle() -> None:
-    st.session_state["bl_playing"] = not st.session_state.get("bl_playing", False)
+def race_playing() -> bool:
+    return st.session_state.get("bl_playback") == "Play"
 
 
 def race_advance(settings: RaceSettings) -> None:
@@ -616,16 +617,11 @@ def race_section(grid: RaceGrid) -> None:
         "Two learners start at θ₁ = −2 and see **the same episodes** at every update; only the baseline "
         "differs. The dashed line steps with the exact gradient instead. Press **Play** or **Step**."
     )
-    playing = bool(st.session_state.get("bl_playing"))
-    r1, r2, r3, r4, r5 = st.columns([1, 1, 1, 2, 1], vertical_alignment="bottom")
-    r1.button(
-        "Pause" if playing else "Play",
-        on_click=race_toggle,
-        key="bl_play",
-        type="primary",
-        icon=":material/pause:" if playing else ":material/play_arrow:",
-        width="stretch",
-    )
+    # a two-state control, not a button: a click event landing during a tick can be lost (see Gradient step)
+    st.session_state.setdefault("bl_playback", "Pause")
+    playing = race_playing()
+    r1, r2, r3, r4, r5 = st.columns([1.4, 1, 1, 2, 1], vertical_alignment="bottom")
+    r1.segmented_control("Play or pause", PLAYBACK, key="bl_playback", required=True, label_visibility="collapsed")
     step = r2.button("Step", key="bl_step", icon=":material/skip_next:", width="stretch", disabled=playing)
     reset = r3.button("Reset", key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
     r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline")
@@ -646,7 +642,7 @@ def race_section(grid: RaceGrid) -> None:
 
 def race_view(settings: RaceSettings) -> None:
     """The race so far; while playing, each run first takes one update."""
-    if st.session_state.get("bl_playing"):
+    if race_playing():
         race_advance(settings)
     race, s = current_race(settings), settings.grid
     thetas = np.column_stack([np.asarray(race["theta"]), race["exact"]])  # (points, 3): none, baseline, exact
@@ -827,7 +823,7 @@ st.caption(
 # Only the chosen section is computed and sent: a control redraws one section, not six.
 section = st.segmented_control("Section", SECTIONS, key="bl_section", required=True, label_visibility="collapsed")
 if section != "Learning race":
-    st.session_state["bl_playing"] = False  # a hidden race does not keep playing
+    st.session_state["bl_playback"] = "Pause"  # a hidden race does not keep playing
 if section in GRID_SECTIONS:
     st.fragment(grid_section)(section)
 elif section == "By hand":
