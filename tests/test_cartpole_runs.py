@@ -358,3 +358,18 @@ def test_the_shipped_reference_file_is_read_completely():
     assert {c.algo for c in curves} <= set(ALGOS) and all(c.algo for c in curves)
     assert all(c.low is not None and c.high is not None and c.steps_to_solve for c in curves)
     assert all(np.all(np.diff(c.env_steps) >= 0) for c in curves)
+
+
+def test_policy_digest_follows_the_weights_not_the_name():
+    from pgcore.cartpole_policy import PolicySnapshot, policy_digest, random_policy
+
+    policy = random_policy(hidden_size=8, seed=3)
+    renamed = PolicySnapshot({k: v.copy() for k, v in policy.weights.items()}, 8, policy.activation, "reinforce")
+    assert policy_digest(renamed) == policy_digest(policy)
+    nudged = {k: v.copy() for k, v in policy.weights.items()}
+    nudged["layer2.bias"][1] = np.nextafter(nudged["layer2.bias"][1], np.float32(1))
+    assert policy_digest(PolicySnapshot(nudged, 8, policy.activation)) != policy_digest(policy)
+    other = "relu" if policy.activation == "tanh" else "tanh"
+    assert policy_digest(PolicySnapshot(policy.weights, 8, other)) != policy_digest(policy)
+    with pytest.raises(ValueError):
+        policy_digest("not a policy")
