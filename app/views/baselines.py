@@ -690,9 +690,10 @@ def race_view(settings: RaceSettings) -> None:
     )
 
 
-def bandit_section() -> None:
-    """The K-armed bandit: every mean and variance in closed form."""
-    n, seed = int(st.session_state["bl_n"]), int(st.session_state["bl_seed"])
+def bandit_section(n: int, seed: int) -> None:
+    """The K-armed bandit: every mean and variance in closed form. N and the seed of the check
+    are the grid's, passed in from the page run: the grid's sliders are not drawn here, so after
+    a visit to a grid section their keys are gone from session_state by the time this reruns."""
     st.markdown(
         "One step, K arms: pick A ~ π = softmax(h), get R ~ N(μ_A, σ²). The estimate "
         "ĝ = ∇_h log π(A)·(R − b) has a closed-form mean and variance, so nothing here is sampled "
@@ -829,7 +830,7 @@ if section in GRID_SECTIONS:
 elif section == "By hand":
     st.fragment(hand_section)()
 else:
-    st.fragment(bandit_section)()
+    st.fragment(bandit_section)(int(st.session_state["bl_n"]), int(st.session_state["bl_seed"]))
 
 mirror(PARAMS)
 next_page_link("baselines")
