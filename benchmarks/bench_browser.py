@@ -127,7 +127,10 @@ def controls(page) -> list[tuple[str, str, object]]:  # noqa: ANN001
         box = sliders.nth(i)
         if box.is_visible():
             label = box.locator('[data-testid="stWidgetLabel"]').inner_text().strip()
-            found.append(("slider", label, box.locator('input[type="range"]').first))
+            # found again by its label at every use, not by position: a move can add or remove
+            # sliders above it (the bandit's Arms K), and the n-th slider is then another one
+            same = sliders.filter(has=page.get_by_text(label, exact=True)).first
+            found.append(("slider", label, same.locator('input[type="range"]').first))
     checks = main.locator('[data-testid="stCheckbox"]')
     for i in range(checks.count()):
         box = checks.nth(i)
