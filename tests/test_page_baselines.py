@@ -257,3 +257,140 @@ def test_the_bandit_task_checks_equal_preferences():
     at = page_app("baselines", query={**section("Bandit, exact"), "h1": "1", "h2": "1", "h3": "1"})
     at.segmented_control(key="bl_guess_bandit").set_value("different").run()
     assert any(v.startswith("Not *different* but **equal**") for v in _verdicts(at)), _verdicts(at)
+
+
+# --- the race: one update per Step, kept across runs, exact learner, reproducible -------------
+
+
+def test_step_takes_exactly_one_update_of_all_three_learners_and_the_race_persists():
+    from pgcore.estimators import exact_ascent_step, race_step
+
+    at = page_app("baselines", query={**section("Learning race"), "race_seed": "7"})
+    assert at.session_state["bl_race"]["updates"] == 0
+    rng = np.random.default_rng(7)
+    theta, exact = np.array([-2.0, -2.0]), -2.0
+    settings = dict(theta2=0.0, gamma=0.9, reward_offset=0.0, step_size=3.0)
+    for update in range(1, 4):
+        at.button(key="bl_step").click().run()
+        assert_healthy(at)
+        race = at.session_state["bl_race"]
+        want = race_step(theta, rng, baseline="value", episodes_per_update=4, **settings)
+        theta, exact = want.theta, exact_ascent_step(exact, **settings)
+        assert race["updates"] == update and len(race["theta"]) == update + 1
+        assert race["theta"][-1] == pytest.approx(tuple(theta), abs=1e-12)
+        assert race["exact"][-1] == pytest.approx(exact, abs=1e-12)
+    for _ in range(2):  # reruns, a grid-section detour and back: no update, nothing lost
+        at.run()
+    at.segmented_control(key="bl_section").set_value("Five baselines").run()
+    at.segmented_control(key="bl_section").set_value("Learning race").run()
+    assert_healthy(at)
+    assert at.session_state["bl_race"]["updates"] == 3
+    table = markdown(at)
+    assert "| exact gradient |" in table and f"| {exact:.3f} |" in table
+    race_spec = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("The race"))
+    path = next(s for s in race_spec["layout"]["shapes"] if s.get("type") == "path")
+    assert path["name"] == "exact gradient" and path["path"].count("L") == 3  # four points: start + 3 updates
+
+
+def test_the_same_seed_replays_the_same_race_and_reset_starts_it_again():
+    at = page_app("baselines", query=section("Learning race"))
+    for _ in range(3):
+        at.button(key="bl_step").click().run()
+    first = list(at.session_state["bl_race"]["theta"])
+    at.button(key="bl_race_reset").click().run()
+    assert at.session_state["bl_race"]["updates"] == 0
+    for _ in range(3):
+        at.button(key="bl_step").click().run()
+    assert at.session_state["bl_race"]["theta"] == first
+    at.number_input(key="bl_race_seed").set_value(1).run()  # a new seed is a new race
+    assert at.session_state["bl_race"]["updates"] == 0
+    for _ in range(3):
+        at.button(key="bl_step").click().run()
+    assert at.session_state["bl_race"]["theta"] != first
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"theta2": "-4", "gamma": "0.5", "c": "-2", "alpha": "6", "episodes": "2", "race_baseline": "batch mean"},
+        {"theta2": "4", "gamma": "1", "c": "2", "alpha": "6", "episodes": "16", "gamma_t": "0"},
+        {"theta2": "4", "gamma": "1", "c": "-2", "alpha": "0.5", "episodes": "2", "race_baseline": "optimal b*"},
+    ],
+)
+def test_the_race_at_extreme_settings_stays_finite(query):
+    at = page_app("baselines", query={**section("Learning race"), **query})
+    for _ in range(25):
+        at.button(key="bl_step").click().run()
+    assert_healthy(at)  # no exception, NaN or inf anywhere on the page or in its charts
+    race = at.session_state["bl_race"]
+    assert race["updates"] == 25 and np.all(np.isfinite(race["theta"])) and np.all(np.isfinite(race["exact"]))
+
+
+def test_a_setting_change_while_playing_restarts_the_race_and_keeps_playing():
+    at = page_app("baselines", query=section("Learning race"))
+    at.segmented_control(key="bl_playback").set_value("Play").run()
+    at.run()
+    assert at.session_state["bl_race"]["updates"] == 2
+    at.slider(key="bl_alpha").set_value(1.0).run()  # a new α: a new race, still playing
+    assert at.session_state["bl_playback"] == "Play" and at.session_state["bl_race"]["updates"] == 1
+    assert at.query_params["alpha"] == "1"  # mirrored into the link
+
+
+# --- a real server: a control reruns its own section's fragment only ----------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    from devtools.streamlit_client import ServerProcess
+
+    with ServerProcess() as running:
+        yield running
+
+
+def _widget(session, label: str):
+    found = [w for w in session.widgets.values() if w.label == label]
+    assert len(found) == 1, sorted(w.label for w in session.widgets.values())
+    return found[0]
+
+
+@pytest.mark.slow
+def test_race_controls_rerun_the_race_only_and_pause_stops_the_timer(server):
+    from devtools.streamlit_client import Session
+
+    with Session(server.url, timeout=120) as session:
+        page = session.open("baselines", "section=Learning+race")
+        assert page.finished and page.errors == [] and page.charts == 2  # the bands and the race
+        step = session.set_widget(_widget(session, "Step"), True)
+        assert step.finished and step.errors == []
+        assert step.charts == 1 and step.elements < page.elements / 2  # the race, not the bands
+        assert any("After 1 update," in text for text in step.texts)
+        played = session.set_widget(_widget(session, "Play or pause"), ["Play"])
+        assert played.finished and played.errors == [] and played.charts == 1
+        assert len(session.auto_reruns) == 1 and next(iter(session.auto_reruns.values())) <= 0.25
+        tick = session.auto_rerun(next(iter(session.auto_reruns)))
+        assert tick.finished and tick.errors == []
+        assert tick.charts == 1 and tick.elements < step.elements  # the race's chart and numbers only
+        assert any("After 3 updates," in text for text in tick.texts)
+        paused = session.set_widget(_widget(session, "Play or pause"), ["Pause"])
+        assert paused.finished and not session.auto_reruns
+
+
+@pytest.mark.slow
+def test_grid_and_bandit_controls_rerun_their_own_section_only(server):
+    from devtools.streamlit_client import Session
+
+    with Session(server.url, timeout=120) as session:
+        page = session.open("baselines", "")
+        assert page.finished and page.errors == [] and page.charts == 2
+        theta = _widget(session, "θ₁ (policy in S1)")
+        assert theta.fragment_id, "the grid sliders are not inside the section's fragment"
+        moved = session.set_widget(theta, 1.0)
+        assert moved.finished and moved.errors == [] and moved.charts == 2
+        assert moved.elements < page.elements  # not the title, the intro or the picker
+        assert not any(text.startswith("A policy-gradient estimate") for text in moved.texts)
+        # to the bandit with the picker (the grid's sliders leave the page), then a bandit control
+        bandit = session.set_widget(_widget(session, "Section"), ["Bandit, exact"])
+        assert bandit.finished and bandit.errors == [] and bandit.charts == 3
+        b = session.set_widget(_widget(session, "Your baseline b"), 1.0)
+        assert b.finished and b.errors == [], b.errors
+        assert b.elements < bandit.elements and b.charts <= 3
