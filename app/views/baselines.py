@@ -708,7 +708,6 @@ def bandit_section(n: int, seed: int) -> None:
         )
         sigma = st.slider("Reward noise σ", 0.0, 3.0, step=0.1, key="bl_sigma")
         bandit_c = st.slider("Reward offset c (added to every arm)", -10.0, 10.0, step=0.5, key="bl_bandit_c")
-        bandit_b = st.slider("Your baseline b", -15.0, 15.0, step=0.1, key="bl_bandit_b")
     base = Bandit(prefs, means, sigma)
     bandit = shifted(base, bandit_c)
     labels = [f"a{i + 1}" for i in range(arms)]
@@ -730,21 +729,50 @@ def bandit_section(n: int, seed: int) -> None:
             rf"\begin{{aligned}}b^* &= \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}}\\ &= "
             rf"{num(bandit.optimal_baseline, 4)}\quad\text{{vs}}\quad \mathbb{{E}}[R] = {num(bandit.expected_reward, 4)}\end{{aligned}}"
         )
-        st.latex(
-            rf"\begin{{aligned}}\textstyle\sum_j \operatorname{{Var}}\hat g_j &= {num(bandit.total_variance(bandit_b), 4)}"
-            rf" &&\text{{at }} b = {num(bandit_b, 2)}\\"
-            rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
-            rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}"
-        )
     if bandit.total_variance(bandit.expected_reward) > bandit.total_variance(0.0):
         st.info(
             "With these arms b = E[R] is even *worse* than no baseline: it sits farther from b\\* than 0 does.",
             icon=":material/info:",
         )
+    offset_col, offset_text = st.columns(2, gap="large")
+    with offset_col:
+        offsets = np.linspace(-10.0, 10.0, 81)
+        st.plotly_chart(
+            bandit_offset_chart(offsets, bandit_variance_by_offset(base, offsets), bandit_c),
+            config=PLOTLY_CONFIG,
+            key="bl_bandit_offset",
+        )
+    offset_text.markdown(
+        "Each arm counts in b\\* with weight π_a|ψ(a)|², and |ψ(a)|² = 1 − 2π_a + Σπ² is **largest for "
+        "unlikely arms**, and it is an affine function of π_a. So b\\* = E[R] exactly when "
+        f"Cov_π(π_a, μ_a) = 0 — here it is {num(bandit.probability_reward_covariance, 4)} — for instance when all "
+        "preferences are equal or all arms pay the same. With two arms b\\* = π₂μ₁ + π₁μ₂: each arm weighted by the "
+        "*other* one's probability. Noise σ adds the same amount at every b and never moves b\\*. "
+        "Shifting every reward by c leaves ∇J unchanged, makes b = 0 grow like c², and leaves b = E[R] and "
+        "b = b\\* exactly flat."
+    )
+    # its own fragment: moving b redraws the parabola and the table, not the arms and the offset chart
+    st.fragment(bandit_baseline_section)(bandit, n, seed)
+    with st.container(border=True):
+        st.markdown("**Predict, then check**")
+        predict_task(
+            3,
+            "Make every preference equal. Is b\\* then equal to E[R], or different?",
+            ("equal", "different"),
+            "bl_guess_bandit",
+            lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward),
+        )
+    mirror(BANDIT_PARAMS)
+
+
+def bandit_baseline_section(bandit: Bandit, n: int, seed: int) -> None:
+    """Your constant b on the bandit: the exact total variance against b, and a sampled check."""
+    st.subheader("Your baseline b")
+    bandit_b = st.slider("Your baseline b", -15.0, 15.0, step=0.1, key="bl_bandit_b")
     span = max(6.0, abs(bandit.optimal_baseline) + 3.0, abs(bandit_b) + 1.0)
     b_axis = np.linspace(bandit.optimal_baseline - span, bandit.optimal_baseline + span, 241)
-    bp_col, bo_col = st.columns(2, gap="large")
-    with bp_col:
+    parabola_col, variance_col = st.columns(2, gap="large")
+    with parabola_col:
         st.plotly_chart(
             bandit_parabola(
                 b_axis,
@@ -758,21 +786,11 @@ def bandit_section(n: int, seed: int) -> None:
             config=PLOTLY_CONFIG,
             key="bl_bandit_parabola",
         )
-    with bo_col:
-        offsets = np.linspace(-10.0, 10.0, 81)
-        st.plotly_chart(
-            bandit_offset_chart(offsets, bandit_variance_by_offset(base, offsets), bandit_c),
-            config=PLOTLY_CONFIG,
-            key="bl_bandit_offset",
-        )
-    st.markdown(
-        "Each arm counts in b\\* with weight π_a|ψ(a)|², and |ψ(a)|² = 1 − 2π_a + Σπ² is **largest for "
-        "unlikely arms**, and it is an affine function of π_a. So b\\* = E[R] exactly when "
-        f"Cov_π(π_a, μ_a) = 0 — here it is {num(bandit.probability_reward_covariance, 4)} — for instance when all "
-        "preferences are equal or all arms pay the same. With two arms b\\* = π₂μ₁ + π₁μ₂: each arm weighted by the "
-        "*other* one's probability. Noise σ adds the same amount at every b and never moves b\\*. "
-        "Shifting every reward by c leaves ∇J unchanged, makes b = 0 grow like c², and leaves b = E[R] and "
-        "b = b\\* exactly flat."
+    variance_col.latex(
+        rf"\begin{{aligned}}\textstyle\sum_j \operatorname{{Var}}\hat g_j &= {num(bandit.total_variance(bandit_b), 4)}"
+        rf" &&\text{{at }} b = {num(bandit_b, 2)}\\"
+        rf"&= {num(bandit.total_variance(bandit.expected_reward), 4)} &&\text{{at }} b = \mathbb{{E}}[R]\\"
+        rf"&= {num(bandit.total_variance(bandit.optimal_baseline), 4)} &&\text{{at }} b = b^*\end{{aligned}}"
     )
     per_param = bandit.optimal_baselines
     var_now = bandit.variance(bandit_b)
@@ -786,23 +804,14 @@ def bandit_section(n: int, seed: int) -> None:
             "sampled Var at b": num(check[:, j].var(ddof=1), 4),
             "b*ⱼ (this parameter)": num(per_param[j], 4),
         }
-        for j in range(arms)
+        for j in range(len(bandit.gradient))
     ]
-    st.markdown(markdown_table(rows), unsafe_allow_html=True)
-    st.caption(
+    variance_col.markdown(markdown_table(rows), unsafe_allow_html=True)
+    variance_col.caption(
         f"The check: {n:,} sampled estimates at your b (seed and N from the grid sections). Each parameter has "
         "its own best constant b\\*ⱼ = E[ψⱼ²R]/E[ψⱼ²]; one shared b\\* minimizes their total."
     )
-    with st.container(border=True):
-        st.markdown("**Predict, then check**")
-        predict_task(
-            3,
-            "Make every preference equal. Is b\\* then equal to E[R], or different?",
-            ("equal", "different"),
-            "bl_guess_bandit",
-            lambda: bandit_task(prefs, bandit.optimal_baseline, bandit.expected_reward),
-        )
-    mirror(BANDIT_PARAMS)
+    mirror(params("bl_bandit_b"))
 
 
 # --- the page ----------------------------------------------------------------------------------
