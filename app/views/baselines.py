@@ -690,15 +690,25 @@ def race_view(settings: RaceSettings) -> None:
     )
 
 
-def bandit_section(n: int, seed: int) -> None:
-    """The K-armed bandit: every mean and variance in closed form. N and the seed of the check
-    are the grid's, passed in from the page run: the grid's sliders are not drawn here, so after
-    a visit to a grid section their keys are gone from session_state by the time this reruns."""
-    st.markdown(
+def bandit_intro() -> None:
+    """What the bandit section computes: text and formulas with no numbers in them, drawn once
+    by the page run (outside the section's fragment, so no bandit control redraws them)."""
+    text_col, formula_col = st.columns([3, 2], gap="large")
+    text_col.markdown(
         "One step, K arms: pick A ~ π = softmax(h), get R ~ N(μ_A, σ²). The estimate "
         "ĝ = ∇_h log π(A)·(R − b) has a closed-form mean and variance, so nothing here is sampled "
         "except the check at the bottom."
     )
+    formula_col.latex(
+        r"\begin{aligned}\operatorname{Var}\hat g_j(b) &= \textstyle\sum_a \pi_a\,\psi_j(a)^2\,w_a(b) - (\nabla_j J)^2\\"
+        r"w_a(b) &= (\mu_a - b)^2 + \sigma^2\\ \psi(a) &= e_a - \pi\end{aligned}"
+    )
+
+
+def bandit_section(n: int, seed: int) -> None:
+    """The K-armed bandit: every mean and variance in closed form. N and the seed of the check
+    are the grid's, passed in from the page run: the grid's sliders are not drawn here, so after
+    a visit to a grid section their keys are gone from session_state by the time this reruns."""
     controls, results = st.columns([1, 2], gap="large")
     with controls:
         arms = st.slider("Arms K", 2, MAX_ARMS, key="bl_arms")
@@ -720,10 +730,6 @@ def bandit_section(n: int, seed: int) -> None:
         st.latex(
             rf"\begin{{aligned}}J &= \textstyle\sum_a \pi_a \mu_a = {num(bandit.expected_reward, 4)}\\"
             rf"\nabla_h J &= \pi \odot (\mu - J)\\ &= \left({', '.join(num(g, 4) for g in bandit.gradient)}\right)\end{{aligned}}"
-        )
-        st.latex(
-            r"\begin{aligned}\operatorname{Var}\hat g_j(b) &= \textstyle\sum_a \pi_a\,\psi_j(a)^2\,w_a(b) - (\nabla_j J)^2\\"
-            r"w_a(b) &= (\mu_a - b)^2 + \sigma^2\\ \psi(a) &= e_a - \pi\end{aligned}"
         )
         st.latex(
             rf"\begin{{aligned}}b^* &= \frac{{\sum_a \pi_a |\psi(a)|^2 \mu_a}}{{\sum_a \pi_a |\psi(a)|^2}}\\ &= "
@@ -839,6 +845,7 @@ if section in GRID_SECTIONS:
 elif section == "By hand":
     st.fragment(hand_section)()
 else:
+    bandit_intro()
     st.fragment(bandit_section)(int(st.session_state["bl_n"]), int(st.session_state["bl_seed"]))
 
 mirror(PARAMS)
