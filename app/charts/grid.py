@@ -242,69 +242,37 @@ def _arrow(
     instead, so the label is not cut off by the plot's edge or hidden under the colour bar.
     """
     length = max(float(np.hypot(dx, dy)), 1e-12)
-    if dx >= 0 and x + dx > x_room:
-        return [
-            dict(
-                x=x + dx,
-                y=y + dy,
-                ax=x,
-                ay=y,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                showarrow=True,
-                arrowhead=2,
-                arrowsize=1.2,
-                arrowwidth=2.5,
-                arrowcolor=color,
-                text="",
-            ),
-            dict(
-                x=x + dx,
-                y=y + dy,
-                xref="x",
-                yref="y",
-                showarrow=False,
-                text=text,
-                xanchor="right",
-                yanchor="bottom" if dy >= 0 else "top",
-                yshift=10 if dy >= 0 else -10,
-                font=dict(color=color, size=12),
-                bgcolor="rgba(255,255,255,0.8)",
-            ),
-        ]
-    return [
-        dict(
-            x=x + dx,
-            y=y + dy,
-            ax=x,
-            ay=y,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowsize=1.2,
-            arrowwidth=2.5,
-            arrowcolor=color,
-            text="",
-        ),
-        dict(
-            x=x + dx,
-            y=y + dy,
-            xref="x",
-            yref="y",
-            showarrow=False,
-            text=text,
-            xshift=14 * dx / length,
-            yshift=14 * dy / length,
-            xanchor="left" if dx >= 0 else "right",
-            font=dict(color=color, size=12),
-            bgcolor="rgba(255,255,255,0.8)",
-        ),
-    ]
+    head = dict(
+        x=x + dx,
+        y=y + dy,
+        ax=x,
+        ay=y,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=2,
+        arrowsize=1.2,
+        arrowwidth=2.5,
+        arrowcolor=color,
+        text="",
+    )
+    label = dict(
+        x=x + dx,
+        y=y + dy,
+        xref="x",
+        yref="y",
+        showarrow=False,
+        text=text,
+        font=dict(color=color, size=12),
+        bgcolor="rgba(255,255,255,0.8)",
+    )
+    if dx >= 0 and x + dx > x_room:  # label above or below the head, right-aligned to it
+        label.update(xanchor="right", yanchor="bottom" if dy >= 0 else "top", yshift=10 if dy >= 0 else -10)
+    else:  # label just beyond the head, along the arrow
+        label.update(xshift=14 * dx / length, yshift=14 * dy / length, xanchor="left" if dx >= 0 else "right")
+    return [head, label]
 
 
 def objective_map(

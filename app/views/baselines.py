@@ -25,7 +25,7 @@ from app.format import num, ratio, sig, signed
 from app.lessons import bandit_task, learning_note, offset_task, spread_task
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
-from app.ui import next_page_link, predict_task
+from app.ui import is_playing, next_page_link, playback_control, predict_task
 from pgcore.bandit import Bandit, shifted
 from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
 from pgcore.estimators import (
@@ -63,7 +63,6 @@ SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "By hand", "
 GRID_SECTIONS = ("Five baselines", "Best constant b*", "Why it is free", "Learning race")
 RACE_BASELINES = ("mean", "value", "optimal")
 RACE_CHOICES = {LABELS[name]: name for name in RACE_BASELINES}  # what the learner reads → pgcore's name
-PLAYBACK = ("Play", "Pause")
 TICK_SECONDS = 0.25  # Play: four updates a second
 RACE_LIMIT = 500  # updates kept for the race chart
 SEED_004 = {"bl_g1": 100.0, "bl_g2": 90.0, "bl_s1": 0.5, "bl_s2": -0.3, "bl_cb": 95.0}
@@ -582,10 +581,6 @@ def current_race(settings: RaceSettings) -> dict:
     return st.session_state["bl_race"]
 
 
-def race_playing() -> bool:
-    return st.session_state.get("bl_playback") == "Play"
-
-
 def race_advance(settings: RaceSettings) -> None:
     """One update: both sampled learners on the same episodes (race_step), the exact one by ∂J/∂θ₁."""
     race, s = current_race(settings), settings.grid
@@ -617,11 +612,9 @@ def race_section(grid: RaceGrid) -> None:
         "Two learners start at θ₁ = −2 and see **the same episodes** at every update; only the baseline "
         "differs. The dashed line steps with the exact gradient instead. Press **Play** or **Step**."
     )
-    # a two-state control, not a button: a click event landing during a tick can be lost (see Gradient step)
-    st.session_state.setdefault("bl_playback", "Pause")
-    playing = race_playing()
     r1, r2, r3, r4, r5 = st.columns([1.4, 1, 1, 2, 1], vertical_alignment="bottom")
-    r1.segmented_control("Play or pause", PLAYBACK, key="bl_playback", required=True, label_visibility="collapsed")
+    with r1:
+        playing = playback_control("bl_playback")
     step = r2.button("Step", key="bl_step", icon=":material/skip_next:", width="stretch", disabled=playing)
     reset = r3.button("Reset", key="bl_race_reset", icon=":material/restart_alt:", width="stretch")
     r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline")
@@ -642,7 +635,7 @@ def race_section(grid: RaceGrid) -> None:
 
 def race_view(settings: RaceSettings) -> None:
     """The race so far; while playing, each run first takes one update."""
-    if race_playing():
+    if is_playing("bl_playback"):
         race_advance(settings)
     race, s = current_race(settings), settings.grid
     thetas = np.column_stack([np.asarray(race["theta"]), race["exact"]])  # (points, 3): none, baseline, exact

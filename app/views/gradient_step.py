@@ -23,7 +23,7 @@ from app.format import num, signed
 from app.lessons import cap_note, estimator_bias_note, guess_task, left_task, sampled_arrow_note
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
-from app.ui import next_page_link, predict_task
+from app.ui import is_playing, next_page_link, playback_control, predict_task
 from pgcore.estimators import exact_ascent_step
 from pgcore.grid1d import (
     enumerate_trajectories,
@@ -61,7 +61,6 @@ LEARN_ESTIMATORS = {
     "Σ γᵗ G_t ∇log π": "reward_to_go",
     "Σ G_t ∇log π (γᵗ dropped)": "no_discount",
 }
-PLAYBACK = ("Play", "Pause")
 TICK_SECONDS = 0.2  # Play: one update every 0.2 s, five a second
 LEARN_TRAIL = 12  # recent positions drawn on the J curve
 
@@ -210,10 +209,6 @@ def learn_step(settings: LearnSettings | None = None) -> None:
     run["updates"] += 1
     run["clipped"] = run["clipped"] or update.clipped
     del run["sampled"][:-HISTORY_LIMIT], run["exact"][:-HISTORY_LIMIT]
-
-
-def is_playing() -> bool:
-    return st.session_state.get("gs_playback") == "Play"
 
 
 # --- section 1: one update, every number ---------------------------------------------------
@@ -402,13 +397,9 @@ def learning_section() -> None:
     )
     if "gs_learn" not in st.session_state:
         learn_reset()
-    # Play / Pause is a two-state control, not a button: a click on a button is a one-off event,
-    # and one that lands while a playing tick is running can be lost (measured: 3 pauses in 12 did
-    # nothing); a state is sent with every run, so Pause always takes.
-    st.session_state.setdefault("gs_playback", "Pause")
     c1, c2, c3, c4, c5, c6, c7 = st.columns([1.4, 1, 1, 2.2, 1.2, 1.4, 1], vertical_alignment="bottom")
-    c1.segmented_control("Play or pause", PLAYBACK, key="gs_playback", required=True, label_visibility="collapsed")
-    playing = is_playing()
+    with c1:
+        playing = playback_control("gs_playback")
     c2.button(
         "Step", on_click=learn_step, key="gs_step", icon=":material/skip_next:", width="stretch", disabled=playing
     )
@@ -433,7 +424,7 @@ def learning_view(settings: LearnSettings) -> None:
     """The played learner's state, drawn; while playing, each run first takes one update."""
     ss = st.session_state
     theta2, gamma = settings.theta2, settings.gamma
-    if is_playing():
+    if is_playing("gs_playback"):
         learn_step(settings)
     run = ss["gs_learn"]
     grid, j_grid = objective_slice(theta2, gamma)
