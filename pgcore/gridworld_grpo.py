@@ -71,9 +71,9 @@ MAX_GROUP = 10_000
 class GRPOConfig:
     """GRPO's hyperparameters (one frozen record, checked on creation)."""
 
-    learning_rate: float = 0.5
-    """α for each ascent step on θ."""
-    prompts: int = 8
+    learning_rate: float = 4.0
+    """α for each ascent step on θ (advantages are in units of the group's std)."""
+    prompts: int = 4
     """M start cells per update, drawn uniformly (with replacement) from every cell but the goal."""
     group_size: int = 8
     """G ≥ 2 episodes per start cell."""
@@ -81,7 +81,7 @@ class GRPOConfig:
     """ε of clip(ρ, 1−ε, 1+ε); math.inf turns clipping off."""
     beta: float = 0.0
     """β, weight of the KL penalty β·k3 to the initial (reference) policy."""
-    epochs: int = 1
+    epochs: int = 2
     """K full-batch ascent steps on the same batch."""
     leave_one_out: bool = False
     """Baseline: the mean of the other G − 1 returns (True) or of all G (False, GRPO's)."""

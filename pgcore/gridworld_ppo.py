@@ -67,13 +67,13 @@ def clip_eps_value(value: object, name: str = "clip_eps") -> float:
 class PPOConfig:
     """PPO's hyperparameters (one frozen record, checked on creation)."""
 
-    learning_rate: float = 0.05
-    """α for each minibatch ascent step on θ."""
-    episodes_per_update: int = 8
+    learning_rate: float = 1.0
+    """α for each minibatch ascent step on θ (advantages standardized, so α is in logits per unit A)."""
+    episodes_per_update: int = 16
     """N episodes from (0, 0) per update (the batch)."""
     epochs: int = 4
     """K passes over the batch."""
-    minibatches: int = 4
+    minibatches: int = 8
     """Minibatches per pass (of the batch's steps, shuffled each pass)."""
     clip_eps: float = 0.2
     """ε of clip(ρ, 1−ε, 1+ε); math.inf turns clipping off."""

@@ -219,7 +219,7 @@ def test_grpo_first_step_is_the_advantage_weighted_trajectory_score():
     theta = random_theta(env, 14)
     eps = sample_groups(env, theta, 3, 4, np.random.default_rng(6))
     assert np.all(eps.starts.reshape(3, 4) == eps.starts.reshape(3, 4)[:, :1])
-    config = GRPOConfig(learning_rate=0.7, prompts=3, group_size=4, clip_eps=math.inf)
+    config = GRPOConfig(learning_rate=0.7, prompts=3, group_size=4, clip_eps=math.inf, epochs=1)
     adv = group_advantages(eps.returns.reshape(3, 4)).ravel()
     expected = np.zeros_like(theta)
     for i in range(eps.n):
