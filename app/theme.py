@@ -132,7 +132,120 @@ def make_figure(
         base["margin"]["b"] = 110
         base["height"] = height + 40
     merged = _with_log_ticks(traces, _deep_merge(base, layout))
-    return go.Figure(data=traces, layout=merged, _validate=False)
+    return go.Figure(data=traces, layout=_fixed_margins(traces, merged), _validate=False)
+
+
+# --- margins wide enough, fixed: no auto-margin pass in the browser --------------------------
+# With automargin, plotly measures every tick label after drawing and, when a label would
+# stick out, grows the margin and draws the whole chart a second time. In Chromium on the
+# 2-core host that pass was 35-45 % of each chart redraw (profiled: Take 20 steps' history
+# chart 136-190 ms of plotly per click with it, 82-89 ms without). So make_figure reserves
+# the room the labels need itself and turns the pass off, whenever it can tell what the
+# labels will be; tests/test_browser.py checks in Chromium that no label or axis title is cut.
+TICK_CHAR_PX = 8.0  # a tick-label character at 13 px (digits ~7.3 px, "−" ~7.6 px), rounded up
+TICK_PAD_PX = 12  # outside tick mark (5 px) + gap to the labels + a safety pixel or two
+TITLE_PX = 24  # a 13 px axis title and its distance from the labels
+_AUTO_TYPES = {"scatter", "bar"}  # trace types whose extent make_figure can read
+
+
+def _nice_step(span: float, target_ticks: int = 6) -> float:
+    """A 1-2-2.5-5 × 10ᵏ tick step giving about ``target_ticks`` ticks over ``span``, rounded
+    down (finer steps mean more decimals: the estimate errs on the wide side)."""
+    raw = span / target_ticks
+    power = 10.0 ** np.floor(np.log10(raw))
+    return float(power * max(m for m in (1.0, 2.0, 2.5, 5.0) if m * power <= raw * 1.0000001))
+
+
+def _tick_label(value: float, decimals: int, tickformat: str | None) -> str:
+    if tickformat and tickformat.endswith("%"):
+        return f"{value * 100:.{max(decimals - 2, 0)}f}%"
+    if abs(value) >= 1e4:  # plotly writes 10k, 250k, 1.5M
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.{decimals}f}"
+
+
+def tick_label_chars(lo: float, hi: float, tickformat: str | None = None) -> int | None:
+    """The longest tick label plotly is expected to write on a linear axis over [lo, hi], in
+    characters (an upper estimate), or None when it cannot be told."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    lo, hi = min(lo, hi), max(lo, hi)  # a reversed range ([3, -1]) has the same labels
+    if tickformat:  # the formats the charts use: "d", ".1f", ".3~f", ".0%"
+        if tickformat == "d":
+            return max(len(f"{round(v):d}") for v in (lo, hi))
+        if tickformat.startswith(".") and tickformat[-1] in "f%" and tickformat[1:-1].rstrip("~").isdigit():
+            digits = int(tickformat[1:-1].rstrip("~"))
+            scale = 100.0 if tickformat.endswith("%") else 1.0
+            return max(len(f"{v * scale:.{digits}f}") for v in (lo, hi)) + tickformat.endswith("%")
+        return None
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    step = _nice_step(span)
+    decimals = max(0, int(np.ceil(-np.log10(step) - 1e-9))) + (
+        1 if round(step / 10.0 ** np.floor(np.log10(step)), 6) == 2.5 else 0
+    )
+    ticks = np.arange(np.floor(lo / step), np.ceil(hi / step) + 1) * step
+    return max(len(_tick_label(float(t), decimals, tickformat)) for t in ticks)
+
+
+def _axis_chars(traces: list[dict[str, Any]], spec: dict[str, Any], name: str) -> int | None:
+    """Longest tick label of y axis ``name`` ("y", "y2") from its ticktext, range or data."""
+    if "ticktext" in spec:
+        return max((len(str(t)) for t in spec["ticktext"]), default=0)
+    if spec.get("type") not in (None, "linear", "-") or spec.get("tickvals") is not None:
+        return None
+    if spec.get("range") is not None:
+        lo, hi = (float(v) for v in spec["range"])
+    else:
+        values = []
+        for trace in traces:
+            if trace.get("yaxis", "y") != name or "y" not in trace:
+                continue
+            if trace.get("orientation") == "h":
+                return None
+            y = np.asarray(trace["y"], dtype=object).ravel()
+            try:
+                values.append(np.asarray([v for v in y if v is not None], dtype=float))
+            except (TypeError, ValueError):  # categories on the y axis: plotly sizes those
+                return None
+            if trace.get("type") == "bar":
+                values.append(np.zeros(1))  # bars grow from 0
+            error = trace.get("error_y") or {}
+            if "array" in error:
+                spread = np.asarray(error["array"], dtype=float).ravel()
+                values.extend([values[-1 - (trace.get("type") == "bar")][: spread.size] + spread])
+        data = np.concatenate(values) if values else np.zeros(0)
+        data = data[np.isfinite(data)]
+        if data.size == 0:
+            return None
+        lo, hi = float(data.min()), float(data.max())
+        pad = 0.06 * (hi - lo)  # plotly's autorange padding, and a little more
+        lo, hi = lo - pad, hi + pad
+    return tick_label_chars(lo, hi, spec.get("tickformat"))
+
+
+def _fixed_margins(traces: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    """``layout`` with margins that fit its y tick labels and titles and plotly's auto-margin
+    pass turned off; unchanged when something else needs that pass (a colour bar, buttons, a
+    slider, a legend beside the plot) or the labels cannot be told in advance."""
+    if layout.get("updatemenus") or layout.get("sliders") or any(t.get("type") not in _AUTO_TYPES for t in traces):
+        return layout
+    if layout.get("showlegend") and layout.get("legend", {}).get("orientation") != "h":
+        return layout
+    margin = dict(layout.get("margin", {}))
+    for axis, name, side in (("yaxis", "y", "l"), ("yaxis2", "y2", "r")):
+        spec = layout.get(axis)
+        if spec is None:
+            continue
+        if spec.get("visible") is False or spec.get("showticklabels") is False:
+            chars = 0
+        else:
+            chars = _axis_chars(traces, spec, name)
+        if chars is None:
+            return layout
+        title = (spec.get("title") or {}).get("text")
+        need = int(np.ceil(TICK_PAD_PX + TICK_CHAR_PX * chars + (TITLE_PX if title else 0)))
+        margin[side] = max(int(margin.get(side, 0)), need)
+    return {**layout, "margin": {**margin, "autoexpand": False}}
 
 
 def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:

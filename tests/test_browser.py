@@ -155,6 +155,23 @@ def screenshot(page: Page, name: str) -> None:
     page.wait_for_timeout(200)
 
 
+# Tick labels, axis titles, the chart title and the legend must lie inside the chart's box:
+# make_figure fixes the margins itself (no auto-margin pass), so this is what checks its room.
+CUT_LABELS = """el => {
+    const box = el.getBoundingClientRect();
+    const parts = el.querySelectorAll(
+        '.xtick text, .ytick text, .y2tick text, .g-xtitle text, .g-ytitle text, .g-y2title text, .g-gtitle text, .legend');
+    const cut = [];
+    for (const part of parts) {
+        const r = part.getBoundingClientRect();
+        if (r.width === 0 || !part.textContent) continue;
+        if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+            cut.push(part.textContent.slice(0, 30));
+    }
+    return cut;
+}"""
+
+
 def check_page(page: Page, errors: list[str], label: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, f"{label}: exception box shown"
     assert not errors, f"{label}: console errors {errors}"
@@ -170,6 +187,8 @@ def check_page(page: Page, errors: list[str], label: str) -> None:
         )
         title = chart.evaluate("el => (el.layout && el.layout.title && el.layout.title.text) || ''")
         assert drawn > 0, f"{label}: chart {i} ({title!r}) drawn without data"
+        cut = chart.evaluate(CUT_LABELS)
+        assert not cut, f"{label}: chart {i} ({title!r}) cuts off {cut}"
     text = page.locator('[data-testid="stMain"]').inner_text()
     for bad in ("NaN", "Traceback", "Infinity"):
         assert bad not in text, f"{label}: page shows {bad}"
@@ -374,19 +393,30 @@ def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, b
     context.close()
 
 
-def test_every_gradient_step_section_draws(server, browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
+SECTIONS = {
+    "gradient-step": ("Watch it learn", "The hill J(θ)", "Log-derivative trick", "One update"),
+    "baselines": ("Best constant b*", "Why it is free", "By hand", "Learning race", "Bandit, exact", "Five baselines"),
+}
+NO_CHART = {"By hand"}  # a worked table of numbers
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("url_path", list(SECTIONS))
+def test_every_section_draws_with_nothing_cut_off(server, browser, url_path, width):
+    w, h = WIDTHS[width]
+    context = browser.new_context(viewport={"width": w, "height": h})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/gradient-step")
+    page.goto(f"{server}/{url_path}")
     wait_for_run(page)
-    for name in ("Watch it learn", "The hill J(θ)", "Log-derivative trick", "One update"):
+    for name in SECTIONS[url_path]:
         page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"] button', has_text=name).first.click()
         page.wait_for_timeout(300)
         wait_for_run(page)
-        check_page(page, errors, f"gradient-step section {name}")
-        assert page.locator(".js-plotly-plot").count() >= 1, name
+        check_page(page, errors, f"{url_path} section {name} @{width}")
+        if name not in NO_CHART:
+            assert page.locator(".js-plotly-plot").count() >= 1, name
     context.close()
 
 

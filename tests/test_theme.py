@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.theme import log_ticks, make_figure
+from app.theme import TICK_CHAR_PX, log_ticks, make_figure, tick_label_chars
 
 
 def test_log_ticks_use_one_two_five_on_short_ranges():
@@ -35,3 +35,42 @@ def test_make_figure_puts_readable_ticks_on_log_axes_only():
     linear = make_figure([dict(type="scatter", x=x, y=x)], "t", "a", "b")
     assert linear.layout.xaxis.tickvals is None
     go.Figure(fig.to_dict())  # what make_figure builds unvalidated is valid plotly
+
+
+def test_tick_label_estimate_is_never_shorter_than_plotlys_labels():
+    # plotly's labels for these ranges (read off Chromium): −1, −0.5 … ; 0, 0.2 … 1; 0 … 500; 0, 50k … 200k
+    assert tick_label_chars(-1.05, 1.05) >= len("−0.5")
+    assert tick_label_chars(0.0, 1.12) >= len("0.2")
+    assert tick_label_chars(0.0, 500.0) >= len("500")
+    assert tick_label_chars(0.0, 2e5) >= len("200k")
+    assert tick_label_chars(-5e-4, 5e-4) >= len("−0.0004")
+    assert tick_label_chars(0.0, 1.0, ".0%") == len("100%")
+    assert tick_label_chars(-3.2, 4.1, ".3~f") == len("-3.200")
+    assert tick_label_chars(1.0, -1.0) == tick_label_chars(-1.0, 1.0)  # a reversed range
+    assert tick_label_chars(0.0, float("nan")) is None
+    assert tick_label_chars(0.0, 1.0, ",.2s") is None  # a format it does not know: plotly decides
+
+
+def test_make_figure_reserves_room_for_the_labels_and_skips_the_auto_margin_pass():
+    line = dict(type="scatter", x=[0, 1, 2], y=[-12000.0, 5.0, 30000.0], mode="lines")
+    layout = make_figure([line], "t", "x", "y").layout
+    assert layout.margin.autoexpand is False
+    assert layout.margin.l >= TICK_CHAR_PX * len("−10k")  # the widest label, "−10k" … "30k"
+    plain = make_figure([dict(type="scatter", x=[0, 1], y=[0, 1])], "t", "x", "y").layout
+    # labels "−0.2" … "1.2" at most (autorange pads the data): room for 4 characters and the title, no more
+    assert plain.margin.l == 12 + TICK_CHAR_PX * 4 + 24
+
+
+def test_make_figure_keeps_the_auto_margin_pass_when_it_cannot_tell_the_labels():
+    contour = dict(type="contour", z=[[0, 1], [1, 2]], colorbar=dict(title=dict(text="J")))
+    categories = dict(type="bar", x=[1, 2], y=["no baseline", "mean"], orientation="h")
+    log_axis = dict(type="scatter", x=[1, 2], y=[1e-3, 1e3])
+    buttons = dict(type="scatter", x=[0, 1], y=[0, 1])
+    for traces, extra in (
+        ([contour], {}),
+        ([categories], {}),
+        ([log_axis], dict(yaxis=dict(type="log", tickvals=None))),
+        ([buttons], dict(updatemenus=[dict(type="buttons", buttons=[])])),
+    ):
+        layout = make_figure(traces, "t", "x", "y", **extra).layout
+        assert layout.margin.autoexpand is None, traces[0]["type"]
