@@ -64,3 +64,18 @@ def test_gradient_step_shows_one_section_and_play_ticks_redraw_only_the_learner(
         assert tick.charts == 3 and tick.elements < played.elements  # episode, climb, race only
         paused = session.set_widget(widget(session, "Play or pause"), "Pause")
         assert paused.finished and not session.auto_reruns
+
+
+def test_gradient_step_hill_seed_reruns_only_the_hill(server):
+    with Session(server.url, timeout=120) as session:
+        page = session.open("gradient-step", "section=The+hill+J%28%CE%B8%29")
+        assert page.finished and page.errors == [] and page.charts == 2
+        seed = widget(session, "Episode seed")
+        assert seed.fragment_id, "the hill's seed slider is not inside a fragment"
+        moved = session.set_widget(seed, 7)
+        resampled = session.set_widget(widget(session, "Resample"), True)
+    for run in (moved, resampled):
+        assert run.finished and run.errors == []
+        assert run.charts == 2  # J(θ₁) with the sampled slope, the map with the sampled arrow
+        assert widget(session, "θ₁ (policy in S1)").id not in run.widgets  # the page's sliders are not re-sent
+        assert run.elements < page.elements

@@ -570,6 +570,7 @@ def objective_section(theta: float, theta2: float, gamma: float, v_hat: float, a
             "Here the exact gradient is 0 to double precision: the policy is saturated, and every "
             "estimate averages to 0."
         )
+    mirror({key: PARAMS[key] for key in ("gs_seed", "gs_estimator")})  # a fragment run skips the page's mirror
 
 
 # --- section 4: the log-derivative trick -----------------------------------------------------
@@ -734,7 +735,9 @@ if section == "One update":
 elif section == "Watch it learn":
     learning_section()
 elif section == "The hill J(θ)":
-    objective_section(theta, theta2, gamma, v_hat, alpha, action_name)
+    # a fragment: the seed, Resample and the estimator redraw this section only (a page control
+    # reruns the page, which calls it again with the new values)
+    st.fragment(objective_section)(theta, theta2, gamma, v_hat, alpha, action_name)
 else:
     log_trick_section(theta, theta2, gamma, v_hat)
 
