@@ -370,3 +370,33 @@ def value_baseline_task(curves: list[Any]) -> tuple[str | None, str]:
         "as about the same: with a handful of seeds, luck moves them that much. Train both with "
         "*All four algorithms* to see your own seeds."
     )
+
+
+def ppo_clip_task(r: float, eps: float, objective: float, unclipped: float) -> tuple[str | None, str]:
+    """GridWorld: with A < 0 and r below 1 − ε, does PPO's objective still push r down?"""
+    from app.format import num
+
+    if not r < 1.0 - eps:
+        return None, f"Now move r below 1 − ε = {num(1.0 - eps, 2)} (it is {num(r, 2)})."
+    return "no, its slope is 0", (
+        f"at r = {num(r, 2)} with A = −1, r·A = {num(unclipped, 3)} but clip(r)·A = (1 − ε)·A = "
+        f"{num(objective, 3)} is smaller, so the min is that constant: its slope in r is 0. The action "
+        f"is already more than ε = {num(eps, 2)} less likely than before, and PPO stops pushing it down."
+    )
+
+
+def grpo_weight_task(margin: float, scale_by_std: bool, near_goal: float, far: float) -> tuple[str | None, str]:
+    """GridWorld: at the random policy, does dividing by σ_c up-weight the start cells next to
+    the goal or those far from it? ``near_goal`` and ``far`` are the weights w_c there."""
+    from app.format import num, sig
+
+    if margin != 0.0 or not scale_by_std:
+        return None, "Now set the margin m to 0 (the random policy) with *divide by std* on."
+    answer = "next to the goal" if near_goal > far else "far from the goal"
+    return answer, (
+        f"the weight w_c = κ/σ_c is {sig(near_goal, 3)} next to the goal and {sig(far, 3)} at the start "
+        f"(0, 0). Under the random policy a walker next to the goal either steps in at once or wanders off "
+        f"for up to 50 steps, so the return from there varies the {'least' if near_goal > far else 'most'}"
+        f": the division by σ_c weights those cells {num(max(near_goal, far) / min(near_goal, far), 2)}× "
+        f"{'more' if near_goal > far else 'less'} than the start."
+    )

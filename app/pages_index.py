@@ -65,6 +65,14 @@ PAGES = [
         "cartpole",
         "REINFORCE, REINFORCE with baseline and actor-critic trained live on CartPole.",
     ),
+    PageInfo(
+        "gridworld.py",
+        "GridWorld",
+        ":material/grid_on:",
+        "gridworld",
+        "REINFORCE, PPO and GRPO on a 5×5 grid where J(θ) and ∇J are exact: the trajectory's "
+        "probability, PPO's clip and GRPO's group advantages, every number checked.",
+    ),
 ]
 
 

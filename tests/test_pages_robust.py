@@ -48,7 +48,16 @@ def test_a_copied_link_restores_the_page(name):
 #: Controls deliberately left out of links: a learner's predictions in the predict-then-check
 #: tasks are theirs, not part of a page's state worth sharing.
 #: Play/Pause is the moment's playback, not a setting either.
-UNLINKED: tuple[str, ...] = ("pol_guess", "gs_guess", "bl_guess", "cp_guess", "gs_playback", "bl_playback")
+UNLINKED: tuple[str, ...] = (
+    "pol_guess",
+    "gs_guess",
+    "bl_guess",
+    "cp_guess",
+    "gs_playback",
+    "bl_playback",
+    "gw_guess",
+    "gw_playback",
+)
 
 
 def _unlinked(key: str) -> bool:
