@@ -122,7 +122,7 @@ def estimator_bias_note(estimator: str, mean: float, exact: float, gamma: float)
 
 def baseline_bias_note(measured: Any) -> str:
     """The articles' episode-mean baseline, with its bias as measured (data/reference_curves.json,
-    pgcore.cartpole.measure_baseline_bias). Empty if the measurement is missing or malformed."""
+    pgcore.cartpole.baseline_bias.measure_baseline_bias). Empty if the measurement is missing or malformed."""
     if not isinstance(measured, dict):
         return ""
     try:

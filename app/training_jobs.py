@@ -3,7 +3,7 @@
 
 Why a process: training is CPU-bound Python; in a thread it would hold the GIL and make
 every other visitor's page stutter. A "spawn" child (niced, one torch thread) imports
-torch and :mod:`pgcore.cartpole` itself — this module never does — streams one small
+torch and :mod:`pgcore.cartpole.training` itself — this module never does — streams one small
 summary per update over a queue, a copy of the current policy's weights (numpy arrays)
 every ``SNAPSHOT_SECONDS`` so the page can show the newest policy balancing while it
 trains, and the final policy weights at the end.
@@ -58,8 +58,8 @@ from typing import Any
 
 import numpy as np
 
-from pgcore.cartpole_policy import PolicySnapshot, policy_digest
-from pgcore.cartpole_runs import RunData
+from pgcore.cartpole.policy import PolicySnapshot, policy_digest
+from pgcore.cartpole.runs import RunData
 
 ABANDON_SECONDS = 300.0  # no page view for this long: cancelled (a tab left open on another page)
 DISCONNECT_GRACE_SECONDS = 15.0  # the tab's session gone this long (closed, not a network blip): cancelled
@@ -158,7 +158,7 @@ def _update_message(record: Any) -> dict[str, Any]:
 
 
 def _policy_message(run: Any, record: Any) -> dict[str, Any]:
-    """The policy network of ``run`` (a :class:`pgcore.cartpole.TrainingRun`) right after
+    """The policy network of ``run`` (a :class:`pgcore.cartpole.training.TrainingRun`) right after
     ``record``'s update, as float32 numpy copies. Reading the weights changes nothing in the
     run (no random numbers are drawn), so a run with snapshots trains exactly as one without."""
     return {
@@ -211,14 +211,14 @@ def _worker_entry(
 
 def warm_up_training() -> None:
     """Everything a training pays for before its first update, paid in advance: importing
-    torch, Gymnasium and pgcore.cartpole, and creating a first Adam optimizer (≈1.5 s of
+    torch, Gymnasium and pgcore.cartpole.training, and creating a first Adam optimizer (≈1.5 s of
     lazy torch imports on its own)."""
     import torch
 
     torch.set_num_threads(1)
     import gymnasium
 
-    from pgcore import cartpole
+    from pgcore.cartpole import training
 
     env = gymnasium.make_vec("CartPole-v1", num_envs=1, vectorization_mode="vector_entry_point")
     env.close()
@@ -226,7 +226,7 @@ def warm_up_training() -> None:
     optimizer = torch.optim.Adam([weight], lr=1e-3)
     torch.log_softmax(weight, dim=0)[0].backward()
     optimizer.step()
-    del cartpole
+    del training
 
 
 WORKER_NAME = "cartpole-training"
@@ -307,7 +307,8 @@ def training_worker(
         import torch
 
         torch.set_num_threads(1)
-        from pgcore.cartpole import iter_training, preset_config
+        from pgcore.cartpole.config import preset_config
+        from pgcore.cartpole.training import iter_training
 
         for index, request in enumerate(requests):
             if cancel.is_set():
@@ -390,7 +391,7 @@ class LivePolicy:
         policy: the network (validated: float32, right shapes, finite).
         update: the update it is the result of (1-based).
         env_steps: the run's training env steps at that update.
-        key: :func:`pgcore.cartpole_policy.policy_digest` of ``policy``: a cache key by content.
+        key: :func:`pgcore.cartpole.policy.policy_digest` of ``policy``: a cache key by content.
     """
 
     policy: PolicySnapshot

@@ -21,7 +21,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from pgcore.cartpole import ALGOS, TrainingRun, preset_config, train
+from pgcore.cartpole.config import ALGOS, preset_config
+from pgcore.cartpole.training import TrainingRun, train
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -23,7 +23,7 @@ def synthetic_run_json(algo: str, seed: int, episodes: int = 1000) -> bytes:
     """A run the size of a long training (1,000 episodes, 1,000 updates)."""
     import numpy as np
 
-    from pgcore.cartpole_runs import RunData, run_to_json
+    from pgcore.cartpole.runs import RunData, run_to_json
 
     rng = np.random.default_rng(seed)
     returns = np.clip(np.linspace(15, 480, episodes) + rng.normal(0, 40, episodes), 8, 500).round()
@@ -49,7 +49,9 @@ def synthetic_run_json(algo: str, seed: int, episodes: int = 1000) -> bytes:
 
 def trained_policy_bytes() -> bytes:
     """A policy that balances: trained here (this script may import torch; the page may not)."""
-    from pgcore.cartpole import policy_to_bytes, preset_config, train
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.policy import policy_to_bytes
+    from pgcore.cartpole.training import train
 
     result = train(preset_config("fast", "reinforce_value", seed=0, max_env_steps=150_000))
     return policy_to_bytes(result.policy)

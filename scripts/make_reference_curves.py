@@ -14,7 +14,7 @@ Output (JSON, a few tens of KB):
   (per seed, when the 20-episode training mean first reached 475), ``max_env_steps``,
   ``normalized`` (Ψ_t normalized per batch).
 * ``episode_mean_baseline_bias``: the articles' baseline term E[Σ_t b̄ ∇log π] measured at the
-  fast preset's initial policy (see ``pgcore.cartpole.measure_baseline_bias``).
+  fast preset's initial policy (see ``pgcore.cartpole.baseline_bias.measure_baseline_bias``).
 * ``runs``: each seed's own curve, downsampled: ``algo``, ``preset``, ``seed``,
   ``env_steps`` (at episode ends), ``avg_return`` (20-episode mean), ``steps_to_solve``.
 
@@ -32,7 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pgcore.cartpole import ALGOS, SOLVE_WINDOW, measure_baseline_bias, preset_config, running_mean, train
+from pgcore.cartpole.baseline_bias import measure_baseline_bias
+from pgcore.cartpole.config import ALGOS, SOLVE_WINDOW, preset_config
+from pgcore.cartpole.runs import running_mean
+from pgcore.cartpole.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

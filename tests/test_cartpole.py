@@ -14,21 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from pgcore.cartpole import (
-    ALGOS,
-    MLP,
-    SOLVE_THRESHOLD,
-    SOLVE_WINDOW,
-    TrainConfig,
-    TrainingRun,
-    _per_step_grad_variance,
-    iter_training,
-    main,
-    preset_config,
-    running_mean,
-    train,
-)
-from pgcore.cartpole_policy import random_policy
+from pgcore.cartpole.__main__ import main
+from pgcore.cartpole.config import ALGOS, SOLVE_THRESHOLD, SOLVE_WINDOW, TrainConfig, preset_config
+from pgcore.cartpole.core import MLP, per_step_grad_variance
+from pgcore.cartpole.policy import random_policy
+from pgcore.cartpole.runs import running_mean
+from pgcore.cartpole.training import TrainingRun, iter_training, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -264,7 +255,7 @@ def test_per_step_grad_variance_matches_a_loop_over_steps():
         grads.append(torch.cat([p.grad.reshape(-1) for p in run.policy.parameters()]))
     flat = torch.stack(grads)
     expected = float(((flat - flat.mean(0)) ** 2).sum(1).mean())
-    got = _per_step_grad_variance(run.policy, obs, actions, weights)
+    got = per_step_grad_variance(run.policy, obs, actions, weights)
     assert got == pytest.approx(expected, rel=1e-5)
 
 

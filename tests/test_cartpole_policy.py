@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import save, save_file
 
-from pgcore.cartpole_policy import (
+from pgcore.cartpole.policy import (
     PolicySnapshot,
     load_policy,
+    policy_digest,
     policy_from_bytes,
     policy_to_bytes,
     random_policy,
@@ -177,7 +178,24 @@ def test_rollout_bad_arguments(kwargs, name):
         rollout_episode(None, **args)
 
 
-def test_policy_module_does_not_import_torch():
-    code = "import sys, pgcore.cartpole_policy as m; m.rollout_episode(None, seed=0); print('torch' in sys.modules)"
+def test_the_torch_free_modules_do_not_import_torch():
+    code = (
+        "import sys, pgcore.cartpole.config, pgcore.cartpole.records, pgcore.cartpole.runs, pgcore.cartpole.curves,"
+        " pgcore.cartpole.policy as m;"
+        " m.rollout_episode(None, seed=0); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_policy_digest_follows_the_weights_not_the_name():
+    policy = random_policy(hidden_size=8, seed=3)
+    renamed = PolicySnapshot({k: v.copy() for k, v in policy.weights.items()}, 8, policy.activation, "reinforce")
+    assert policy_digest(renamed) == policy_digest(policy)
+    nudged = {k: v.copy() for k, v in policy.weights.items()}
+    nudged["layer2.bias"][1] = np.nextafter(nudged["layer2.bias"][1], np.float32(1))
+    assert policy_digest(PolicySnapshot(nudged, 8, policy.activation)) != policy_digest(policy)
+    other = "relu" if policy.activation == "tanh" else "tanh"
+    assert policy_digest(PolicySnapshot(policy.weights, 8, other)) != policy_digest(policy)
+    with pytest.raises(ValueError):
+        policy_digest("not a policy")

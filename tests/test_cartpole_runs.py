@@ -1,6 +1,6 @@
-"""pgcore.cartpole_runs: run (de)serialization and its strict validation, the solve rule,
-bands and summaries, animation geometry, reference-curve reading — and agreement with
-the training core (pgcore.cartpole) where both define the same thing."""
+"""pgcore.cartpole.runs: run (de)serialization and its strict validation, the solve rule
+replayed over a run — and agreement with the training loop (pgcore.cartpole.training)
+where both apply the same rule."""
 
 from __future__ import annotations
 
@@ -12,21 +12,17 @@ import json
 import numpy as np
 import pytest
 
-from pgcore.cartpole_runs import (
-    ALGOS,
+from pgcore.cartpole.runs import (
     MAX_RUN_BYTES,
+    RUN_FORMAT,
     RunData,
-    cartpole_frames,
     downsample_indices,
     first_solve_step,
-    parse_reference_curves,
     run_from_json,
     run_to_csv,
     run_to_dict,
     run_to_json,
     running_mean,
-    seed_band,
-    summarize_by_algo,
 )
 
 
@@ -93,7 +89,8 @@ def test_first_solve_step_needs_a_full_window():
 
 @pytest.mark.slow
 def test_steps_to_solve_agrees_with_a_real_training_run():
-    from pgcore.cartpole import preset_config, train
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import train
 
     result = train(preset_config("fast", "reinforce_baseline", seed=0, max_env_steps=150_000))
     assert result.solved, "the fast preset should solve within 150k steps at seed 0"
@@ -244,9 +241,6 @@ def test_the_good_file_itself_parses():
     assert run_from_json(json.dumps(good_dict())).episode_returns.tolist() == [30.0, 40.0, 50.0, 60.0]
 
 
-# --- comparisons ---------------------------------------------------------------------------
-
-
 def test_downsample_keeps_ends_and_caps_the_count():
     idx = downsample_indices(10_000, 2000)
     assert idx[0] == 0 and idx[-1] == 9999 and len(idx) <= 2000
@@ -255,121 +249,23 @@ def test_downsample_keeps_ends_and_caps_the_count():
     assert downsample_indices(0, 10).size == 0
 
 
-def test_seed_band_of_identical_runs_has_zero_width():
-    a, b = make_run([100.0] * 30, name="a"), make_run([100.0] * 30, name="b")
-    band = seed_band([a, b], points=50)
-    assert band is not None and band.runs == 2
-    np.testing.assert_allclose(band.mean, 100.0)
-    np.testing.assert_allclose(band.high - band.low, 0.0, atol=1e-12)
+# --- files saved before pgcore.cartpole became a package ------------------------------------------
+
+#: Written by pgcore/cartpole_runs.py (the flat module, before the package): same format string and version.
+OLD_RUN_FILE = (
+    '{"format":"pgcore.cartpole.run","format_version":2,"name":"reinforce \\u00b7 seed 0 \\u00b7 #1","algo":"reinforce",'
+    '"seed":0,"preset":"fast","group":"g","config":{"gamma":0.99,"normalize_returns":false},"env_steps":10042,'
+    '"wall_seconds":1.5,"stop_reason":"solved","steps_to_solve":10042,"window_solved_at":9542,"eval_mean_return":488.5,'
+    '"episodes":{"returns":[12.0,30.0' + ",500.0" * 20 + '],"lengths":[12,30' + ",500" * 20 + "],"
+    '"end_steps":[12,42,542,1042,1542,2042,2542,3042,3542,4042,4542,5042,5542,6042,6542,7042,7542,8042,8542,9042,'
+    '9542,10042]},"updates":{"env_steps":[42,10042],"weight_variance":[4.5,120.25],"weight_mean":[9.0,40.5],'
+    '"entropy":[0.69,0.41],"grad_variance":null}}'
+)
 
 
-def test_seed_band_is_mean_plus_minus_std_within_the_runs_range():
-    a, b = make_run([100.0] * 30, name="a"), make_run([300.0] * 30, name="b")
-    band = seed_band([a, b], points=20)
-    # at step 3000 both runs are past their first episode (ends at 100 and 300)
-    np.testing.assert_allclose(band.mean, 200.0)
-    np.testing.assert_allclose(band.low, 100.0)  # mean − std = 100 exactly
-    np.testing.assert_allclose(band.high, 300.0)
-    assert seed_band([a]) is None
-
-
-def test_summary_counts_solved_runs_and_medians():
-    solved_fast = make_run([500.0] * 20, name="s1", steps_to_solve=10_000, eval_mean_return=490.0)
-    solved_slow = make_run([100.0] * 10 + [500.0] * 25, name="s2", steps_to_solve=13_000, eval_mean_return=480.0)
-    window_only = make_run([500.0] * 20, name="w", eval_mean_return=300.0)  # the check failed
-    unsolved = make_run([100.0] * 30, name="u")
-    other = make_run([50.0] * 5, algo="actor_critic", name="ac")
-    summary = summarize_by_algo([solved_fast, solved_slow, window_only, unsolved, other])
-    assert [s.algo for s in summary] == ["reinforce", "actor_critic"]
-    r = summary[0]
-    assert window_only.window_solved_at == 10_000 and not window_only.solved
-    assert (r.runs, r.solved) == (4, 2)
-    assert r.median_steps_to_solve == pytest.approx(11_500)
-    assert r.min_steps_to_solve == 10_000
-    assert summary[1].solved == 0 and summary[1].median_steps_to_solve is None
-
-
-# --- the animation geometry ------------------------------------------------------------------
-
-
-def test_frames_put_the_pole_tip_at_x_plus_l_sin_theta():
-    states = np.array([[0.0, 0, 0.0, 0], [0.5, 0, np.pi / 6, 0], [-1.0, 0, -np.pi / 2, 0]])
-    frames = cartpole_frames(states, np.array([1, 0]))
-    np.testing.assert_allclose(frames.cart_x, [0.0, 0.5, -1.0])
-    np.testing.assert_allclose(frames.tip_x, [0.0, 0.5 + 0.5, -2.0], atol=1e-12)
-    np.testing.assert_allclose(frames.tip_y, [1.0, np.sqrt(3) / 2, 0.0], atol=1e-12)
-    np.testing.assert_allclose(frames.angle_deg, [0.0, 30.0, -90.0])
-    assert frames.actions.tolist() == [1, 0, -1]
-
-
-def test_frames_are_capped():
-    states = np.zeros((501, 4))
-    frames = cartpole_frames(states, np.zeros(500, dtype=int), max_frames=200)
-    assert frames.steps.size <= 200 and frames.steps[-1] == 500
-
-
-def test_frames_reject_bad_shapes():
-    with pytest.raises(ValueError):
-        cartpole_frames(np.zeros((3, 3)), np.zeros(2))
-    with pytest.raises(ValueError):
-        cartpole_frames(np.zeros((3, 4)), np.zeros(5))
-
-
-# --- reference curves --------------------------------------------------------------------------
-
-
-def test_reference_curves_in_several_layouts():
-    layouts = [
-        {"curves": {"reinforce": {"env_steps": [0, 1, 2], "mean": [1, 2, 3], "low": [0, 1, 2], "high": [2, 3, 4]}}},
-        {"algos": {"actor_critic": {"steps": [0, 1], "mean_return": [5, 6]}}},
-        {"curves": [{"algo": "reinforce_value", "x": [0, 1], "y": [1, 1], "seeds": 10}]},
-    ]
-    for layout in layouts:
-        curves, notes = parse_reference_curves(json.dumps(layout))
-        assert len(curves) == 1 and not notes, (layout, notes)
-        assert curves[0].algo in ALGOS
-
-
-def test_reference_curves_skip_what_is_broken_and_say_so():
-    data = {
-        "curves": {
-            "reinforce": {"env_steps": [0, 1], "mean": [1]},
-            "b": {"foo": 1},
-            "reinforce_value": {"env_steps": [0, 1], "mean": [1, 2]},
-        }
-    }
-    curves, notes = parse_reference_curves(json.dumps(data))
-    assert [c.name for c in curves] == ["reinforce_value"]
-    assert len(notes) == 2
-    for garbage in (b"\xff\xfe", b"[1]", b'{"curves": 3}', b"NaN"):
-        curves, notes = parse_reference_curves(garbage)
-        assert curves == [] and notes
-
-
-def test_the_shipped_reference_file_is_read_completely():
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "data" / "reference_curves.json"
-    assert path.exists(), (
-        "data/reference_curves.json is shipped with the app; regenerate it with scripts/make_reference_curves.py"
-    )
-    curves, notes = parse_reference_curves(path.read_bytes())
-    assert curves and not notes
-    assert {c.algo for c in curves} <= set(ALGOS) and all(c.algo for c in curves)
-    assert all(c.low is not None and c.high is not None and c.steps_to_solve for c in curves)
-    assert all(np.all(np.diff(c.env_steps) >= 0) for c in curves)
-
-
-def test_policy_digest_follows_the_weights_not_the_name():
-    from pgcore.cartpole_policy import PolicySnapshot, policy_digest, random_policy
-
-    policy = random_policy(hidden_size=8, seed=3)
-    renamed = PolicySnapshot({k: v.copy() for k, v in policy.weights.items()}, 8, policy.activation, "reinforce")
-    assert policy_digest(renamed) == policy_digest(policy)
-    nudged = {k: v.copy() for k, v in policy.weights.items()}
-    nudged["layer2.bias"][1] = np.nextafter(nudged["layer2.bias"][1], np.float32(1))
-    assert policy_digest(PolicySnapshot(nudged, 8, policy.activation)) != policy_digest(policy)
-    other = "relu" if policy.activation == "tanh" else "tanh"
-    assert policy_digest(PolicySnapshot(policy.weights, 8, other)) != policy_digest(policy)
-    with pytest.raises(ValueError):
-        policy_digest("not a policy")
+def test_a_run_file_saved_by_the_flat_module_still_loads():
+    run = run_from_json(OLD_RUN_FILE)
+    assert RUN_FORMAT == "pgcore.cartpole.run"
+    assert run.name == "reinforce · seed 0 · #1" and run.solved and run.steps_to_solve == 10_042
+    assert run.window_solved_at == 9542 and run.episode_returns.size == 22
+    assert json.loads(run_to_json(run)) == json.loads(OLD_RUN_FILE)  # and is written back byte for byte the same data

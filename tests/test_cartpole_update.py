@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from pgcore.cartpole import TrainingRun, preset_config, train
+from pgcore.cartpole.config import preset_config
+from pgcore.cartpole.core import gradient_step, policy_loss, value_loss, weights
+from pgcore.cartpole.training import TrainingRun, train
 
 NUM_ENVS = 3
 
@@ -44,7 +46,7 @@ def loop_returns(rewards: np.ndarray, gamma: float) -> list[float]:
 @pytest.mark.parametrize("algo", ["reinforce", "reinforce_baseline", "reinforce_value"])
 def test_psi_matches_a_per_episode_loop(algo):
     run, batch, values = one_batch(algo)
-    psi, _ = run._weights(batch, values)
+    psi, _ = weights(run.config, batch, values)
     gamma = run.config.gamma
     for n in range(NUM_ENVS):
         length = int(batch.valid[:, n].sum())
@@ -78,7 +80,7 @@ def test_with_normalization_and_one_episode_per_update_they_are_the_same_algorit
 @pytest.mark.parametrize("algo", ["reinforce", "reinforce_value", "actor_critic"])
 def test_the_policy_gradient_is_the_mean_of_psi_times_the_score(algo):
     run, batch, values = one_batch(algo, seed=2)
-    psi, _ = run._weights(batch, values)
+    psi, _ = weights(run.config, batch, values)
     # one step at a time: -(1/B) Σ_t Ψ_t ∇ log π(a_t | s_t), with autograd per step
     params = list(run.policy.parameters())
     expected = [torch.zeros_like(p, dtype=torch.float64) for p in params]
@@ -89,16 +91,52 @@ def test_the_policy_gradient_is_the_mean_of_psi_times_the_score(algo):
         grads = torch.autograd.grad(log_pi, params)
         for acc, g in zip(expected, grads):
             acc -= float(psi[t, n]) * g.double() / len(steps)
-    # the trainer's batched loss, differentiated once
+    # the trainer's batched loss (pgcore.cartpole.core.policy_loss), differentiated once
     run.policy_optimizer.zero_grad()
     mask = torch.from_numpy(batch.valid.reshape(-1))
     obs = torch.from_numpy(batch.obs[:-1].reshape(-1, 4))[mask]
     actions = torch.from_numpy(batch.actions.reshape(-1))[mask]
-    weights = torch.from_numpy(psi.reshape(-1)[batch.valid.reshape(-1)]).float()
-    log_probs = torch.log_softmax(run.policy(obs), dim=-1).gather(1, actions[:, None]).squeeze(1)
-    (-(weights * log_probs).mean()).backward()
+    step_weights = torch.from_numpy(psi.reshape(-1)[batch.valid.reshape(-1)]).float()
+    loss, _ = policy_loss(run.policy(obs), actions, step_weights, entropy_coef=0.0)
+    loss.backward()
     for p, e in zip(params, expected):
         np.testing.assert_allclose(p.grad.double().numpy(), e.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_the_losses_are_the_textbook_formulas_and_agree_with_categorical():
+    """policy_loss is −mean(Ψ log π(a|s)) − β·mean(H), written with log_softmax for speed
+    (see its docstring); torch.distributions.Categorical gives the same to float32 rounding."""
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(50, 2, generator=generator) * 3
+    actions = torch.randint(0, 2, (50,), generator=generator)
+    psi = torch.randn(50, generator=generator)
+    loss, entropy = policy_loss(logits, actions, psi, entropy_coef=0.1)
+    dist = torch.distributions.Categorical(logits=logits)
+    torch.testing.assert_close(entropy, dist.entropy().mean())
+    torch.testing.assert_close(loss, -(psi * dist.log_prob(actions)).mean() - 0.1 * dist.entropy().mean())
+    values, targets = torch.randn(50, generator=generator), torch.randn(50, generator=generator)
+    torch.testing.assert_close(value_loss(values, targets), torch.nn.functional.mse_loss(values, targets))
+
+
+def test_max_grad_norm_clips_the_gradient_the_optimizer_sees():
+    """No preset sets max_grad_norm; it is there for clipping experiments, and it is wired."""
+    run = TrainingRun(preset_config("fast", "reinforce", 0))
+    seen = []
+    step = run.policy_optimizer.step
+
+    def recording_step(*args, **kwargs):
+        seen.append(float(torch.cat([p.grad.reshape(-1) for p in run.policy.parameters()]).norm()))
+        return step(*args, **kwargs)
+
+    run.policy_optimizer.step = recording_step
+    obs = torch.from_numpy(np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32))
+    actions, psi = torch.randint(0, 2, (32,)), torch.full((32,), 50.0)
+    norms = []
+    for max_grad_norm in (0.0, 1e-3):
+        loss, _ = policy_loss(run.policy(obs), actions, psi, entropy_coef=0.0)
+        norms.append(gradient_step(loss, run.policy, run.policy_optimizer, max_grad_norm))
+    assert seen[0] == pytest.approx(norms[0], rel=1e-5) and norms[1] > 1e-3  # unclipped, then clipped
+    assert seen[1] == pytest.approx(1e-3, rel=1e-3)
 
 
 def test_sampled_actions_follow_pi_within_four_standard_errors():
@@ -137,7 +175,7 @@ def test_a_confirmed_solve_really_averages_475_on_fresh_episodes():
     assert result.solved and result.eval_mean_return >= 475.0
     assert result.window_solved_at <= result.steps_to_solve <= result.env_steps
     # the same policy, sampling, on 100 other fresh episodes: still near 500
-    from pgcore.cartpole_policy import rollout_episode
+    from pgcore.cartpole.policy import rollout_episode
 
     totals = [rollout_episode(result.policy, seed=10_000 + i).total_reward for i in range(100)]
     assert np.mean(totals) >= 450.0
@@ -145,7 +183,7 @@ def test_a_confirmed_solve_really_averages_475_on_fresh_episodes():
 
 @pytest.mark.slow
 def test_the_baseline_bias_measurement_finds_none_for_a_constant_and_some_for_the_episode_mean():
-    from pgcore.cartpole import measure_baseline_bias
+    from pgcore.cartpole.baseline_bias import measure_baseline_bias
 
     config = preset_config("fast", "reinforce_baseline", 0)
     constant = measure_baseline_bias(config, episodes=2000, constant=20.0)

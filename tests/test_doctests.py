@@ -11,7 +11,7 @@ import pytest
 
 import pgcore
 
-MODULES = sorted(info.name for info in pkgutil.iter_modules(pgcore.__path__, "pgcore."))
+MODULES = sorted(info.name for info in pkgutil.walk_packages(pgcore.__path__, "pgcore."))
 
 
 @pytest.mark.parametrize("name", MODULES)

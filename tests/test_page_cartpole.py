@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from app.training_jobs import shared_registry
-from pgcore.cartpole_policy import policy_to_bytes, random_policy
-from pgcore.cartpole_runs import RunData, run_to_dict, run_to_json
+from pgcore.cartpole.policy import policy_to_bytes, random_policy
+from pgcore.cartpole.runs import RunData, run_to_dict, run_to_json
 from tests.app_helpers import ROOT, assert_healthy, chart_specs, page_app, sweep_every_widget, widget_values
 
 PAGE = "cartpole_training"
@@ -326,7 +326,7 @@ def test_every_widget_through_its_extremes():
 
 
 def _reference(algo, preset, normalized, solves, budget=150_000):
-    from pgcore.cartpole_runs import ReferenceCurve
+    from pgcore.cartpole.curves import ReferenceCurve
 
     x = np.array([0.0, 1.0])
     return ReferenceCurve(f"{algo} {preset}", algo, x, x, None, None, "", preset, tuple(solves), normalized, budget)
@@ -386,7 +386,7 @@ def _episode_caption(at) -> str:
 
 
 def test_two_visitors_with_the_same_upload_name_see_their_own_policies():
-    from pgcore.cartpole_policy import rollout_episode
+    from pgcore.cartpole.policy import rollout_episode
 
     a, b = page_app(PAGE), page_app(PAGE)  # one process, one cache: as two tabs on one server
     upload(a, "cp_upload_policy", "p.safetensors", policy_to_bytes(_always(0)), "application/octet-stream")
@@ -402,7 +402,7 @@ def test_two_visitors_with_the_same_upload_name_see_their_own_policies():
 
 
 def test_hostile_metadata_is_refused_or_shown_as_plain_text():
-    from pgcore.cartpole_policy import PolicySnapshot
+    from pgcore.cartpole.policy import PolicySnapshot
 
     at = page_app(PAGE)
     base = _always(1)
@@ -501,8 +501,8 @@ def test_the_live_panel_animates_the_newest_snapshot_while_training(monkeypatch)
     waits for Stop: the live panel shows the newest one's episode, which is exactly a direct
     rollout of those weights from the chosen start state."""
     import app.training_jobs as jobs
-    from pgcore.cartpole_policy import PolicySnapshot, rollout_episode
-    from pgcore.cartpole_runs import cartpole_frames
+    from app.charts.cartpole import cartpole_frames
+    from pgcore.cartpole.policy import PolicySnapshot, rollout_episode
     from tests.test_training_jobs import holding_worker_with_snapshots, snapshot_weights
 
     registry = jobs.TrainingRegistry(jobs.Limits(max_trainings=1), target=holding_worker_with_snapshots)
@@ -537,7 +537,7 @@ def test_the_live_panel_animates_the_newest_snapshot_while_training(monkeypatch)
 
 @pytest.mark.slow
 def test_real_training_shows_its_policy_balancing_and_refreshes_it(free_slot):
-    from pgcore.cartpole_policy import rollout_episode
+    from pgcore.cartpole.policy import rollout_episode
 
     at = page_app(PAGE)
     at.radio(key="cp_preset").set_value("articles").run()  # slow learner: trains long enough to refresh

@@ -18,11 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.charts.cartpole import cartpole_frames
 from pgcore import (
     bandit,
-    cartpole_config,
-    cartpole_policy,
-    cartpole_runs,
     estimators,
     grid1d,
     grid_learning,
@@ -30,6 +28,10 @@ from pgcore import (
     policies,
 )
 from pgcore import returns as ret
+from pgcore.cartpole import config as cartpole_config
+from pgcore.cartpole import curves as cartpole_curves
+from pgcore.cartpole import policy as cartpole_policy
+from pgcore.cartpole import runs as cartpole_runs
 
 pytestmark = pytest.mark.slow
 
@@ -242,6 +244,8 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("sample_sizes", logtrick.sample_sizes, dict(n_max=1000, n_points=25, n_min=10)),
     ("single_estimates", logtrick.single_estimates, dict(episodes=_episodes(), baseline=0.0, divide_by_pi=True)),
     ("preset_config", cartpole_config.preset_config, dict(name="fast", algo="reinforce", seed=0)),
+    ("window_solved", cartpole_config.window_solved, dict(returns=[500.0] * 20)),
+    ("check_passed", cartpole_config.check_passed, dict(eval_mean_return=480.0)),
     ("random_policy", cartpole_policy.random_policy, dict(hidden_size=8, seed=0, activation="tanh")),
     ("policy_digest", cartpole_policy.policy_digest, dict(policy=cartpole_policy.random_policy(8, 0))),
     (
@@ -263,7 +267,7 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("downsample_indices", cartpole_runs.downsample_indices, dict(n=100, max_points=10)),
     (
         "cartpole_frames",
-        cartpole_runs.cartpole_frames,
+        cartpole_frames,
         dict(states=np.zeros((5, 4)), actions=np.zeros(5, dtype=np.int64), max_frames=200),
     ),
 ]
@@ -319,6 +323,7 @@ def test_every_public_function_with_arguments_is_covered():
         cartpole_config,
         cartpole_policy,
         cartpole_runs,
+        cartpole_curves,
     ]
     missing = []
     for module in modules:
@@ -328,16 +333,16 @@ def test_every_public_function_with_arguments_is_covered():
                 missing.append(f"{module.__name__}.{name}")
     # Left out on purpose: writers and readers of whole files/objects, tested in their own modules.
     allowed = {
-        "pgcore.cartpole_policy.policy_to_bytes",
-        "pgcore.cartpole_policy.save_policy",
-        "pgcore.cartpole_policy.load_policy",
-        "pgcore.cartpole_runs.run_to_dict",
-        "pgcore.cartpole_runs.run_to_json",
-        "pgcore.cartpole_runs.run_from_json",
-        "pgcore.cartpole_runs.run_to_csv",
-        "pgcore.cartpole_runs.seed_band",
-        "pgcore.cartpole_runs.summarize_by_algo",
-        "pgcore.cartpole_runs.parse_reference_curves",
+        "pgcore.cartpole.policy.policy_to_bytes",
+        "pgcore.cartpole.policy.save_policy",
+        "pgcore.cartpole.policy.load_policy",
+        "pgcore.cartpole.runs.run_to_dict",
+        "pgcore.cartpole.runs.run_to_json",
+        "pgcore.cartpole.runs.run_from_json",
+        "pgcore.cartpole.runs.run_to_csv",
+        "pgcore.cartpole.curves.seed_band",
+        "pgcore.cartpole.curves.summarize_by_algo",
+        "pgcore.cartpole.curves.parse_reference_curves",
         "pgcore.estimators.learning_curves",
         "pgcore.estimators.empirical_variance_curve",
     }

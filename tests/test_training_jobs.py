@@ -228,7 +228,7 @@ def test_an_abandoned_job_is_cancelled(monkeypatch):
 
 
 def test_the_job_keeps_the_newest_policy_snapshot_of_the_current_run():
-    from pgcore.cartpole_policy import PolicySnapshot, policy_digest
+    from pgcore.cartpole.policy import PolicySnapshot, policy_digest
 
     job = Job([request(0, snapshots=True, hold=True)], Limits(), target=scripted_worker)
     assert wait_until(lambda: job.view().snapshot is not None and job.view().snapshot.update == 3)
@@ -272,7 +272,8 @@ def test_job_needs_requests():
 
 @pytest.mark.slow
 def test_the_real_worker_matches_in_process_training_exactly():
-    from pgcore.cartpole import preset_config, train
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import train
 
     job = Job([RunRequest("fast", "reinforce_baseline", 4, {"max_env_steps": 3000}, name="w")], Limits())
     assert job.wait(120)
@@ -322,7 +323,8 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
     policy pgcore.cartpole has after that update, and sending them changes nothing."""
     import threading
 
-    from pgcore.cartpole import iter_training, preset_config
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import iter_training
 
     out = _Outbox()
     jobs.training_worker(
@@ -356,7 +358,7 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
 def test_a_real_job_holds_the_newest_snapshot_and_its_episode_is_a_direct_rollout():
     import functools
 
-    from pgcore.cartpole_policy import PolicySnapshot, policy_digest, rollout_episode
+    from pgcore.cartpole.policy import PolicySnapshot, policy_digest, rollout_episode
 
     target = functools.partial(jobs.training_worker, snapshot_seconds=0.0)  # one per update
     job = Job([RunRequest("fast", "reinforce_value", 1, {"max_env_steps": 3000}, name="w")], Limits(), target=target)

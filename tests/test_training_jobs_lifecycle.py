@@ -224,7 +224,8 @@ def test_warm_workers_setting_is_checked(raw):
 
 @pytest.mark.slow
 def test_a_warmed_real_worker_trains_like_a_cold_one():
-    from pgcore.cartpole import preset_config, train
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import train
 
     registry = TrainingRegistry(Limits(max_trainings=1), spares=1, warm_up=jobs.warm_up_training)
     job = registry.submit("a", [jobs.RunRequest("fast", "reinforce", 3, {"max_env_steps": 2000}, name="w")])

@@ -1,25 +1,29 @@
 """Figures for the CartPole training page: learning curves, seed bands, the variance of the
-update weights, reference curves, and the cart-pole animation. Data in, figure out."""
+update weights, reference curves, and the cart-pole animation (with the geometry it is
+drawn from). Data in, figure out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from app.theme import COLORS, SEQUENCE, hline, make_figure
-from pgcore.cartpole_runs import (
-    ALGO_LABELS,
-    POLE_LENGTH,
-    SOLVE_THRESHOLD,
-    TRACK_LIMIT,
-    CartPoleFrames,
-    ReferenceCurve,
-    RunData,
-    SeedBand,
-    downsample_indices,
-)
+from pgcore._checks import finite_array, whole_number
+from pgcore.cartpole.config import SOLVE_THRESHOLD
+from pgcore.cartpole.curves import ReferenceCurve, SeedBand
+from pgcore.cartpole.runs import RunData, downsample_indices
+
+#: What the page calls each algorithm.
+ALGO_LABELS = {
+    "reinforce": "REINFORCE",
+    "reinforce_baseline": "REINFORCE + mean baseline",
+    "reinforce_value": "REINFORCE + value baseline",
+    "actor_critic": "Actor-critic",
+}
 
 MAX_POINTS = 2000
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
@@ -290,11 +294,62 @@ def reference_chart(curves: list[ReferenceCurve], *, title: str) -> go.Figure:
 
 
 # ---------------------------------------------------------------------------------------
-# The animation
+# The cart-pole: geometry, then the animation
 # ---------------------------------------------------------------------------------------
 
+#: Gymnasium's CartPole: the pole's half-length is 0.5 m, the track ends at |x| = 2.4 m.
+POLE_LENGTH = 1.0
+TRACK_LIMIT = 2.4
 CART_WIDTH = 0.5
 CART_HEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class CartPoleFrames:
+    """Geometry of an episode, frame by frame (metres; the cart's top at height 0).
+
+    Attributes:
+        steps: the time step of each frame, shape ``(F,)``.
+        cart_x: cart position x, shape ``(F,)``.
+        tip_x, tip_y: the pole's tip, ``x + L sin θ`` and ``L cos θ``, shape ``(F,)``.
+        angle_deg: pole angle θ in degrees (0 = upright, positive leans right), ``(F,)``.
+        actions: the push taken at that frame (0 left, 1 right, −1 after the last), ``(F,)``.
+    """
+
+    steps: npt.NDArray[np.int64]
+    cart_x: npt.NDArray[np.float64]
+    tip_x: npt.NDArray[np.float64]
+    tip_y: npt.NDArray[np.float64]
+    angle_deg: npt.NDArray[np.float64]
+    actions: npt.NDArray[np.int64]
+
+
+def cartpole_frames(states: npt.ArrayLike, actions: npt.ArrayLike, max_frames: int = 200) -> CartPoleFrames:
+    """Frames for an animation from an episode's states ``(T + 1, 4)`` and actions ``(T,)``,
+    at most ``max_frames`` of them (evenly spaced; the first and last are kept)."""
+    s = finite_array("states", states)
+    a = finite_array("actions", actions)
+    if not np.all((a == 0) | (a == 1)):
+        raise ValueError("actions must be 0 (push left) or 1 (push right)")
+    a = a.astype(np.int64)
+    max_frames = whole_number("max_frames", max_frames, 2, 100_000)
+    if s.ndim != 2 or s.shape[1] != 4 or s.shape[0] < 1:
+        raise ValueError(f"states must have shape (T + 1, 4), got {s.shape}")
+    if a.shape != (s.shape[0] - 1,):
+        raise ValueError(f"actions must have shape ({s.shape[0] - 1},), got {a.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("states must be finite")
+    idx = downsample_indices(s.shape[0], max_frames)
+    x, theta = s[idx, 0], s[idx, 2]
+    padded = np.append(a, -1)
+    return CartPoleFrames(
+        steps=idx,
+        cart_x=x,
+        tip_x=x + POLE_LENGTH * np.sin(theta),
+        tip_y=POLE_LENGTH * np.cos(theta),
+        angle_deg=np.degrees(theta),
+        actions=padded[idx],
+    )
 
 
 def _pole_shapes(cart_x: float, tip_x: float, tip_y: float, color: str) -> list[dict[str, Any]]:

@@ -13,7 +13,9 @@ import numpy as np
 import streamlit as st
 
 from app.charts.cartpole import (
+    ALGO_LABELS,
     cartpole_animation,
+    cartpole_frames,
     learning_curves,
     reference_chart,
     reference_label,
@@ -26,22 +28,10 @@ from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
 from app.ui import predict_task
-from pgcore.cartpole_config import EVAL_EPISODES, preset_config
-from pgcore.cartpole_policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
-from pgcore.cartpole_runs import (
-    ALGO_LABELS,
-    ALGOS,
-    SOLVE_THRESHOLD,
-    SOLVE_WINDOW,
-    cartpole_frames,
-    parse_reference_curves,
-    read_presets,
-    run_from_json,
-    run_to_csv,
-    run_to_json,
-    seed_band,
-    summarize_by_algo,
-)
+from pgcore.cartpole.config import ALGOS, EVAL_EPISODES, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config, read_presets
+from pgcore.cartpole.curves import parse_reference_curves, seed_band, summarize_by_algo
+from pgcore.cartpole.policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
+from pgcore.cartpole.runs import run_from_json, run_to_csv, run_to_json
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_FILE = ROOT / "data" / "reference_curves.json"
@@ -75,7 +65,7 @@ SHORT = {
 UNTRAINED = "Untrained network (uniform random weights)"
 
 
-PRESET_TABLE = read_presets()  # from pgcore.cartpole_config: torch-free, never drifts from training
+PRESET_TABLE = read_presets()  # from pgcore.cartpole.config: torch-free, never drifts from training
 
 
 def with_presets(base: tuple[float, ...], field: str, whole: bool = False) -> tuple[str, ...]:

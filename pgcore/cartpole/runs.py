@@ -8,9 +8,9 @@ which each ended) and one row per update (env steps so far, the variance of the 
 exact schema, finite numbers only, consistent lengths, and a "solved" claim that must
 match the run's own episodes. Anything else raises ``ValueError`` with a readable reason.
 
-The "solved" rule is the training core's (:mod:`pgcore.cartpole`), restated here so that
-pages can use it without importing torch: solved at the first moment the mean
-undiscounted return of the last 20 finished episodes is ≥ 475.
+The "solved" rule is stated once, in :mod:`pgcore.cartpole.config`; :func:`first_solve_step`
+replays its trigger over a finished run's episodes. Comparing runs and reading the reference
+curves is :mod:`pgcore.cartpole.curves`.
 
 Example:
     >>> run = RunData(name="demo", algo="reinforce", seed=0, preset="fast", config={},
@@ -34,17 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from pgcore._checks import finite_array, finite_float, positive_int, whole_number
-from pgcore.cartpole_config import ALGOS, PRESETS, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config
+from pgcore.cartpole.config import ALGOS, SOLVE_THRESHOLD, SOLVE_WINDOW, check_passed
 
 __all__ = [
-    "ALGOS",
-    "ALGO_LABELS",
-    "SOLVE_WINDOW",
-    "SOLVE_THRESHOLD",
     "RUN_FORMAT",
     "MAX_RUN_BYTES",
-    "PAGE_FIELDS",
-    "read_presets",
     "RunData",
     "running_mean",
     "first_solve_step",
@@ -53,22 +47,8 @@ __all__ = [
     "run_from_json",
     "run_to_csv",
     "downsample_indices",
-    "SeedBand",
-    "seed_band",
-    "AlgoSummary",
-    "summarize_by_algo",
-    "CartPoleFrames",
-    "cartpole_frames",
-    "ReferenceCurve",
-    "parse_reference_curves",
 ]
 
-ALGO_LABELS = {
-    "reinforce": "REINFORCE",
-    "reinforce_baseline": "REINFORCE + mean baseline",
-    "reinforce_value": "REINFORCE + value baseline",
-    "actor_critic": "Actor-critic",
-}
 RUN_FORMAT = "pgcore.cartpole.run"
 RUN_FORMAT_VERSION = 2  # 2: steps_to_solve is the confirmed solve; window_solved_at, eval_mean_return
 MAX_RUN_BYTES = 2_000_000
@@ -77,29 +57,6 @@ MAX_UPDATES = 50_000
 MAX_EPISODE_LENGTH = 10_000
 MAX_NAME = 80
 STOP_REASONS = ("solved", "max_env_steps", "max_wall_seconds", "cancelled", "uploaded")
-
-#: The hyperparameters the page exposes (TrainConfig field names).
-PAGE_FIELDS = (
-    "gamma",
-    "policy_lr",
-    "value_lr",
-    "hidden_size",
-    "num_envs",
-    "rollout_steps",
-    "entropy_coef",
-    "normalize_returns",
-)
-
-
-def read_presets() -> dict[str, dict[str, dict[str, Any]]]:
-    """Every preset's values for the fields in :data:`PAGE_FIELDS`: preset → algo → field →
-    value, straight from :mod:`pgcore.cartpole_config` (torch-free, so the page can show
-    them without importing torch, and they can never drift from what training uses)."""
-    return {
-        name: {algo: {f: getattr(preset_config(name, algo), f) for f in PAGE_FIELDS} for algo in ALGOS}
-        for name in PRESETS
-    }
-
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -176,7 +133,8 @@ def downsample_indices(n: int, max_points: int) -> IntArray:
 # ---------------------------------------------------------------------------------------
 
 
-def _float_array(name: str, value: Any, *, max_size: int) -> Array:
+def float_array(name: str, value: Any, *, max_size: int) -> Array:
+    """``value`` as a flat float64 array of at most ``max_size`` finite numbers (|x| ≤ 1e12), or ValueError."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -193,7 +151,7 @@ def _float_array(name: str, value: Any, *, max_size: int) -> Array:
 
 
 def _int_array(name: str, value: Any, *, max_size: int) -> IntArray:
-    array = _float_array(name, value, max_size=max_size)
+    array = float_array(name, value, max_size=max_size)
     if np.any(array != np.round(array)):
         raise ValueError(f"{name} must contain whole numbers")
     return array.astype(np.int64)
@@ -243,7 +201,7 @@ class RunData:
             or ``uploaded``.
         group: runs launched together (several seeds, or all algorithms) share a group.
         steps_to_solve: env steps at which a check on 100 fresh episodes confirmed the policy
-            averages ≥ 475 (see :mod:`pgcore.cartpole_config`), or None.
+            averages ≥ 475 (see :mod:`pgcore.cartpole.config`), or None.
         eval_mean_return: that check's mean return (the latest check's if none passed), or None.
         window_solved_at: derived from the episodes by :func:`first_solve_step`: when the
             20-episode training mean first reached 475 (the trigger for a check).
@@ -288,7 +246,7 @@ class RunData:
                 raise ValueError(f"config[{key!r}] must be a number, text, true/false or null")
             if isinstance(value, str):
                 _text(f"config[{key!r}]", value)
-        returns = _float_array("episode_returns", self.episode_returns, max_size=MAX_EPISODES)
+        returns = float_array("episode_returns", self.episode_returns, max_size=MAX_EPISODES)
         lengths = _int_array("episode_lengths", self.episode_lengths, max_size=MAX_EPISODES)
         ends = _int_array("episode_end_steps", self.episode_end_steps, max_size=MAX_EPISODES)
         if not returns.size == lengths.size == ends.size:
@@ -302,10 +260,10 @@ class RunData:
             raise ValueError("update_steps must be non-negative and nondecreasing")
         per_update = {}
         for name in ("weight_variance", "weight_mean", "entropy"):
-            per_update[name] = _float_array(name, getattr(self, name), max_size=MAX_UPDATES)
+            per_update[name] = float_array(name, getattr(self, name), max_size=MAX_UPDATES)
         grad_variance = self.grad_variance
         if grad_variance is not None:
-            per_update["grad_variance"] = grad_variance = _float_array(
+            per_update["grad_variance"] = grad_variance = float_array(
                 "grad_variance", grad_variance, max_size=MAX_UPDATES
             )
         for name, array in per_update.items():
@@ -352,7 +310,7 @@ class RunData:
             if isinstance(score, bool) or not isinstance(score, (int, float, np.floating)) or not 0 <= score <= 500:
                 raise ValueError("eval_mean_return must be a number from 0 to 500")
             score = float(score)
-        if solve is not None and (score is None or score < SOLVE_THRESHOLD):
+        if solve is not None and (score is None or not check_passed(score)):
             raise ValueError(f"steps_to_solve is set but eval_mean_return ({score}) is below {SOLVE_THRESHOLD:g}")
         set_(self, "steps_to_solve", solve)
         set_(self, "eval_mean_return", score)
@@ -366,10 +324,6 @@ class RunData:
     def mean_last_20(self) -> Array:
         """Running mean of the last 20 episode returns, shape ``(E,)``."""
         return running_mean(self.episode_returns)
-
-    @property
-    def label(self) -> str:
-        return ALGO_LABELS[self.algo]
 
 
 _RUN_KEYS = {
@@ -431,7 +385,8 @@ def run_to_json(run: RunData) -> str:
     return json.dumps(run_to_dict(run), separators=(",", ":"), allow_nan=False)
 
 
-def _reject_constant(name: str) -> Any:
+def reject_constant(name: str) -> Any:
+    """``json.loads(..., parse_constant=reject_constant)``: refuse NaN and ±Infinity."""
     # the message avoids the literal words (NaN, Infinity): the page shows it to the learner
     raise ValueError("the file contains a value that is not a finite number, which JSON does not allow")
 
@@ -456,7 +411,7 @@ def run_from_json(data: bytes | str, *, max_bytes: int = MAX_RUN_BYTES) -> RunDa
     except UnicodeDecodeError as err:
         raise ValueError("the file is not UTF-8 text (is it a run JSON downloaded from this page?)") from err
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as err:
         raise ValueError(f"the file is not valid JSON ({err.msg} at line {err.lineno})") from err
     except RecursionError as err:
@@ -527,297 +482,3 @@ def run_to_csv(run: RunData) -> str:
     ):
         writer.writerow([i, int(end), f"{ret:.6g}", int(length), f"{mean:.6g}"])
     return out.getvalue()
-
-
-# ---------------------------------------------------------------------------------------
-# Comparing runs
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SeedBand:
-    """Mean ± one standard deviation across runs of the 20-episode mean return.
-
-    Attributes:
-        env_steps: the common grid, shape ``(P,)``.
-        mean, low, high: shape ``(P,)``; low/high = mean ∓ std, clipped to [min, max] of
-            the runs at that step.
-        runs: how many runs were combined.
-    """
-
-    env_steps: Array
-    mean: Array
-    low: Array
-    high: Array
-    runs: int
-
-
-def seed_band(runs: list[RunData], points: int = 200) -> SeedBand | None:
-    """Combine runs on a common env-step grid; None if fewer than two runs have episodes.
-
-    Each run contributes, at env step s, its 20-episode mean return as of the last episode
-    that ended at or before s; a run that stopped (solved, or budget) keeps its last value.
-    The grid starts where every run has finished its first episode.
-    """
-    usable = [r for r in runs if r.episode_returns.size]
-    if len(usable) < 2:
-        return None
-    start = max(float(r.episode_end_steps[0]) for r in usable)
-    stop = max(float(r.env_steps if r.env_steps is not None else r.episode_end_steps[-1]) for r in usable)
-    grid = np.linspace(start, max(stop, start + 1.0), points)
-    curves = np.empty((len(usable), points))
-    for i, run in enumerate(usable):
-        idx = np.searchsorted(run.episode_end_steps, grid, side="right") - 1
-        curves[i] = run.mean_last_20[np.clip(idx, 0, None)]
-    mean = curves.mean(axis=0)
-    std = curves.std(axis=0)
-    low = np.maximum(mean - std, curves.min(axis=0))
-    high = np.minimum(mean + std, curves.max(axis=0))
-    return SeedBand(grid, mean, low, high, len(usable))
-
-
-@dataclass(frozen=True)
-class AlgoSummary:
-    """What the runs of one algorithm measured.
-
-    Attributes:
-        algo: the algorithm.
-        runs: number of runs.
-        solved: how many solved.
-        median_steps_to_solve: over the solved runs (None if none solved).
-        min_steps_to_solve, max_steps_to_solve: over the solved runs.
-        median_weight_variance: median over all updates of all runs of Var(Ψ_t).
-        median_grad_variance: same for the per-step gradient variance, if measured.
-    """
-
-    algo: str
-    runs: int
-    solved: int
-    median_steps_to_solve: float | None
-    min_steps_to_solve: int | None
-    max_steps_to_solve: int | None
-    median_weight_variance: float | None
-    median_grad_variance: float | None
-
-
-def summarize_by_algo(runs: list[RunData]) -> list[AlgoSummary]:
-    """One :class:`AlgoSummary` per algorithm present, in :data:`ALGOS` order."""
-    out = []
-    for algo in ALGOS:
-        mine = [r for r in runs if r.algo == algo]
-        if not mine:
-            continue
-        solved = [r.steps_to_solve for r in mine if r.steps_to_solve is not None]
-        variances = np.concatenate([r.weight_variance for r in mine])
-        grads = [r.grad_variance for r in mine if r.grad_variance is not None and r.grad_variance.size]
-        out.append(
-            AlgoSummary(
-                algo=algo,
-                runs=len(mine),
-                solved=len(solved),
-                median_steps_to_solve=float(np.median(solved)) if solved else None,
-                min_steps_to_solve=min(solved) if solved else None,
-                max_steps_to_solve=max(solved) if solved else None,
-                median_weight_variance=float(np.median(variances)) if variances.size else None,
-                median_grad_variance=float(np.median(np.concatenate(grads))) if grads else None,
-            )
-        )
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# Drawing the cart-pole
-# ---------------------------------------------------------------------------------------
-
-#: Gymnasium's CartPole: the pole's half-length is 0.5 m, the track ends at |x| = 2.4 m.
-POLE_LENGTH = 1.0
-TRACK_LIMIT = 2.4
-
-
-@dataclass(frozen=True)
-class CartPoleFrames:
-    """Geometry of an episode, frame by frame (metres; the cart's top at height 0).
-
-    Attributes:
-        steps: the time step of each frame, shape ``(F,)``.
-        cart_x: cart position x, shape ``(F,)``.
-        tip_x, tip_y: the pole's tip, ``x + L sin θ`` and ``L cos θ``, shape ``(F,)``.
-        angle_deg: pole angle θ in degrees (0 = upright, positive leans right), ``(F,)``.
-        actions: the push taken at that frame (0 left, 1 right, −1 after the last), ``(F,)``.
-    """
-
-    steps: IntArray
-    cart_x: Array
-    tip_x: Array
-    tip_y: Array
-    angle_deg: Array
-    actions: IntArray
-
-
-def cartpole_frames(states: npt.ArrayLike, actions: npt.ArrayLike, max_frames: int = 200) -> CartPoleFrames:
-    """Frames for an animation from an episode's states ``(T + 1, 4)`` and actions ``(T,)``,
-    at most ``max_frames`` of them (evenly spaced; the first and last are kept)."""
-    s = finite_array("states", states)
-    a = finite_array("actions", actions)
-    if not np.all((a == 0) | (a == 1)):
-        raise ValueError("actions must be 0 (push left) or 1 (push right)")
-    a = a.astype(np.int64)
-    max_frames = whole_number("max_frames", max_frames, 2, 100_000)
-    if s.ndim != 2 or s.shape[1] != 4 or s.shape[0] < 1:
-        raise ValueError(f"states must have shape (T + 1, 4), got {s.shape}")
-    if a.shape != (s.shape[0] - 1,):
-        raise ValueError(f"actions must have shape ({s.shape[0] - 1},), got {a.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("states must be finite")
-    idx = downsample_indices(s.shape[0], max_frames)
-    x, theta = s[idx, 0], s[idx, 2]
-    padded = np.append(a, -1)
-    return CartPoleFrames(
-        steps=idx,
-        cart_x=x,
-        tip_x=x + POLE_LENGTH * np.sin(theta),
-        tip_y=POLE_LENGTH * np.cos(theta),
-        angle_deg=np.degrees(theta),
-        actions=padded[idx],
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# Reference curves ("what good looks like")
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReferenceCurve:
-    """A precomputed learning curve: mean (and optional band) of the 20-episode mean
-    return over env steps, with how it was made."""
-
-    name: str
-    algo: str | None
-    env_steps: Array
-    mean: Array
-    low: Array | None
-    high: Array | None
-    note: str
-    preset: str | None = None
-    steps_to_solve: tuple[int | None, ...] = ()
-    """One entry per seed: env steps to solve (confirmed), None for a seed that did not."""
-    normalized: bool | None = None
-    """Whether Ψ_t was normalized per batch (None if the file does not say)."""
-    max_env_steps: int | None = None
-    """The budget each seed had."""
-
-
-_STEP_KEYS = ("env_steps", "steps", "x")
-_MEAN_KEYS = ("mean", "mean_return", "avg_return", "y", "median")
-_LOW_KEYS = ("low", "lo", "lower", "q25", "min")
-_HIGH_KEYS = ("high", "hi", "upper", "q75", "max")
-
-
-def _first(entry: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        if key in entry:
-            return entry[key]
-    return None
-
-
-def parse_reference_curves(data: bytes | str, *, max_bytes: int = 5_000_000) -> tuple[list[ReferenceCurve], list[str]]:
-    """Read reference curves leniently: whatever is usable, plus notes about what was not.
-
-    Accepts a JSON object whose curves sit under ``curves`` or ``algos`` (a mapping name →
-    entry, or a list of entries with a ``name``/``algo``), or at the top level. An entry
-    needs env steps (``env_steps``/``steps``/``x``) and a mean (``mean``/``mean_return``/
-    ``avg_return``/``y``/``median``) of equal length, finite; an optional band
-    (``low``/``high`` and synonyms). Arrays longer than 2,000 points are thinned.
-    """
-    notes: list[str] = []
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > max_bytes:
-        return [], [f"reference file is larger than {max_bytes / 1e6:.0f} MB; ignored"]
-    try:
-        obj = json.loads(bytes(data).decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        return [], [f"reference file is not readable JSON ({str(err)[:80]})"]
-    if not isinstance(obj, dict):
-        return [], ["reference file is not a JSON object"]
-    container = obj.get("curves", obj.get("algos", obj))
-    if isinstance(container, list):
-        items = [
-            (str(e.get("name", e.get("algo", f"curve {i + 1}"))), e)
-            for i, e in enumerate(container)
-            if isinstance(e, dict)
-        ]
-    elif isinstance(container, dict):
-        items = [(str(k), v) for k, v in container.items() if isinstance(v, dict)]
-    else:
-        items = []
-    header = ", ".join(
-        f"{k} {obj[k]}"
-        for k in ("preset", "seeds", "max_env_steps")
-        if k in obj and isinstance(obj[k], (int, float, str)) and not isinstance(obj[k], bool)
-    )
-    curves: list[ReferenceCurve] = []
-    for name, entry in items[:16]:
-        steps, mean = _first(entry, _STEP_KEYS), _first(entry, _MEAN_KEYS)
-        if steps is None or mean is None:
-            notes.append(f"reference curve {name[:30]!r} has no steps/mean arrays; skipped")
-            continue
-        try:
-            x = _float_array("steps", steps, max_size=1_000_000)
-            y = _float_array("mean", mean, max_size=1_000_000)
-            low, high = _first(entry, _LOW_KEYS), _first(entry, _HIGH_KEYS)
-            lo = _float_array("low", low, max_size=1_000_000) if low is not None else None
-            hi = _float_array("high", high, max_size=1_000_000) if high is not None else None
-        except ValueError as err:
-            notes.append(f"reference curve {name[:30]!r}: {err}; skipped")
-            continue
-        if (
-            x.size != y.size
-            or x.size == 0
-            or (lo is not None and lo.size != x.size)
-            or (hi is not None and hi.size != x.size)
-        ):
-            notes.append(f"reference curve {name[:30]!r} has arrays of different lengths; skipped")
-            continue
-        idx = downsample_indices(x.size, 2000)
-        algo = entry.get("algo", name)
-        algo = algo if algo in ALGOS else (name if name in ALGOS else None)
-        seeds = entry.get("seeds", obj.get("seeds"))
-        note = header
-        if isinstance(seeds, (int, list)) and not isinstance(seeds, bool):
-            note = f"{len(seeds) if isinstance(seeds, list) else seeds} seeds" + (f", {header}" if header else "")
-        preset = entry.get("preset")
-        preset = preset[:30] if isinstance(preset, str) else None
-        solves = entry.get("steps_to_solve")
-        solves = (
-            tuple(
-                int(v)
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-                else None
-                for v in solves[:100]
-            )
-            if isinstance(solves, list)
-            else ()
-        )
-        normalized = entry.get("normalized")
-        budget = entry.get("max_env_steps")
-        budget = int(budget) if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0 else None
-        curves.append(
-            ReferenceCurve(
-                name,
-                algo,
-                x[idx],
-                y[idx],
-                None if lo is None else lo[idx],
-                None if hi is None else hi[idx],
-                note,
-                preset,
-                solves,
-                normalized if isinstance(normalized, bool) else None,
-                budget,
-            )
-        )
-    if not curves and not notes:
-        notes.append("reference file has no curves")
-    return curves, notes

@@ -1,14 +1,21 @@
-"""CartPole training configuration, torch-free: the algorithms, the presets, the
-frozen ``TrainConfig`` and the "solved" rule. ``pgcore.cartpole`` trains with it; the
-page reads presets from here without importing torch (≈2 s of cold start).
+"""CartPole training settings, torch-free: the algorithms, the frozen ``TrainConfig``, the
+presets, the network's sizes, and the "solved" rule. The leaf of :mod:`pgcore.cartpole`:
+every other module of the package imports from here, this one from none of them, so a page
+reads presets without importing torch (≈2 s of cold start).
 
 **Solved** means what Gymnasium's CartPole-v1 threshold means: the policy averages ≥ 475
 over 100 episodes. The mean return of the last 20 finished *training* episodes reaching
-475 is only the trigger; the run is solved when the current policy, sampling its actions
-as in training, then averages ≥ 475 on 100 fresh episodes. ``steps_to_solve`` is the
-training env-step count at that check (evaluation episodes are counted apart). A window
-of 20 training episodes can read 475 while the policy is already collapsing; the check
-catches that.
+475 (:func:`window_solved`) is only the trigger; the run is solved when the current policy,
+sampling its actions as in training, then averages ≥ 475 on 100 fresh episodes
+(:func:`check_passed`). ``steps_to_solve`` is the training env-step count at that check
+(evaluation episodes are counted apart). A window of 20 training episodes can read 475
+while the policy is already collapsing; the check catches that. This is the one statement
+of the rule: the trainer (:mod:`pgcore.cartpole.training`) applies it as episodes finish,
+and :func:`pgcore.cartpole.runs.first_solve_step` replays the trigger over a saved run.
+
+Example:
+    >>> window_solved([480.0] * 19), window_solved([470.0] + [480.0] * 19)
+    (False, True)
 """
 
 from __future__ import annotations
@@ -17,26 +24,58 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from pgcore._checks import choice, non_negative_float, positive_float, positive_int
-from pgcore.cartpole_policy import ACTIVATIONS
+from pgcore._checks import choice, finite_array, finite_float, non_negative_float, positive_float, positive_int
 
 __all__ = [
     "ALGOS",
+    "ACTIVATIONS",
     "ESTIMATORS",
+    "OBS_SIZE",
+    "NUM_ACTIONS",
+    "MAX_EPISODE_STEPS",
     "SOLVE_WINDOW",
     "SOLVE_THRESHOLD",
     "EVAL_EPISODES",
+    "window_solved",
+    "check_passed",
     "TrainConfig",
     "PRESETS",
     "preset_config",
+    "PAGE_FIELDS",
+    "read_presets",
 ]
 
 ALGOS = ("reinforce", "reinforce_baseline", "reinforce_value", "actor_critic")
+ACTIVATIONS = ("relu", "tanh")
 ESTIMATORS = ("gae", "nstep")
+OBS_SIZE = 4  # cart x, cart velocity, pole angle, pole angular velocity
+NUM_ACTIONS = 2  # 0 pushes the cart left, 1 pushes it right
+MAX_EPISODE_STEPS = 500  # CartPole-v1's time limit
 SOLVE_WINDOW = 20
 SOLVE_THRESHOLD = 475.0
 EVAL_EPISODES = 100  # Gymnasium's CartPole-v1 threshold: 475 averaged over 100 episodes
+
+
+# ---------------------------------------------------------------------------------------
+# The "solved" rule
+# ---------------------------------------------------------------------------------------
+
+
+def window_solved(returns: npt.ArrayLike) -> bool:
+    """The trigger for a check: at least :data:`SOLVE_WINDOW` episodes have finished and the
+    last :data:`SOLVE_WINDOW` of ``returns`` (undiscounted, in order of finishing, shape
+    ``(E,)``) average ≥ :data:`SOLVE_THRESHOLD`."""
+    x = finite_array("returns", returns)
+    if x.ndim != 1:
+        raise ValueError(f"returns must be 1-D, got shape {x.shape}")
+    return x.size >= SOLVE_WINDOW and sum(x[-SOLVE_WINDOW:].tolist()) / SOLVE_WINDOW >= SOLVE_THRESHOLD
+
+
+def check_passed(eval_mean_return: float) -> bool:
+    """The check: the mean return of :data:`EVAL_EPISODES` fresh episodes is ≥ :data:`SOLVE_THRESHOLD`."""
+    return finite_float("eval_mean_return", eval_mean_return) >= SOLVE_THRESHOLD
 
 
 # ---------------------------------------------------------------------------------------
@@ -82,7 +121,8 @@ class TrainConfig:
     entropy_coef: float = 0.0
     """β ≥ 0: bonus β · entropy of π added to the objective (encourages exploration)."""
     max_grad_norm: float = 0.0
-    """Clip each network's gradient to this L2 norm before the Adam step; 0 = no clipping."""
+    """Clip each network's gradient to this L2 norm before the Adam step; 0 = no clipping
+    (no preset clips: the knob is for experiments, and a test checks it is wired)."""
     max_env_steps: int = 200_000
     """Budget: stop at the first update boundary with at least this many env steps."""
     max_wall_seconds: float = 0.0
@@ -226,3 +266,25 @@ def preset_config(name: str, algo: str, seed: int = 0, **overrides: Any) -> Trai
     if unknown:
         raise ValueError(f"overrides has unknown TrainConfig fields: {', '.join(unknown)}")
     return TrainConfig(**{**PRESETS[name][algo], "algo": algo, "seed": seed, **overrides})
+
+
+#: The hyperparameters the CartPole page exposes (TrainConfig field names).
+PAGE_FIELDS = (
+    "gamma",
+    "policy_lr",
+    "value_lr",
+    "hidden_size",
+    "num_envs",
+    "rollout_steps",
+    "entropy_coef",
+    "normalize_returns",
+)
+
+
+def read_presets() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every preset's values for the fields in :data:`PAGE_FIELDS`: preset → algo → field →
+    value, straight from :func:`preset_config`, so the page shows exactly what training uses."""
+    return {
+        name: {algo: {f: getattr(preset_config(name, algo), f) for f in PAGE_FIELDS} for algo in ALGOS}
+        for name in PRESETS
+    }

@@ -1,7 +1,8 @@
 """A CartPole policy network as plain numpy arrays: evaluate it, save/load it with
 safetensors, and roll it out in one environment for an animation. No torch needed.
 
-The network is the one :mod:`pgcore.cartpole` trains,
+The network is the one :mod:`pgcore.cartpole.training` trains (its torch twin is
+:class:`pgcore.cartpole.core.MLP`; a test checks that the two forward passes agree),
 
     logits = W2 · act(W1 · s + b1) + b2,   π(a | s) = softmax(logits)_a,
 
@@ -36,9 +37,9 @@ import numpy.typing as npt
 
 from pgcore._checks import choice, finite_array, flag, positive_int
 from pgcore._checks import seed as check_seed
+from pgcore.cartpole.config import ACTIVATIONS, MAX_EPISODE_STEPS, NUM_ACTIONS, OBS_SIZE
 
 __all__ = [
-    "ACTIVATIONS",
     "POLICY_FORMAT",
     "PolicySnapshot",
     "random_policy",
@@ -51,11 +52,8 @@ __all__ = [
     "policy_digest",
 ]
 
-ACTIVATIONS = ("relu", "tanh")
 POLICY_FORMAT = "pgcore.cartpole.policy"
 FORMAT_VERSION = "1"
-OBS_SIZE = 4
-NUM_ACTIONS = 2
 MAX_HIDDEN = 4096
 
 
@@ -281,7 +279,7 @@ def rollout_episode(
     policy: PolicySnapshot | None,
     *,
     seed: int,
-    max_steps: int = 500,
+    max_steps: int = MAX_EPISODE_STEPS,
     greedy: bool = False,
     hidden_size: int = 64,
 ) -> EpisodeRollout:
