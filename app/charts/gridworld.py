@@ -70,7 +70,7 @@ def policy_grid(
                 z=z,
                 x=np.arange(size),
                 y=np.arange(size),
-                colorscale="Blues",
+                colorscale=[[0.0, "#FFFFFF"], [1.0, "#6BAED6"]],
                 zmin=0.0,
                 zmax=max(float(z.max()), 1e-12),
                 colorbar=dict(title=dict(text=heat_name, side="right"), thickness=12, len=0.8),
@@ -86,7 +86,7 @@ def policy_grid(
                 x=xs,
                 y=ys,
                 mode="lines",
-                line=dict(color=ACTION_COLORS[a], width=3),
+                line=dict(color=ACTION_COLORS[a], width=4),
                 name=ACTION_NAMES[a],
                 hoverinfo="skip",
             )
@@ -137,7 +137,7 @@ def policy_grid(
     )
     notes = [
         dict(x=size - 1, y=size - 1, text="goal", showarrow=False, font=dict(color="#1E5C39", size=12)),
-        dict(x=0, y=0, text="start", showarrow=False, yshift=-16, font=dict(color="#333333", size=11)),
+        dict(x=0, y=-0.5, text="start", showarrow=False, yshift=8, font=dict(color="#333333", size=11)),
     ]
     ticks = list(range(size))
     return make_figure(

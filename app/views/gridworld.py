@@ -148,6 +148,15 @@ def grpo_expectation(margin: float, group: int, loo: bool, std: bool):
     return expected_grpo_update(ENV, ENV.greedy_theta(margin), group, loo, std)
 
 
+def tex_number(x: float) -> str:
+    """``x`` to 4 significant figures for LaTeX: 3.154 \\times 10^{-23}, not 3.154e-23."""
+    text = sig(x, 4)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
 def cell_name(state: int) -> str:
     row, col = ENV.cell(int(state))
     return f"({row}, {col})"
@@ -234,8 +243,8 @@ def grid_section() -> None:
         st.caption(f"The episode {ending}; its return is R(τ) = Σ r_t = {num(factors.ret, 0)}.")
     st.latex(
         rf"\begin{{aligned}}P(\tau \mid \theta) &= p(s_0)\prod_t \pi_\theta(a_t \mid s_t)\,P(s_{{t+1}} \mid s_t, a_t)\\"
-        rf"&= {num(factors.start_probability, 0)} \cdot {sig(float(np.prod(factors.policy)), 4)} \cdot "
-        rf"{num(float(np.prod(factors.transition)), 0)} = {sig(factors.probability, 4)}\\"
+        rf"&= {num(factors.start_probability, 0)} \cdot {tex_number(float(np.prod(factors.policy)))} \cdot "
+        rf"{num(float(np.prod(factors.transition)), 0)} = {tex_number(factors.probability)}\\"
         rf"\log P(\tau \mid \theta) &= 0 + ({num(float(log_pi.sum()), 3)}) + 0 = {num(factors.log_probability, 3)}"
         r"\end{aligned}"
     )
@@ -659,9 +668,9 @@ def group_section() -> None:
     mean, spread = float(returns.mean()), float(returns.std())
     baseline = r"\bar R_{-i}" if loo else r"\bar R"
     with text_col:
-        formula = rf"A_i = \frac{{R_i - {baseline}}}{{\sigma + 10^{{-8}}}}" if std else rf"A_i = R_i - {baseline}"
+        formula = rf"A_i &= \frac{{R_i - {baseline}}}{{\sigma + 10^{{-8}}}}" if std else rf"A_i &= R_i - {baseline}"
         st.latex(
-            rf"\begin{{aligned}}{formula}\\ \bar R &= {num(mean, 2)},\ \sigma = {num(spread, 2)}\\"
+            rf"\begin{{aligned}}{formula}\\ \bar R &= {num(mean, 2)}\\ \sigma &= {num(spread, 2)}\\"
             rf"\textstyle\sum_i A_i &= {num(float(adv.sum()), 6)}\end{{aligned}}"
         )
         change = float(np.max(np.abs(moved - adv)))
@@ -784,6 +793,7 @@ section = st.segmented_control("Section", SECTIONS, key="gw_section", required=T
 if section != "Train":
     st.session_state["gw_playback"] = "Pause"  # a hidden learner does not keep playing
 body = {
+    None: grid_section,  # never: the picker is required; here for the type checker
     "The grid": grid_section,
     "Train": train_section,
     "Compare": compare_section,
