@@ -5,6 +5,7 @@ collector against a one-env, one-forward-per-step loop written like the articles
     .venv/bin/python benchmarks/bench_cartpole.py              # 10 seeds, all algorithms
     .venv/bin/python benchmarks/bench_cartpole.py --quick      # 3 seeds, short throughput run
     .venv/bin/python benchmarks/bench_cartpole.py --seeds 0,4 --algos actor_critic
+    .venv/bin/python benchmarks/bench_cartpole.py --categorical  # the sampler and losses vs Categorical
 
 Prints figures; asserts nothing. A run that does not solve within ``--max-steps`` counts
 as ``--max-steps`` in the worst column and is reported in the ``solved`` column.
@@ -21,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from pgcore.cartpole import training
 from pgcore.cartpole.config import ALGOS, preset_config
 from pgcore.cartpole.training import TrainingRun, train
 
@@ -83,6 +85,90 @@ def per_step_loop_rate(env_steps: int) -> float:
     return rate
 
 
+def best_microseconds(fn, calls: int, repeats: int = 7) -> float:
+    """The fastest of ``repeats`` timings of ``calls`` calls, per call, in µs (the least disturbed)."""
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter() - tic) / calls)
+    return min(times) * 1e6
+
+
+def acting_timings(num_envs: int) -> dict[str, float]:
+    """µs per vector step: the env, TrainingRun._act, and two Categorical samplers."""
+    from torch.distributions import Categorical
+
+    run = TrainingRun(preset_config("fast", "reinforce", 0, num_envs=num_envs))
+    obs = np.random.default_rng(0).normal(0, 0.1, (num_envs, 4)).astype(np.float32)
+    rng = np.random.default_rng(1)
+
+    @torch.inference_mode()
+    def categorical_probs() -> np.ndarray:  # same numpy u, probabilities from Categorical
+        p = Categorical(logits=run.policy(torch.from_numpy(obs))).probs.numpy()
+        return (rng.random(num_envs) < p[:, 1]).astype(np.int64)
+
+    @torch.inference_mode()
+    def categorical_sample() -> np.ndarray:  # draws from the global torch RNG
+        return Categorical(logits=run.policy(torch.from_numpy(obs))).sample().numpy()
+
+    env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    action = np.zeros(num_envs, dtype=np.int64)
+    timings = {
+        "env.step": best_microseconds(lambda: env.step(action), 20_000),
+        "TrainingRun._act": best_microseconds(lambda: run._act(obs), 20_000),
+        "Categorical(logits).probs + numpy u": best_microseconds(categorical_probs, 20_000),
+        "Categorical.sample()": best_microseconds(categorical_sample, 20_000),
+    }
+    env.close()
+    return timings
+
+
+def update_timings(algo: str) -> tuple[int, float, float]:
+    """(batch steps, µs per update with core.policy_loss, µs with a Categorical policy loss)."""
+    from torch.distributions import Categorical
+
+    def categorical_loss(logits, actions, weights, entropy_coef):
+        dist = Categorical(logits=logits)
+        entropy = dist.entropy().mean()
+        return -(weights * dist.log_prob(actions)).mean() - entropy_coef * entropy, entropy
+
+    run = TrainingRun(preset_config("fast", algo, 0))
+    n = run.config.num_envs
+    env = gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=0)
+    if algo == "actor_critic":
+        batch, _, _ = run._collect_rollout(env, obs, np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int64))
+    else:
+        batch = run._collect_episodes(env, obs)
+    env.close()
+    plain = training.policy_loss
+    timings = []
+    try:
+        for loss in (plain, categorical_loss):
+            training.policy_loss = loss
+            timings.append(min(best_microseconds(lambda: run._update(batch), 200) for _ in range(3)))
+    finally:
+        training.policy_loss = plain
+    return int(batch.valid.sum()), timings[0], timings[1]
+
+
+def categorical_comparison() -> None:
+    """What torch.distributions.Categorical would cost where pgcore does without it: the
+    per-step sampler (TrainingRun._act) and the losses of one update (core.policy_loss)."""
+    torch.set_num_threads(1)
+    print("acting, µs per vector step:")
+    for num_envs in (4, 8):
+        timings = acting_timings(num_envs)
+        print(f"  {num_envs} envs: " + ", ".join(f"{name} {us:.1f}" for name, us in timings.items()))
+    print("one update, µs: policy_loss with log_softmax vs with Categorical")
+    for algo in ("reinforce", "reinforce_value", "actor_critic"):
+        steps, plain, categorical = update_timings(algo)
+        print(f"  {algo:<16} {steps:>3} steps: {plain:6.0f} vs {categorical:6.0f} ({categorical / plain - 1:+.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=parse_seeds, default=None, help="count or list (default 10)")
@@ -90,7 +176,11 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=300_000)
     parser.add_argument("--quick", action="store_true", help="3 seeds, short throughput runs")
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--categorical", action="store_true", help="only: the sampler and losses vs Categorical")
     args = parser.parse_args()
+    if args.categorical:
+        categorical_comparison()
+        return
     seeds = args.seeds if args.seeds is not None else list(range(3 if args.quick else 10))
 
     print(f"fast preset, seeds {seeds}, budget {args.max_steps} env steps, torch threads 1")

@@ -186,7 +186,8 @@ def policy_loss(
     the whole update 14–22 % slower (reinforce, 68-step batch: 720 → 882 µs; actor_critic,
     32 steps: 1235 → 1402 µs, +10 % of its update cycle with the rollout), and its
     log-probabilities differ from these in the last float32 bit, which would change every
-    seeded run. The sampler is apart: see ``TrainingRun._act``.
+    seeded run (``benchmarks/bench_cartpole.py --categorical``). The sampler is apart: see
+    ``TrainingRun._act``.
     """
     log_probs = torch.log_softmax(logits, dim=-1)  # log π(· | s_t), (B, 2)
     log_prob_taken = log_probs.gather(1, actions[:, None]).squeeze(1)  # log π(a_t | s_t), (B,)
