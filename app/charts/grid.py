@@ -393,6 +393,7 @@ def history_chart(step: Sequence[int], theta: Sequence[float], pi_right: Sequenc
             automargin=True,
             tickformat=".3~f",
             nticks=6,
+            ticklabeloverflow="allow",  # as every axis of make_figure (see app.theme._axis)
         ),
         margin=dict(l=55, r=55, t=50, b=50),
     )
