@@ -174,6 +174,26 @@ def test_compare_reports_steps_to_target_honestly():
     assert spec["layout"]["title"]["text"] == "Exact J(θ), mean ± 1 std over 2 seeds"
 
 
+def test_compare_curves_are_pgcores_exact_j_over_seeds():
+    from tests.app_helpers import trace_arrays
+
+    at = page_app("gridworld", query=section("Compare", seeds="2", budget="5000"))
+    line = next(t for t in chart_specs(at)[0]["data"] if t.get("name") == "REINFORCE")
+    xs, ys = (next(trace_arrays({field: line[field]})) for field in ("x", "y"))
+    at_budget = []
+    for seed in range(2):
+        state = init_state(ENV, seed)
+        held = ENV.expected_return(state.theta)
+        while state.env_steps < 5000:
+            state, _ = reinforce_step(ENV, state, ReinforceConfig())
+            if state.env_steps <= 5000:  # J at the budget: the last update made by then
+                held = ENV.expected_return(state.theta)
+        at_budget.append(held)
+    assert xs[0] == 0 and xs[-1] == 5000
+    assert ys[0] == pytest.approx(ENV.expected_return(ENV.uniform_theta()), abs=1e-12)
+    assert ys[-1] == pytest.approx(np.mean(at_budget), abs=1e-9)
+
+
 # --- PPO clip -----------------------------------------------------------------------------------------
 def test_clip_cases_and_the_task():
     at = page_app("gridworld", query=section("PPO clip", eps="0.2", r="0.5"))
