@@ -396,6 +396,7 @@ def test_play_moves_the_learner_until_pause_and_step_takes_exactly_one(server, b
 SECTIONS = {
     "gradient-step": ("Watch it learn", "The hill J(θ)", "Log-derivative trick", "One update"),
     "baselines": ("Best constant b*", "Why it is free", "By hand", "Learning race", "Bandit, exact", "Five baselines"),
+    "gridworld": ("Train", "Compare", "PPO clip", "GRPO groups", "The grid"),
 }
 NO_CHART = {"By hand"}  # a worked table of numbers
 
