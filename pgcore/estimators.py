@@ -4,7 +4,13 @@ baseline (which is not E[G]).
 
 One episode gives one estimate, a sum over its visits to S1 (the only place θ₁ acts)::
 
-    X(b) = Σ_t γᵗ ψ_t (G_t − b),     ψ_t = ∂ log π(a_t|S1)/∂θ₁ = 1 − p₁ (Right) or −p₁ (Left)
+    ĝ(b) = Σ_t γᵗ ψ_t (G_t − b) = X − b·Y,     ψ_t = ∂ log π(a_t|S1)/∂θ₁ = 1 − p₁ (Right) or −p₁ (Left)
+
+    X = Σ_t γᵗ ψ_t G_t   ("weighted": the score weighted by the returns)
+    Y = Σ_t γᵗ ψ_t       ("score": what a baseline multiplies)
+
+(or both without the γᵗ weight). X and Y mean these two sums everywhere in pgcore and on
+the Baselines page; ``EpisodeTerms.weighted`` and ``.score`` hold them.
 
 Every episode is k loops S1 →R S2 →L S1 and then an ending, so S1 is visited at
 t = 0, 2, …, 2k, action Right at every visit but possibly the last, and every sum over
@@ -12,19 +18,22 @@ visits is a geometric series in k. With g = γ², e = 1 if the goal is reached, 
 offset added to every reward, S_g(k) = Σ_{l<k} g^l, M_g(k) = Σ_{l<k} (l+1) g^l and
 R_g(k) = Σ_{l<k} (k−l) g^l, the closed forms are
 
-    score sum        Y_u = Σ_t ψ_t          = k q₁ + ψ_end          (q₁ = 1 − p₁)
-    weighted score   Y_w = Σ_t γᵗ ψ_t       = q₁ S_g(k) + ψ_end g^k
-    return           G₀  = c[(1+γ) S_g(k) + (1+eγ) g^k] + e γ g^k
-    Σ_t γᵗ ψ_t G_t   = e γ^{2k+1} Y_u + c[q₁(1+γ) M_g(k) + (1+eγ) g^k Y_u]
-    Σ_t ψ_t G_t      = e γ[q₁ g S_g(k) + ψ_end]
-                       + c[q₁((1+γ) R_g(k) + (1+eγ) g S_g(k)) + ψ_end (1+eγ)]
+    score, γᵗ dropped      Y_u = Σ_t ψ_t          = k q₁ + ψ_end          (q₁ = 1 − p₁)
+    score                  Y   = Σ_t γᵗ ψ_t       = q₁ S_g(k) + ψ_end g^k
+    return                 G₀  = c[(1+γ) S_g(k) + (1+eγ) g^k] + e γ g^k
+    weighted               X   = Σ_t γᵗ ψ_t G_t   = e γ^{2k+1} Y_u + c[q₁(1+γ) M_g(k) + (1+eγ) g^k Y_u]
+    weighted, γᵗ dropped   X_u = Σ_t ψ_t G_t      = e γ[q₁ g S_g(k) + ψ_end]
+                                 + c[q₁((1+γ) R_g(k) + (1+eγ) g S_g(k)) + ψ_end (1+eγ)]
 
 Every visit is to S1, so every baseline here (a constant, the batch mean, V(S1), b*) is one
-number per episode and X(b) = X₀ − b·Y. Since E[Y] = 0, Var X(b) is a parabola in b with
-its minimum at b* = E[X₀ Y] / E[Y²] — a score-weighted average of returns, not E[G].
+number per episode and ĝ(b) = X − b·Y. Since E[Y] = 0, Var ĝ(b) is a parabola in b with
+its minimum at b* = E[X Y] / E[Y²] — a score-weighted average of returns, not E[G].
+
+J_c and ∂J_c/∂θ₁ themselves come from ``grid1d.expected_return`` / ``expected_return_grad``
+(with ``reward_offset=c``), trajectories and the loop cap from ``grid1d`` too.
 
 Example:
-    >>> x = gradient_samples(0.0, 100_000, baseline="optimal", seed=1)
+    >>> x = gradient_samples(0.0, 100_000, np.random.default_rng(1), baseline="optimal")
     >>> bool(abs(x.mean() - 0.177) < 0.01)      # ∂J/∂θ₁ at θ = 0 is 0.17689…
     True
 """
@@ -50,16 +59,25 @@ from pgcore._checks import (
     reward_shifts,
     whole_number,
 )
-from pgcore._checks import seed as check_seed
-from pgcore.grid1d import MAX_SAMPLES, Episodes, sample_episodes
+from pgcore.grid1d import (
+    MAX_SAMPLES,
+    Episodes,
+    check_rng,
+    episodes_from_uniforms,
+    expected_return,
+    expected_return_grad,
+    log_probability,
+    loop_cap,
+    sample_episodes,
+    scalar_or_array,
+    trajectory_kinds,
+)
 from pgcore.policies import log_sigmoid, sigmoid
 
 Array = npt.NDArray[np.float64]
 
 #: Named baselines; a plain float is a constant baseline.
 BASELINES = ("none", "mean", "value", "optimal")
-#: Enumeration stops once P(k > cap) < 1e-20, or at this many loops.
-MAX_ENUMERATED_LOOPS = 200_000
 #: Learners' θ₁ is kept in [−LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT] so a wild step stays finite.
 LEARNER_THETA_LIMIT = 20.0
 
@@ -75,9 +93,6 @@ def _check_baseline(baseline: str | float) -> str | float:
             raise ValueError(f"baseline must be one of {', '.join(BASELINES)} or a number; got {baseline!r}")
         return baseline.lower()
     return reward_shift("baseline", baseline)
-
-
-_check_flag = flag
 
 
 def _check_baselines(baselines: Any, check: Any) -> tuple[Any, ...]:
@@ -135,9 +150,9 @@ class EpisodeTerms:
     """What one episode contributes, for a whole batch (every field shape (n,)).
 
     ret:      G₀, the discounted return from t = 0 (with the reward offset).
-    weighted: X₀ = Σ_t γᵗ ψ_t G_t, or Σ_t ψ_t G_t without the γᵗ weight.
-    score:    Y  = Σ_t γᵗ ψ_t, or Σ_t ψ_t without the weight: what a baseline multiplies.
-    An estimate with a per-episode baseline b is X₀ − b·Y.
+    weighted: X = Σ_t γᵗ ψ_t G_t, or Σ_t ψ_t G_t without the γᵗ weight.
+    score:    Y = Σ_t γᵗ ψ_t, or Σ_t ψ_t without the weight: what a baseline multiplies.
+    An estimate with a per-episode baseline b is X − b·Y.
     """
 
     ret: Array
@@ -185,7 +200,7 @@ def _terms(
 
 
 def episode_terms(episodes: Episodes, *, reward_offset: float = 0.0, discount_weight: bool = True) -> EpisodeTerms:
-    """G₀, X₀ and Y for every episode of a batch from ``grid1d.sample_episodes``.
+    """G₀, X and Y for every episode of a batch from ``grid1d.sample_episodes``.
 
     Args:
         episodes: the batch (its θ₁ and γ are used).
@@ -195,7 +210,7 @@ def episode_terms(episodes: Episodes, *, reward_offset: float = 0.0, discount_we
     if not isinstance(episodes, Episodes):
         raise ValueError(f"episodes must be a grid1d.Episodes, got {type(episodes).__name__}")
     offset = reward_shift("reward_offset", reward_offset)
-    discount_weight = _check_flag("discount_weight", discount_weight)
+    discount_weight = flag("discount_weight", discount_weight)
     p1, q1 = float(sigmoid(episodes.theta1)), float(sigmoid(-episodes.theta1))
     return _terms(episodes.loops, episodes.reached_goal, p1, q1, episodes.gamma, offset, discount_weight)
 
@@ -217,79 +232,21 @@ def leave_one_out_mean(values: Array, axis: int = -1) -> Array:
 
 
 # ---------------------------------------------------------------------------------------
-# Exact J, ∂J/∂θ₁ with a reward offset
-# ---------------------------------------------------------------------------------------
-#
-# Bellman with every reward shifted by c:
-#   V1 = c + γ p₁ V2          V2 = c + p₂ + γ (1 − p₂) V1
-#   ⇒ V1 = (c (1 + γ p₁) + γ p₁ p₂) / D,   D = 1 − γ² p₁ (1 − p₂)
-#   ∂V1/∂θ₁ = γ p₁ q₁ [(c + p₂) + γ (1 − p₂) V1] / D
-
-
-def _log_d(log_p1: Array, log_q1: Array, log_p2: Array | float, gamma: float) -> Array:
-    """log D, D = (1 − γ²) + γ² q₁ + γ² p₁ p₂: a sum of non-negative terms, no cancellation."""
-    log_g2 = 2.0 * math.log(gamma) if gamma > 0 else -np.inf
-    log_a = math.log1p(-gamma * gamma) if gamma < 1 else -np.inf
-    with np.errstate(divide="ignore"):
-        return np.logaddexp(np.logaddexp(log_a, log_g2 + log_q1), log_g2 + log_p1 + log_p2)
-
-
-def _value_and_gradient(theta1: Array, theta2: Array, gamma: float, offset: float) -> tuple[Array, Array]:
-    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
-    p1, q1 = np.exp(log_p1), np.exp(log_q1)
-    p2, q2 = sigmoid(theta2), sigmoid(-theta2)
-    inv_d = np.exp(-_log_d(log_p1, log_q1, log_sigmoid(theta2), gamma))
-    value = (offset * (1.0 + gamma * p1) + gamma * p1 * p2) * inv_d
-    grad = gamma * p1 * q1 * ((offset + p2) + gamma * q2 * value) * inv_d
-    return value, grad
-
-
-def _scalar_or_array(x: Array) -> Array | float:
-    return float(x) if np.ndim(x) == 0 else x
-
-
-def expected_return_with_offset(
-    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
-) -> Array | float:
-    """J_c = V^π(S1) when every reward gets + c: (c(1 + γp₁) + γp₁p₂) / (1 − γ²p₁(1 − p₂)).
-
-    Equals grid1d.expected_return at c = 0. θ may be arrays (broadcast); a float for scalars.
-    """
-    t1, t2 = np.broadcast_arrays(logit_array("theta1", theta1), logit_array("theta2", theta2))
-    gamma = discount(gamma)
-    value, _ = _value_and_gradient(t1, t2, gamma, reward_shift("reward_offset", reward_offset))
-    return _scalar_or_array(value)
-
-
-def expected_gradient(
-    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
-) -> Array | float:
-    """∂J_c/∂θ₁ exactly: γ p₁ (1 − p₁) [(c + p₂) + γ (1 − p₂) J_c] / (1 − γ² p₁ (1 − p₂)).
-
-    What every unbiased estimator here averages to. With c = 0 it is grid1d's
-    ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D². Example: ``expected_gradient(0.0)`` ≈ 0.176885.
-    """
-    t1, t2 = np.broadcast_arrays(logit_array("theta1", theta1), logit_array("theta2", theta2))
-    gamma = discount(gamma)
-    _, grad = _value_and_gradient(t1, t2, gamma, reward_shift("reward_offset", reward_offset))
-    return _scalar_or_array(grad)
-
-
-# ---------------------------------------------------------------------------------------
 # Exact moments by enumerating trajectories
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class EstimatorMoments:
-    """Exact moments of one episode's (G₀, X₀, Y), summed over all trajectories with P(τ).
+    """Exact moments of one episode's (G₀, X, Y), summed over all trajectories with P(τ).
 
-    Var X(b) = E[X₀²] − 2b E[X₀Y] + b² E[Y²] − E[X₀]²   (E[Y] = 0), minimal at b* = E[X₀Y]/E[Y²].
+    X is the weighted sum, Y the score (see the module docstring); ĝ(b) = X − bY.
+    Var ĝ(b) = E[X²] − 2b E[XY] + b² E[Y²] − E[X]²   (E[Y] = 0), minimal at b* = E[XY]/E[Y²].
     """
 
-    mean: float  #: E[X₀]: ∂J/∂θ₁ when the γᵗ weight is kept, biased without it
-    x_sq: float  #: E[X₀²]
-    x_score: float  #: E[X₀ Y]
+    mean: float  #: E[X]: ∂J/∂θ₁ when the γᵗ weight is kept, biased without it
+    weighted_sq: float  #: E[X²]
+    weighted_score: float  #: E[X Y]
     score_sq: float  #: E[Y²]
     score_mean: float  #: E[Y] — zero: the lemma E[∇log π] = 0, summed over the episode
     return_mean: float  #: E[G₀] = J_c = V(S1)
@@ -299,24 +256,24 @@ class EstimatorMoments:
 
     @property
     def optimal_baseline(self) -> float:
-        """b* = E[X₀ Y] / E[Y²]: the constant that minimizes the variance."""
-        return self.x_score / self.score_sq if self.score_sq > 0 else 0.0
+        """b* = E[X Y] / E[Y²]: the constant that minimizes the variance."""
+        return self.weighted_score / self.score_sq if self.score_sq > 0 else 0.0
 
     @property
     def return_variance(self) -> float:
         return max(self.return_sq - self.return_mean**2, 0.0)
 
     def variance(self, b: npt.ArrayLike) -> Array | float:
-        """Var X(b) for a constant baseline b (scalar or array of b's)."""
+        """Var ĝ(b) = Var(X − bY) for a constant baseline b (scalar or array of b's, same shape out)."""
         b = finite_array("b", b)
-        v = self.x_sq - 2.0 * b * self.x_score + b * b * self.score_sq - self.mean**2
-        return _scalar_or_array(np.maximum(v, 0.0))
+        v = self.weighted_sq - 2.0 * b * self.weighted_score + b * b * self.score_sq - self.mean**2
+        return scalar_or_array(np.maximum(v, 0.0))
 
     def variance_of(self, baseline: str | float, n: int = 2) -> float:
         """Exact variance of one per-episode estimate under a named or constant baseline.
 
         "mean" is the leave-one-out mean of the other n − 1 returns, independent of the
-        episode: Var = Var X(J) + E[Y²] Var(G₀) / (n − 1).
+        episode: Var = Var ĝ(J) + E[Y²] Var(G₀) / (n − 1).
         """
         baseline = _check_baseline(baseline)
         if baseline == "none":
@@ -333,13 +290,7 @@ class EstimatorMoments:
         return float(self.variance(baseline))
 
 
-def _enumeration_cap(log_q: float) -> int:
-    if log_q < -1e-300:
-        return int(min(MAX_ENUMERATED_LOOPS, math.ceil(math.log(1e-20) / log_q)))
-    return MAX_ENUMERATED_LOOPS
-
-
-_ALL_MOMENTS = ("mean", "x_sq", "x_score", "score_sq", "score_mean", "return_mean", "return_sq")
+_ALL_MOMENTS = ("mean", "weighted_sq", "weighted_score", "score_sq", "score_mean", "return_mean", "return_sq")
 
 
 def _moments_table(
@@ -350,23 +301,21 @@ def _moments_table(
     discount_weight: bool,
     want: tuple[str, ...] = _ALL_MOMENTS,
 ) -> tuple[dict[str, Array], int, Array]:
-    """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass."""
-    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
-    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
-    log_q = log_p1 + log_q2  # a loop: Right in S1, Left in S2
-    cap = _enumeration_cap(float(np.max(log_q)))
-    k = np.arange(cap + 1, dtype=np.int64)
-    loops = np.concatenate([k, k])[None, :]  # (1, 2(cap+1)): first every "left" ending, then every goal
-    goal = np.concatenate([np.zeros(cap + 1, bool), np.ones(cap + 1, bool)])[None, :]
-    log_end = np.where(goal, (log_p1 + log_p2)[:, None], log_q1[:, None])
-    prob = np.exp(loops * log_q[:, None] + log_end)  # (L, 2(cap+1))
-    p1, q1 = np.exp(log_p1)[:, None], np.exp(log_q1)[:, None]
+    """Moment sums for an array of θ₁ (shape (L,)): each a (L,) array, plus cap and missing mass.
+
+    Every trajectory with k ≤ grid1d.loop_cap(θ₁, θ₂) loops (one cap for the loopiest θ₁),
+    as a (L, 2(cap + 1)) table of P(τ) and of (G₀, X, Y)."""
+    cap = loop_cap(theta1, theta2)
+    kinds = trajectory_kinds(cap)
+    loops, goal = kinds[0][None, :], kinds[1][None, :]  # (1, 2(cap+1))
+    prob = np.exp(log_probability(loops, goal, theta1[:, None], theta2))  # (L, 2(cap+1))
+    p1, q1 = np.exp(log_sigmoid(theta1))[:, None], np.exp(log_sigmoid(-theta1))[:, None]
     t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
     x, y, g = t.weighted, t.score, t.ret
     products = {
         "mean": lambda: x,
-        "x_sq": lambda: x * x,
-        "x_score": lambda: x * y,
+        "weighted_sq": lambda: x * x,
+        "weighted_score": lambda: x * y,
         "score_sq": lambda: y * y,
         "score_mean": lambda: y,
         "return_mean": lambda: g,
@@ -380,13 +329,14 @@ def _moments_table(
 def exact_moments(
     theta1: float, theta2: float = 0.0, gamma: float = 0.9, reward_offset: float = 0.0, discount_weight: bool = True
 ) -> EstimatorMoments:
-    """Exact E[X₀], E[X₀²], E[X₀Y], E[Y²], E[G₀], E[G₀²] by summing over every trajectory
-    with k ≤ cap loops (cap: tail mass < 1e-20, at most MAX_ENUMERATED_LOOPS)."""
+    """Exact E[X], E[X²], E[XY], E[Y²], E[G₀], E[G₀²] by summing over every trajectory
+    with k ≤ grid1d.loop_cap(θ₁, θ₂) loops (tail mass < grid1d.TAIL_MASS, at most
+    grid1d.MAX_LISTED_LOOPS)."""
     theta1 = logit("theta1", theta1)
     theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
     offset = reward_shift("reward_offset", reward_offset)
-    discount_weight = _check_flag("discount_weight", discount_weight)
+    discount_weight = flag("discount_weight", discount_weight)
     sums, cap, missing = _moments_table(np.array([theta1]), theta2, gamma, offset, discount_weight)
     return EstimatorMoments(
         **{name: float(v[0]) for name, v in sums.items()}, missing_probability=float(missing[0]), max_loops=cap
@@ -435,15 +385,16 @@ def _baseline_per_episode(
 def gradient_samples(
     theta1: float,
     n: int,
+    rng: np.random.Generator,
     *,
     baseline: str | float = "none",
-    seed: int = 0,
     gamma: float = 0.9,
     theta2: float = 0.0,
     reward_offset: float = 0.0,
     discount_weight: bool = True,
 ) -> Array:
-    """n per-episode estimates of ∂J/∂θ₁, shape (n,): Σ_t γᵗ ψ_t (G_t − b) over the visits to S1.
+    """n per-episode estimates of ∂J/∂θ₁, shape (n,): ĝ(b) = Σ_t γᵗ ψ_t (G_t − b) = X − bY
+    over the visits to S1.
 
     Args:
         theta1, theta2: the policy; gamma: the discount in [0, 1].
@@ -451,13 +402,14 @@ def gradient_samples(
         baseline: "none"; a number (a constant b); "mean": the mean G₀ of the *other*
             episodes in the batch (leave-one-out, so unbiased; estimates then share a tiny
             O(1/n²) covariance); "value": the exact V^π(S1) (every visit is to S1);
-            "optimal": the exact variance-minimizing constant b* = E[X₀Y]/E[Y²].
-        seed: the same seed gives the same episodes, whichever baseline.
-        reward_offset: c added to every reward (it changes J; see expected_gradient).
+            "optimal": the exact variance-minimizing constant b* = E[XY]/E[Y²].
+        rng: the episodes are drawn from it; generators in the same state give the same
+            episodes, whichever baseline.
+        reward_offset: c added to every reward (it changes J; see grid1d.expected_return_grad).
         discount_weight: drop γᵗ (as much code does) to see the bias that costs.
 
     Example:
-        >>> gradient_samples(0.0, 3, seed=0).shape
+        >>> gradient_samples(0.0, 3, np.random.default_rng(0)).shape
         (3,)
     """
     n = positive_int("n", n, maximum=MAX_SAMPLES)
@@ -467,8 +419,8 @@ def gradient_samples(
     return compare_baselines(
         theta1,
         n,
+        rng,
         baselines=(baseline,),
-        seed=seed,
         gamma=gamma,
         theta2=theta2,
         reward_offset=reward_offset,
@@ -479,26 +431,27 @@ def gradient_samples(
 def compare_baselines(
     theta1: float,
     n: int,
+    rng: np.random.Generator,
     *,
     baselines: tuple[str | float, ...] = BASELINES,
-    seed: int = 0,
     gamma: float = 0.9,
     theta2: float = 0.0,
     reward_offset: float = 0.0,
     discount_weight: bool = True,
 ) -> dict[str | float, Array]:
-    """The same n episodes estimated under each baseline: {baseline: shape (n,) array}."""
+    """The same n episodes (drawn from ``rng``) estimated under each baseline:
+    {baseline: shape (n,) array of X − b·Y}."""
     theta1 = logit("theta1", theta1)
     theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
-    seed = check_seed(seed)
+    rng = check_rng(rng)
     offset = reward_shift("reward_offset", reward_offset)
-    discount_weight = _check_flag("discount_weight", discount_weight)
+    discount_weight = flag("discount_weight", discount_weight)
     checked = _check_baselines(baselines, _check_baseline)
     if "mean" in checked and n < 2:
         raise ValueError("n must be >= 2 for the 'mean' baseline (it averages the other episodes)")
-    episodes = sample_episodes(theta1, n, np.random.default_rng(seed), theta2=theta2, gamma=gamma)
+    episodes = sample_episodes(theta1, n, rng, theta2=theta2, gamma=gamma)
     terms = episode_terms(episodes, reward_offset=offset, discount_weight=discount_weight)
     moments = None
     if "value" in checked or "optimal" in checked:
@@ -506,13 +459,13 @@ def compare_baselines(
     return {b: terms.weighted - _baseline_per_episode(b, terms, moments) * terms.score for b in checked}
 
 
-def score_samples(theta1: float, n: int, *, seed: int = 0, gamma: float = 0.9, theta2: float = 0.0) -> Array:
-    """Σ_t ∇θ₁ log π(a_t|s_t) for n sampled episodes, shape (n,): mean zero (the lemma)."""
+def score_samples(theta1: float, n: int, rng: np.random.Generator, *, gamma: float = 0.9, theta2: float = 0.0) -> Array:
+    """Σ_t ∇θ₁ log π(a_t|s_t) for n episodes drawn from ``rng``, shape (n,): mean zero (the lemma)."""
     theta1 = logit("theta1", theta1)
     episodes = sample_episodes(
         theta1,
         positive_int("n", n, maximum=MAX_SAMPLES),
-        np.random.default_rng(check_seed(seed)),
+        check_rng(rng),
         theta2=theta2,
         gamma=gamma,
     )
@@ -542,7 +495,7 @@ def summarize(samples: npt.ArrayLike) -> SampleSummary:
 
 
 def empirical_variance_curve(terms_weighted: Array, terms_score: Array, b: npt.ArrayLike) -> Array:
-    """Sample variance of X₀ − b·Y over a grid of constant b, shape of b: a measured parabola."""
+    """Sample variance of X − b·Y over a grid of constant b, shape of b: a measured parabola."""
     x = finite_array("terms_weighted", terms_weighted).ravel()
     y = finite_array("terms_score", terms_score).ravel()
     bs = finite_array("b", b)
@@ -553,8 +506,9 @@ def empirical_variance_curve(terms_weighted: Array, terms_score: Array, b: npt.A
     return np.maximum(vxx - 2.0 * bs * vxy + bs * bs * vyy, 0.0)
 
 
-def running_mean(samples: npt.ArrayLike, points: int = 400) -> tuple[npt.NDArray[np.int64], Array]:
-    """The mean of the first m samples at ≤ ``points`` log-spaced m: (m, mean), both (≤ points,)."""
+def cumulative_mean(samples: npt.ArrayLike, points: int = 400) -> tuple[npt.NDArray[np.int64], Array]:
+    """The mean of the first m samples, (1/m) Σ_{i≤m} xᵢ, at ≤ ``points`` log-spaced m from 1
+    to len(samples): (m, mean), both shape (≤ points,). Not a moving-window mean."""
     x = finite_array("samples", samples).ravel()
     if x.size == 0:
         raise ValueError("samples must not be empty")
@@ -659,27 +613,22 @@ def _learning_step(
     Draws one (2, 1, learners, m) block of uniforms, shared by every baseline's row (common
     random numbers; see :func:`compare_learning` for the sampling formulas)."""
     learners = theta.shape[1]
-    log_p2, log_q2 = float(log_sigmoid(theta2)), float(log_sigmoid(-theta2))
-    p2 = math.exp(log_p2)
     u_loops, u_goal = rng.random((2, 1, learners, m))  # shared by every baseline
-    log_p1, log_q1 = log_sigmoid(theta)[..., None], log_sigmoid(-theta)[..., None]
-    p1, q1 = np.exp(log_p1), np.exp(log_q1)
-    log_q = np.minimum(log_p1 + log_q2, -1e-12)  # log of the loop probability, kept < 0
-    loops = np.floor(np.log1p(-u_loops) / log_q).astype(np.int64)
-    goal = u_goal * (q1 + p1 * p2) < p1 * p2
+    loops, goal = episodes_from_uniforms(u_loops, u_goal, theta[..., None], theta2)
+    p1, q1 = np.exp(log_sigmoid(theta)[..., None]), np.exp(log_sigmoid(-theta)[..., None])
     t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
-    grad_terms = t.weighted.copy()  # "none" keeps X₀; the others subtract b·Y in their own row
+    grad_terms = t.weighted.copy()  # "none" keeps X; the others subtract b·Y in their own row
     if "mean" in rows:
         i = rows["mean"]
         grad_terms[i] = t.weighted[i] - leave_one_out_mean(t.ret[i], axis=-1) * t.score[i]
     if "value" in rows:
         i = rows["value"]
-        v = _value_and_gradient(theta[i], np.full(learners, theta2), gamma, offset)[0]
+        v = np.asarray(expected_return(theta[i], theta2, gamma, offset))
         grad_terms[i] = t.weighted[i] - v[:, None] * t.score[i]
     if "optimal" in rows:
         i = rows["optimal"]
-        sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("x_score", "score_sq"))
-        b_star = np.where(sums["score_sq"] > 0, sums["x_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
+        sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("weighted_score", "score_sq"))
+        b_star = np.where(sums["score_sq"] > 0, sums["weighted_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
         grad_terms[i] = t.weighted[i] - b_star[:, None] * t.score[i]
     estimate = grad_terms.mean(axis=-1)
     return np.clip(theta + alpha * estimate, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT), estimate
@@ -723,8 +672,7 @@ def race_step(
     name = _check_learning_baseline(baseline)
     if name == "none":
         raise ValueError("baseline must be one of mean, value, optimal: the race compares it with none")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check_rng(rng)
     theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
     offset = reward_shift("reward_offset", reward_offset)
@@ -732,10 +680,10 @@ def race_step(
     if name == "mean" and m < 2:
         raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
     alpha = positive_float("step_size", step_size)
-    discount_weight = _check_flag("discount_weight", discount_weight)
+    discount_weight = flag("discount_weight", discount_weight)
     start = np.clip(pair, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)[:, None]  # (2 rows, 1 learner)
     new, estimate = _learning_step(start, rng, {"none": 0, name: 1}, theta2, gamma, offset, m, alpha, discount_weight)
-    objective = _value_and_gradient(new[:, 0], np.full(2, theta2), gamma, offset)[0]
+    objective = expected_return(new[:, 0], theta2, gamma, offset)
     return RaceStep(theta=new[:, 0].copy(), estimate=estimate[:, 0].copy(), objective=np.asarray(objective))
 
 
@@ -763,13 +711,14 @@ def exact_ascent_step(
     gamma = discount(gamma)
     offset = reward_shift("reward_offset", reward_offset)
     alpha = positive_float("step_size", step_size)
-    _, grad = _value_and_gradient(t1, np.full_like(t1, theta2), gamma, offset)
-    return _scalar_or_array(np.clip(t1 + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
+    grad = expected_return_grad(t1, theta2, gamma, offset)[0]
+    return scalar_or_array(np.clip(t1 + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
 
 
 def compare_learning(
     baselines: tuple[str, ...] = BASELINES,
     *,
+    rng: np.random.Generator,
     theta1_start: float = 0.0,
     theta2: float = 0.0,
     gamma: float = 0.9,
@@ -779,15 +728,13 @@ def compare_learning(
     episodes_per_update: int = 4,
     step_size: float = 1.0,
     discount_weight: bool = True,
-    seed: int = 0,
 ) -> dict[str, LearningRun]:
     """SGA θ₁ ← θ₁ + α · (mean of ``episodes_per_update`` estimates), for every learner of
-    every baseline at once: θ has shape (baselines, learners).
+    every baseline at once: θ has shape (baselines, learners); every uniform comes from ``rng``.
 
     Episodes come from shared uniforms (common random numbers): learner i of every baseline
-    sees the same u's, so differences between baselines are not luck of the draw. With
-    q = p₁(1 − p₂) the loop count is k = ⌊log(1 − u₁) / log q⌋ (a Geometric(1 − q) draw,
-    as grid1d.sample_episodes) and the goal is reached when u₂ < p₁p₂ / (1 − q).
+    sees the same u's, so differences between baselines are not luck of the draw
+    (grid1d.episodes_from_uniforms: the distribution of grid1d.sample_episodes by inverse CDF).
     "value" and "optimal" use each learner's exact V(S1) and b* at its current θ₁; "mean"
     the other episodes of the same update. θ₁ is clipped to ±LEARNER_THETA_LIMIT.
     """
@@ -804,8 +751,8 @@ def compare_learning(
     if "mean" in names and m < 2:
         raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
     alpha = positive_float("step_size", step_size)
-    discount_weight = _check_flag("discount_weight", discount_weight)
-    rng = np.random.default_rng(check_seed(seed))
+    discount_weight = flag("discount_weight", discount_weight)
+    rng = check_rng(rng)
 
     rows = {name: i for i, name in enumerate(names)}
     theta = np.full((len(names), learners), float(np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)))
@@ -814,5 +761,5 @@ def compare_learning(
     for step in range(updates):
         theta = _learning_step(theta, rng, rows, theta2, gamma, offset, m, alpha, discount_weight)[0]
         path[step + 1] = theta
-    objective = _value_and_gradient(path, np.full_like(path, theta2), gamma, offset)[0]
+    objective = np.asarray(expected_return(path, theta2, gamma, offset))
     return {name: LearningRun(baseline=name, theta=path[:, i], objective=objective[:, i]) for name, i in rows.items()}

@@ -7,6 +7,12 @@ The environment::
     S2 --Right--> S3   (r = +1, ends)    S2 --Left--> S1           (r = 0)
 
 The policy is sigmoid in each state: π(Right|S1) = σ(θ₁), π(Right|S2) = σ(θ₂).
+Below p₁ = σ(θ₁), q₁ = 1 − p₁, p₂ = σ(θ₂), q₂ = 1 − p₂.
+
+This module is the one place that computes the grid's quantities: J and its gradient (also
+with a reward offset c added to every reward), log D, the log-probability of a trajectory, the
+loop cap of every enumeration, and both samplers. ``estimators``, ``logtrick`` and
+``grid_learning`` build on it.
 
 Every episode starts in S1 and is "k loops, then an ending": k times S1 →R S2 →L S1, then
 either S1 →L (ends, nothing earned, "left") or S1 →R S2 →R S3 (goal). A loop happens with
@@ -21,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +36,12 @@ import numpy.typing as npt
 
 from pgcore._checks import (
     LOGIT_LIMIT,
+    bool_array,
     choice,
     discount,
+    finite_array,
     flag,
+    float_in_range,
     logit,
     logit_array,
     non_negative_float,
@@ -158,21 +168,39 @@ def worked_steps(
 # Exact values from the Bellman equations
 # ---------------------------------------------------------------------------------------
 #
-#   V(S1) = p₁ γ V(S2)                 V(S2) = p₂ · 1 + (1 − p₂) γ V(S1)
-#   ⇒ J = V(S1) = γ p₁ p₂ / D,   D = 1 − γ² p₁ (1 − p₂) = (1 − γ²) + γ²(1 − p₁) + γ² p₁ p₂
-#   ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D²        ∂J/∂θ₂ = γ p₁ p₂(1 − p₂)(1 − γ² p₁) / D²
-#
-# D is a sum of non-negative terms, and it is evaluated in log space so that θ = ±1000
-# and γ = 1 never divide 0 by 0.
+# With every reward shifted by a constant c (c = 0 is the plain task):
+#   V(S1) = c + γ p₁ V(S2)            V(S2) = c + p₂ · 1 + γ (1 − p₂) V(S1)
+#   ⇒ J_c = V(S1) = (c (1 + γ p₁) + γ p₁ p₂) / D,     D = 1 − γ² p₁ (1 − p₂)
+#   ∂J_c/∂θ₁ = γ p₁ q₁ ((c + p₂) + γ q₂ J_c) / D       (q = 1 − p)
+#   ∂J_c/∂θ₂ = γ p₁ p₂ q₂ (1 − γ J_c) / D
+# At c = 0 these are J = γ p₁ p₂ / D, ∂J/∂θ₁ = γ p₂ p₁ q₁ / D², ∂J/∂θ₂ = γ p₁ p₂ q₂ (1 − γ² p₁) / D²:
+# products of non-negative factors, evaluated in log space so that θ = ±1000 and γ = 1 never
+# divide 0 by 0. With c ≠ 0 the numerators can change sign, so they are computed directly.
 
 
-def _log_terms(theta1: Array, theta2: Array, gamma: float) -> dict[str, Any]:
-    log_g = np.log(gamma) if gamma > 0 else -np.inf
-    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)  # log p₁, log(1 − p₁)
-    log_p2, log_q2 = log_sigmoid(theta2), log_sigmoid(-theta2)
-    log_a = np.log1p(-gamma * gamma) if gamma < 1 else -np.inf  # log(1 − γ²)
-    log_d = np.logaddexp(np.logaddexp(log_a, 2 * log_g + log_q1), 2 * log_g + log_p1 + log_p2)
-    return dict(log_g=log_g, log_p1=log_p1, log_q1=log_q1, log_p2=log_p2, log_q2=log_q2, log_a=log_a, log_d=log_d)
+def log_denominator(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9) -> Array | float:
+    """log D, D = 1 − γ² p₁ (1 − p₂): 1 over the expected discounted number of visits to S1
+    (Σ_k (γ² q)^k = 1/D, q = p₁(1 − p₂) the chance of a loop), and the denominator of J.
+
+    Written as D = (1 − γ²) + γ²(1 − p₁) + γ² p₁ p₂, a sum of non-negative terms, and summed
+    with ``logaddexp`` from log σ(±θ): no cancellation even when p₁ → 1, p₂ → 0 and γ = 1
+    (then D → 0 and log D stays accurate). θ₁, θ₂ broadcast; a float for scalars.
+
+    >>> round(math.exp(log_denominator(0.0)), 12)   # 1 − 0.81 · ½ · ½
+    0.7975
+    """
+    gamma = discount(gamma)
+    t1, t2 = _thetas(theta1, theta2)
+    return scalar_or_array(_log_d(t1, t2, gamma))
+
+
+def _log_d(theta1: Array, theta2: Array, gamma: float) -> Array:
+    """:func:`log_denominator` for checked arguments (the hot path of J and its gradient)."""
+    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
+    log_p2 = log_sigmoid(theta2)
+    log_g2 = 2.0 * math.log(gamma) if gamma > 0 else -np.inf  # log γ²
+    log_a = math.log1p(-gamma * gamma) if gamma < 1 else -np.inf  # log(1 − γ²)
+    return np.asarray(np.logaddexp(np.logaddexp(log_a, log_g2 + log_q1), log_g2 + log_p1 + log_p2), dtype=np.float64)
 
 
 def _thetas(theta1: npt.ArrayLike, theta2: npt.ArrayLike) -> tuple[Array, Array]:
@@ -184,39 +212,70 @@ def _thetas(theta1: npt.ArrayLike, theta2: npt.ArrayLike) -> tuple[Array, Array]
         raise ValueError(f"theta1 and theta2 shapes {t1.shape} and {t2.shape} do not broadcast") from err
 
 
-def _as_output(x: Array) -> Array | float:
-    return float(x) if np.ndim(x) == 0 else x
+def scalar_or_array(x: npt.ArrayLike) -> Array | float:
+    """A 0-d result as a Python float, anything else as the array it is (scalar in, scalar out)."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x)  # type: ignore[arg-type]
 
 
-def expected_return(theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9) -> Array | float:
-    """J(θ) = V^π(S1) = γ p₁ p₂ / (1 − γ² p₁ (1 − p₂)); a float, or an array for array θ."""
+def _value_and_gradient(t1: Array, t2: Array, gamma: float, c: float) -> tuple[Array, Array, Array]:
+    """(J_c, ∂J_c/∂θ₁, ∂J_c/∂θ₂) for checked, broadcast θ arrays: the formulas above."""
+    if gamma == 0.0:  # every episode is one step: J_c = c whatever θ
+        zero = np.zeros_like(t1)
+        return zero + c, zero, zero.copy()
+    log_d = _log_d(t1, t2, gamma)
+    log_p1, log_q1 = log_sigmoid(t1), log_sigmoid(-t1)
+    log_p2, log_q2 = log_sigmoid(t2), log_sigmoid(-t2)
+    if c == 0.0:
+        log_g = math.log(gamma)
+        log_j = log_g + log_p1 + log_p2 - log_d
+        d_theta1 = np.exp(log_j + log_q1 - log_d)
+        # 1 − γ² p₁ = (1 − γ²) + γ²(1 − p₁), both non-negative
+        log_a = math.log1p(-gamma * gamma) if gamma < 1 else -np.inf
+        log_one_minus = np.logaddexp(log_a, 2 * log_g + log_q1)
+        d_theta2 = np.exp(log_j + log_q2 + log_one_minus - log_d)
+        return np.exp(log_j), d_theta1, d_theta2
+    p1, q1, p2, q2 = np.exp(log_p1), np.exp(log_q1), np.exp(log_p2), np.exp(log_q2)
+    inv_d = np.exp(-log_d)
+    value = (c * (1.0 + gamma * p1) + gamma * p1 * p2) * inv_d
+    d_theta1 = gamma * p1 * q1 * ((c + p2) + gamma * q2 * value) * inv_d
+    d_theta2 = gamma * p1 * p2 * q2 * (1.0 - gamma * value) * inv_d
+    return value, d_theta1, d_theta2
+
+
+def expected_return(
+    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
+) -> Array | float:
+    """J_c(θ) = V^π(S1) = (c(1 + γp₁) + γp₁p₂) / (1 − γ²p₁(1 − p₂)), c = ``reward_offset``
+    added to every reward (c = 0: J = γp₁p₂ / D). θ₁, θ₂ broadcast; a float for scalars, else
+    an array of their broadcast shape.
+
+    >>> round(expected_return(0.0), 6)       # 0.225 / 0.7975
+    0.282132
+    """
     gamma = discount(gamma)
+    c = reward_shift("reward_offset", reward_offset)
     t1, t2 = _thetas(theta1, theta2)
-    if gamma == 0.0:
-        return _as_output(np.zeros_like(t1))
-    lt = _log_terms(t1, t2, gamma)
-    return _as_output(np.exp(lt["log_g"] + lt["log_p1"] + lt["log_p2"] - lt["log_d"]))
+    return scalar_or_array(_value_and_gradient(t1, t2, gamma, c)[0])
 
 
 def expected_return_grad(
-    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9
+    theta1: npt.ArrayLike, theta2: npt.ArrayLike = 0.0, gamma: float = 0.9, reward_offset: float = 0.0
 ) -> tuple[Array | float, Array | float]:
-    """The exact gradient (∂J/∂θ₁, ∂J/∂θ₂), analytic, from the closed form of J.
+    """The exact gradient (∂J_c/∂θ₁, ∂J_c/∂θ₂), analytic, from the Bellman equations.
 
-    ∂J/∂θ₁ = γ p₂ p₁(1 − p₁) / D²,   ∂J/∂θ₂ = γ p₁ p₂(1 − p₂)(1 − γ² p₁) / D².
+    ∂J_c/∂θ₁ = γ p₁ q₁ ((c + p₂) + γ q₂ J_c) / D,   ∂J_c/∂θ₂ = γ p₁ p₂ q₂ (1 − γ J_c) / D,
+    which at c = 0 are γ p₂ p₁q₁ / D² and γ p₁ p₂q₂ (1 − γ² p₁) / D². Shapes as
+    :func:`expected_return`; ∂J_c/∂θ₁ is what every unbiased estimator of the Baselines and
+    Gradient step pages averages to.
+
+    >>> round(expected_return_grad(0.0)[0], 6)   # 0.1125 / 0.7975²
+    0.176885
     """
     gamma = discount(gamma)
+    c = reward_shift("reward_offset", reward_offset)
     t1, t2 = _thetas(theta1, theta2)
-    if gamma == 0.0:
-        zero = _as_output(np.zeros_like(t1))
-        return zero, zero
-    lt = _log_terms(t1, t2, gamma)
-    log_j = lt["log_g"] + lt["log_p1"] + lt["log_p2"] - lt["log_d"]
-    d_theta1 = np.exp(log_j + lt["log_q1"] - lt["log_d"])
-    # 1 − γ² p₁ = (1 − γ²) + γ²(1 − p₁), both non-negative
-    log_one_minus = np.logaddexp(lt["log_a"], 2 * lt["log_g"] + lt["log_q1"])
-    d_theta2 = np.exp(log_j + lt["log_q2"] + log_one_minus - lt["log_d"])
-    return _as_output(d_theta1), _as_output(d_theta2)
+    _, d_theta1, d_theta2 = _value_and_gradient(t1, t2, gamma, c)
+    return scalar_or_array(d_theta1), scalar_or_array(d_theta2)
 
 
 @dataclass(frozen=True)
@@ -315,24 +374,57 @@ class Episodes:
     @property
     def probability(self) -> Array:
         """P(τ) = q^k · (p₁p₂ if goal else 1 − p₁), q = p₁(1 − p₂)."""
-        lp = _episode_log_prob(self.loops, self.reached_goal, self.theta1, self.theta2)
-        return np.exp(lp)
+        return np.exp(log_probability(self.loops, self.reached_goal, self.theta1, self.theta2))
 
 
-def _episode_log_prob(
-    loops: npt.NDArray[np.int64], reached_goal: npt.NDArray[np.bool_], theta1: float, theta2: float
+def _loop_counts(name: str, value: Any) -> npt.NDArray[np.int64]:
+    """An array of whole numbers >= 0 (loop counts), else ValueError naming it."""
+    try:
+        array = np.asarray(value) if not isinstance(value, bool) else np.asarray(None)
+    except (TypeError, ValueError, OverflowError):  # ragged lists and the like
+        array = np.asarray(None)
+    if array.dtype.kind not in "iu" or (array.size and array.min() < 0):
+        raise ValueError(f"{name} must be whole numbers >= 0, got {value!r}"[:200])
+    return array.astype(np.int64)
+
+
+def log_probability(
+    loops: npt.ArrayLike, reached_goal: npt.ArrayLike, theta1: npt.ArrayLike, theta2: npt.ArrayLike
 ) -> Array:
-    log_loop = float(log_sigmoid(theta1) + log_sigmoid(-theta2))
-    log_goal = float(log_sigmoid(theta1) + log_sigmoid(theta2))
-    log_left = float(log_sigmoid(-theta1))
+    """log P(τ) = k log q + (log p₁p₂ if goal else log(1 − p₁)), q = p₁(1 − p₂).
+
+    Every argument broadcasts (e.g. loops of shape (m,) against θ₁ of shape (L, 1) gives
+    (L, m)); the result has the broadcast shape.
+    """
+    k = _loop_counts("loops", loops)
+    reached_goal = bool_array("reached_goal", reached_goal)
+    t1, t2 = logit_array("theta1", theta1), logit_array("theta2", theta2)
+    try:
+        np.broadcast_shapes(k.shape, reached_goal.shape, t1.shape, t2.shape)
+    except ValueError as err:
+        raise ValueError("loops, reached_goal, theta1 and theta2 must broadcast to one shape") from err
+    log_loop = log_sigmoid(t1) + log_sigmoid(-t2)
+    log_goal = log_sigmoid(t1) + log_sigmoid(t2)
+    log_left = log_sigmoid(-t1)
     # k · log q with k = 0 must stay 0 even when log q = −inf
-    loop_part = np.where(loops > 0, loops * log_loop, 0.0) if np.isinf(log_loop) else loops * log_loop
+    with np.errstate(invalid="ignore"):
+        loop_part = np.where(k > 0, k * log_loop, 0.0)
     return np.asarray(loop_part + np.where(reached_goal, log_goal, log_left), dtype=np.float64)
 
 
 MAX_SAMPLES = 20_000_000
 #: The longest trajectory (in loops S1 → S2 → S1) that is ever listed or drawn.
 MAX_LISTED_LOOPS = 10_000
+#: Enumerations list enough loops that the trajectories left out carry less probability than this.
+TAIL_MASS = 1e-20
+
+
+def check_rng(rng: Any) -> np.random.Generator:
+    """``rng`` if it is a ``numpy.random.Generator`` (as Gymnasium's samplers take), else
+    ValueError naming ``rng``: an int seed is refused, so one generator can feed many draws."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
 
 
 def sample_episodes(
@@ -346,7 +438,8 @@ def sample_episodes(
     """Sample n independent episodes from S1 with one vectorized draw per quantity.
 
     k ~ Geometric: P(k) = q^k (1 − q), q = p₁(1 − p₂); the ending is independent of k,
-    goal with probability p₁p₂ / (1 − q).
+    goal with probability p₁p₂ / (1 − q). (:func:`episodes_from_uniforms` draws the same
+    distribution from given uniforms, for learners that share them; tests check the two agree.)
 
     Args:
         theta1, theta2: the policy parameters in S1 and S2.
@@ -358,8 +451,7 @@ def sample_episodes(
     theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check_rng(rng)
     p1, q1 = float(sigmoid(theta1)), float(sigmoid(-theta1))
     p2 = float(sigmoid(theta2))
     stop = q1 + p1 * p2  # 1 − q, written without cancellation
@@ -368,6 +460,73 @@ def sample_episodes(
     loops = rng.geometric(min(max(stop, 1e-12), 1.0), size=n).astype(np.int64) - 1
     reached_goal = rng.random(n) < (p1 * p2) / max(stop, 1e-300)
     return Episodes(loops=loops, reached_goal=reached_goal, theta1=theta1, theta2=theta2, gamma=gamma)
+
+
+def _uniforms(name: str, value: Any) -> Array:
+    """An array of numbers in [0, 1), else ValueError naming it."""
+    array = finite_array(name, value)
+    if array.size and (array.min() < 0.0 or array.max() >= 1.0):
+        raise ValueError(f"{name} must hold uniforms in [0, 1)")
+    return array
+
+
+def episodes_from_uniforms(
+    u_loops: Array, u_goal: Array, theta1: npt.ArrayLike, theta2: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """(k, reached_goal) from two uniforms per episode, by inverse CDF: the distribution of
+    :func:`sample_episodes`, for learners that must share their random numbers.
+
+    k = ⌊log(1 − u₁) / log q⌋ is Geometric: P(k ≥ j) = P(1 − u₁ ≤ q^j) = q^j. The goal is
+    reached when u₂ < p₁p₂ / (1 − q), i.e. u₂ (q₁ + p₁p₂) < p₁p₂. ``u_loops`` and ``u_goal``
+    have one shape; θ₁ broadcasts against it (e.g. one θ₁ per learner), θ₂ is one number. The
+    results have the broadcast shape of θ₁ and the uniforms.
+    """
+    u_loops, u_goal = _uniforms("u_loops", u_loops), _uniforms("u_goal", u_goal)
+    if u_loops.shape != u_goal.shape:
+        raise ValueError(f"u_loops and u_goal must have one shape, got {u_loops.shape} and {u_goal.shape}")
+    theta1 = logit_array("theta1", theta1)
+    theta2 = logit("theta2", theta2)
+    try:
+        np.broadcast_shapes(theta1.shape, u_loops.shape)
+    except ValueError as err:
+        raise ValueError(f"theta1 of shape {theta1.shape} does not broadcast to the uniforms' {u_loops.shape}") from err
+    log_p1, log_q1 = log_sigmoid(theta1), log_sigmoid(-theta1)
+    p1, q1 = np.exp(log_p1), np.exp(log_q1)
+    p2 = math.exp(float(log_sigmoid(theta2)))
+    # log of the loop probability, kept < 0 so a policy that loops forever still ends
+    log_q = np.minimum(log_p1 + float(log_sigmoid(-theta2)), -1e-12)
+    loops = np.floor(np.log1p(-u_loops) / log_q).astype(np.int64)
+    reached_goal = u_goal * (q1 + p1 * p2) < p1 * p2
+    return loops, reached_goal
+
+
+def loop_cap(theta1: npt.ArrayLike, theta2: float = 0.0, tail_mass: float = TAIL_MASS) -> int:
+    """How many loops an enumeration lists: k_max = ⌈log(tail_mass) / log q⌉, q = p₁(1 − p₂).
+
+    The trajectories with more loops have total probability q^{k_max + 1} ≤ q · tail_mass <
+    tail_mass. θ₁ may be an array: the cap then covers its loopiest entry. At least 1, at most
+    MAX_LISTED_LOOPS (a policy that loops almost surely). The one rule every enumeration of
+    the grid uses (``enumerate_trajectories`` callers, ``estimators.exact_moments``).
+    """
+    t1 = logit_array("theta1", theta1)
+    theta2 = logit("theta2", theta2)
+    tail_mass = float_in_range("tail_mass", tail_mass, 0.0, 1.0, low_open=True)
+    if t1.size == 0:
+        raise ValueError("theta1 must hold at least one number")
+    log_q = float(np.max(log_sigmoid(t1))) + float(log_sigmoid(-theta2))
+    if log_q > -1e-12:  # q within 1e-12 of 1 (or rounded to it): no cap short of the ceiling
+        return MAX_LISTED_LOOPS
+    k = math.ceil(math.log(tail_mass) / log_q)
+    return int(min(max(k, 1), MAX_LISTED_LOOPS))
+
+
+def trajectory_kinds(max_loops: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Every (k, reached_goal) with k = 0 … max_loops, shape (2(max_loops + 1),) each, in
+    order of length: (0, left), (0, goal), (1, left), (1, goal), … — row 2k + goal."""
+    max_loops = whole_number("max_loops", max_loops, 0, MAX_LISTED_LOOPS)
+    loops = np.repeat(np.arange(max_loops + 1, dtype=np.int64), 2)
+    reached_goal = np.tile(np.array([False, True]), max_loops + 1)
+    return loops, reached_goal
 
 
 @dataclass(frozen=True)
@@ -390,14 +549,15 @@ class TrajectoryTable:
 def enumerate_trajectories(
     theta1: float, theta2: float = 0.0, gamma: float = 0.9, max_loops: int = 10
 ) -> TrajectoryTable:
-    """Every trajectory with k = 0 … max_loops loops and both endings, in order of length."""
+    """Every trajectory with k = 0 … max_loops loops and both endings, in order of length.
+
+    ``max_loops=loop_cap(theta1, theta2)`` lists every trajectory that matters (the rest
+    carry less than TAIL_MASS); a small cap shows the first rows of the sum.
+    """
     theta1 = logit("theta1", theta1)
     theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
-    max_loops = whole_number("max_loops", max_loops, 0, MAX_LISTED_LOOPS)
-    k = np.arange(max_loops + 1, dtype=np.int64)
-    loops = np.repeat(k, 2)
-    reached_goal = np.tile(np.array([False, True]), max_loops + 1)
+    loops, reached_goal = trajectory_kinds(max_loops)
     eps = Episodes(loops=loops, reached_goal=reached_goal, theta1=theta1, theta2=theta2, gamma=gamma)
     prob = eps.probability
     ret = eps.returns

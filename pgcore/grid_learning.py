@@ -18,6 +18,10 @@ mean, since E[Σ_t γᵗ ψ_t] = E[Σ_t ψ_t] = 0.
 
 The exact path beside it (``estimators.exact_ascent_step``) takes θ₁ ← θ₁ + α ∂J/∂θ₁ with
 the closed-form gradient: gradient ascent without the noise.
+
+``reinforce_reference`` computes one episode's estimate the way a textbook writes it, a loop
+over the steps; every vectorized estimate in pgcore (``estimate_theta1`` here,
+``estimators.gradient_samples``) is tested against it.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgcore._checks import choice, instance, logit, positive_float, reward_shift
+from pgcore._checks import choice, discount, instance, logit, positive_float, reward_shift
 from pgcore.estimators import episode_terms, exact_moments
-from pgcore.grid1d import Episodes, expected_return, expected_return_grad, sample_episodes
+from pgcore.grid1d import Episodes, expected_return, expected_return_grad, sample_episodes, trajectory_steps
+from pgcore.policies import sigmoid
 
 __all__ = [
     "ESTIMATORS",
@@ -36,6 +41,7 @@ __all__ = [
     "SampledUpdate",
     "estimate_theta1",
     "expected_estimate",
+    "reinforce_reference",
     "sampled_update",
 ]
 
@@ -43,6 +49,56 @@ __all__ = [
 ESTIMATORS = ("return", "reward_to_go", "no_discount")
 #: How far θ₁ may go: σ(±20) is within 2e-9 of 0 or 1, the policy is decided.
 THETA_LIMIT = 20.0
+
+
+def reinforce_reference(
+    loops: int,
+    reached_goal: bool,
+    theta1: float,
+    *,
+    gamma: float = 0.9,
+    estimator: str = "return",
+    baseline: float = 0.0,
+    reward_offset: float = 0.0,
+) -> float:
+    """One episode's estimate ĝ₁ of ∂J/∂θ₁, step by step: the readable reference implementation.
+
+    The episode is k = ``loops`` loops and then its ending, as the rows (s_t, a_t, r_t) of
+    ``grid1d.trajectory_steps``; every reward is shifted by c = ``reward_offset``. Then
+
+        G_t = (r_t + c) + γ G_{t+1}                     the return from step t (G after the end = 0)
+        ψ_t = ∂ log π(a_t|s_t)/∂θ₁ = 1 − p₁ for Right in S1, −p₁ for Left in S1, 0 in S2
+
+        "return"          ĝ₁ = (G₀ − b) Σ_t ψ_t
+        "reward_to_go"    ĝ₁ = Σ_t γᵗ (G_t − b) ψ_t
+        "no_discount"     ĝ₁ = Σ_t (G_t − b) ψ_t
+
+    with b = ``baseline``, one number for the whole episode. Slow (a Python loop over 2k + 2
+    steps) and meant to be: the vectorized closed forms are checked against it.
+
+    >>> round(reinforce_reference(0, True, 0.0), 6)   # straight to the goal: G₀ = γ = 0.9, ψ₀ = 1 − ½
+    0.45
+    """
+    theta1 = logit("theta1", theta1)
+    gamma = discount(gamma)
+    estimator = choice("estimator", estimator, ESTIMATORS)
+    b = reward_shift("baseline", baseline)
+    c = reward_shift("reward_offset", reward_offset)
+    steps = trajectory_steps(loops, reached_goal)  # checks loops and reached_goal
+    p1 = float(sigmoid(theta1))
+    psi = [((1.0 - p1) if action == "right" else -p1) if state == "S1" else 0.0 for state, action, _, _ in steps]
+    returns = [0.0] * len(steps)
+    later = 0.0
+    for t in reversed(range(len(steps))):
+        later = (steps[t][2] + c) + gamma * later
+        returns[t] = later
+    if estimator == "return":
+        return (returns[0] - b) * sum(psi)
+    estimate = 0.0
+    for t in range(len(steps)):
+        weight = gamma**t if estimator == "reward_to_go" else 1.0
+        estimate += weight * (returns[t] - b) * psi[t]
+    return estimate
 
 
 def estimate_theta1(episodes: Episodes, estimator: str = "return", baseline: float = 0.0) -> np.ndarray:

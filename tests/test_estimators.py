@@ -1,55 +1,57 @@
-"""pgcore.estimators: closed forms vs a per-step loop, unbiasedness, variance ordering, b*,
-the lemma, the exact offset gradient (finite differences and torch), seed 004's arithmetic."""
+"""pgcore.estimators: closed forms vs the per-step reference (grid_learning.reinforce_reference),
+unbiasedness, variance ordering, b*, the lemma, seed 004's arithmetic, the learners.
+(J_c and its gradient with a reward offset are grid1d's, tested in test_grid1d.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from pgcore.estimators import (
     BASELINES,
     baseline_arithmetic,
     compare_baselines,
     compare_learning,
+    cumulative_mean,
     empirical_variance_curve,
     episode_terms,
     exact_moments,
-    expected_gradient,
-    expected_return_with_offset,
     gradient_samples,
     learning_curves,
     leave_one_out_mean,
-    running_mean,
     score_samples,
     summarize,
     variance_by_offset,
 )
 from pgcore.grid1d import expected_return, expected_return_grad, sample_episodes, trajectory_steps
-from pgcore.policies import sigmoid
+from pgcore.grid_learning import reinforce_reference
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def expected_gradient(theta1, theta2=0.0, gamma=0.9, reward_offset=0.0):
+    """∂J_c/∂θ₁, grid1d's."""
+    return expected_return_grad(theta1, theta2, gamma, reward_offset)[0]
+
 
 # ---------------------------------------------------------------------------------------
-# A deliberately slow reference: walk every step of every episode
+# The per-step reference: walk every step of every episode (pgcore.grid_learning)
 # ---------------------------------------------------------------------------------------
 
 
 def loop_reference(loops, reached_goal, theta1, gamma, offset, discount_weight, baselines):
-    """Σ_t w_t ψ_t (G_t − b) per episode with explicit per-step loops; baselines (n,)."""
-    p1 = float(sigmoid(theta1))
-    out = []
-    for k, goal, b in zip(loops, reached_goal, baselines):
-        steps = trajectory_steps(int(k), bool(goal))
-        rewards = [reward + offset for (_, _, reward, _) in steps]
-        total = 0.0
-        for t, (state, action, _, _) in enumerate(steps):
-            if state != "S1":
-                continue
-            g_t = sum(gamma ** (j - t) * rewards[j] for j in range(t, len(steps)))
-            psi = (1.0 - p1) if action == "right" else -p1
-            weight = gamma**t if discount_weight else 1.0
-            total += weight * psi * (g_t - b)
-        out.append(total)
-    return np.array(out)
+    """Σ_t w_t ψ_t (G_t − b) per episode by reinforce_reference's per-step loop; baselines (n,)."""
+    estimator = "reward_to_go" if discount_weight else "no_discount"
+    return np.array(
+        [
+            reinforce_reference(
+                int(k), bool(goal), theta1, gamma=gamma, estimator=estimator, baseline=b, reward_offset=offset
+            )
+            for k, goal, b in zip(loops, reached_goal, baselines)
+        ]
+    )
 
 
 def loop_returns(loops, reached_goal, gamma, offset):
@@ -80,8 +82,8 @@ def test_vectorized_equals_per_step_loop(theta1, theta2, gamma, offset, weighted
     got = gradient_samples(
         theta1,
         n,
+        rng(seed),
         baseline=baseline,
-        seed=seed,
         gamma=gamma,
         theta2=theta2,
         reward_offset=offset,
@@ -116,49 +118,10 @@ def test_episode_returns_match_loop():
 
 
 # ---------------------------------------------------------------------------------------
-# Exact J and ∂J/∂θ₁ with a reward offset
+# Extreme θ (J_c and its gradient themselves: test_grid1d.py)
 # ---------------------------------------------------------------------------------------
 
 OFFSET_POINTS = [(0.0, 0.0, 0.9, 0.0), (0.8, -1.2, 0.95, 1.5), (-1.0, 2.0, 1.0, -0.7), (3.0, -3.0, 0.6, 2.0)]
-
-
-@pytest.mark.parametrize("t1, t2, gamma, c", OFFSET_POINTS)
-def test_offset_value_solves_bellman_and_matches_grid1d(t1, t2, gamma, c):
-    p1, p2 = float(sigmoid(t1)), float(sigmoid(t2))
-    # V = r̄ + γ P V with every reward shifted by c, solved as a 2×2 linear system
-    a = np.array([[1.0, -gamma * p1], [-gamma * (1 - p2), 1.0]])
-    v = np.linalg.solve(a, np.array([c, c + p2]))
-    assert expected_return_with_offset(t1, t2, gamma, c) == pytest.approx(v[0], rel=1e-12)
-    assert expected_return_with_offset(t1, t2, gamma, 0.0) == pytest.approx(expected_return(t1, t2, gamma), rel=1e-12)
-
-
-@pytest.mark.parametrize("t1, t2, gamma, c", OFFSET_POINTS)
-def test_offset_gradient_by_finite_differences(t1, t2, gamma, c):
-    eps = 1e-6
-    fd = (expected_return_with_offset(t1 + eps, t2, gamma, c) - expected_return_with_offset(t1 - eps, t2, gamma, c)) / (
-        2 * eps
-    )
-    assert expected_gradient(t1, t2, gamma, c) == pytest.approx(fd, rel=1e-6, abs=1e-10)
-
-
-@pytest.mark.parametrize("t1, t2, gamma, c", OFFSET_POINTS)
-def test_offset_gradient_by_torch_autograd(t1, t2, gamma, c):
-    theta1 = torch.tensor(t1, dtype=torch.float64, requires_grad=True)
-    p1, p2 = torch.sigmoid(theta1), torch.sigmoid(torch.tensor(t2, dtype=torch.float64))
-    a = torch.stack(
-        [
-            torch.stack([torch.ones((), dtype=torch.float64), -gamma * p1]),
-            torch.stack([-gamma * (1 - p2), torch.ones((), dtype=torch.float64)]),
-        ]
-    )
-    v = torch.linalg.solve(a, torch.stack([torch.tensor(c, dtype=torch.float64), c + p2]))
-    v[0].backward()
-    assert expected_gradient(t1, t2, gamma, c) == pytest.approx(theta1.grad.item(), rel=1e-10, abs=1e-12)
-
-
-def test_gradient_without_offset_is_grid1d_gradient():
-    for t1, t2, gamma in [(0.0, 0.0, 0.9), (2.0, -1.0, 1.0), (-3.0, 0.5, 0.3)]:
-        assert expected_gradient(t1, t2, gamma) == pytest.approx(expected_return_grad(t1, t2, gamma)[0], rel=1e-12)
 
 
 def test_extreme_thetas_stay_finite():
@@ -166,9 +129,11 @@ def test_extreme_thetas_stay_finite():
         for t2 in (-1000.0, 1000.0):
             assert np.isfinite(expected_gradient(t1, t2, 0.9, 1.0))
             mom = exact_moments(t1, t2, 0.9, 1.0)
-            assert np.isfinite([mom.mean, mom.x_sq, mom.optimal_baseline]).all()
+            assert np.isfinite([mom.mean, mom.weighted_sq, mom.optimal_baseline]).all()
             assert np.all(
-                np.isfinite(gradient_samples(t1, 1000, baseline="optimal", gamma=0.9, theta2=t2, reward_offset=1.0))
+                np.isfinite(
+                    gradient_samples(t1, 1000, rng(0), baseline="optimal", gamma=0.9, theta2=t2, reward_offset=1.0)
+                )
             )
 
 
@@ -182,7 +147,7 @@ def test_enumerated_mean_is_the_exact_gradient_and_score_mean_is_zero(t1, t2, ga
     mom = exact_moments(t1, t2, gamma, c)
     assert mom.missing_probability < 1e-15
     assert mom.mean == pytest.approx(expected_gradient(t1, t2, gamma, c), rel=1e-10, abs=1e-13)
-    assert mom.return_mean == pytest.approx(expected_return_with_offset(t1, t2, gamma, c), rel=1e-10, abs=1e-13)
+    assert mom.return_mean == pytest.approx(expected_return(t1, t2, gamma, c), rel=1e-10, abs=1e-13)
     assert abs(mom.score_mean) < 1e-13  # E[Σ γᵗ ψ_t] = 0
     assert abs(exact_moments(t1, t2, gamma, c, discount_weight=False).score_mean) < 1e-12
 
@@ -191,7 +156,7 @@ def test_dropping_the_discount_weight_biases_the_estimator():
     mom = exact_moments(0.0, 0.0, 0.9, 0.0, discount_weight=False)
     truth = expected_gradient(0.0)
     assert mom.mean > truth * 1.05  # later visits are over-credited
-    x = gradient_samples(0.0, 400_000, seed=5, discount_weight=False)
+    x = gradient_samples(0.0, 400_000, rng(5), discount_weight=False)
     s = summarize(x)
     assert abs(s.mean - mom.mean) < 4 * s.standard_error
     assert abs(s.mean - truth) > 4 * s.standard_error
@@ -217,7 +182,7 @@ def test_optimal_baseline_is_not_expected_return():
 def test_exact_variance_matches_sample_variance_for_every_baseline():
     n = 200_000
     mom = exact_moments(0.5, -0.5, 0.9, 0.4)
-    samples = compare_baselines(0.5, n, seed=9, theta2=-0.5, reward_offset=0.4)
+    samples = compare_baselines(0.5, n, rng(9), theta2=-0.5, reward_offset=0.4)
     for name in BASELINES:
         x = samples[name]
         exact = mom.variance_of(name, n)
@@ -234,7 +199,7 @@ def test_exact_variance_matches_sample_variance_for_every_baseline():
 @pytest.mark.parametrize("theta1", [-1.5, 0.0, 1.0, 2.5])
 def test_every_baseline_is_unbiased(theta1):
     truth = expected_return_grad(theta1, 0.3, 0.9)[0]
-    samples = compare_baselines(theta1, 200_000, baselines=BASELINES + (2.0, -1.0), seed=21, theta2=0.3)
+    samples = compare_baselines(theta1, 200_000, rng(21), baselines=BASELINES + (2.0, -1.0), theta2=0.3)
     for name, x in samples.items():
         s = summarize(x)
         assert abs(s.mean - truth) < 4 * s.standard_error, (name, s.mean, truth)
@@ -243,7 +208,7 @@ def test_every_baseline_is_unbiased(theta1):
 @pytest.mark.parametrize("offset", [-2.0, 1.0, 3.0])
 def test_every_baseline_is_unbiased_with_a_reward_offset(offset):
     truth = expected_gradient(0.4, -0.2, 0.9, offset)
-    samples = compare_baselines(0.4, 200_000, seed=3, theta2=-0.2, reward_offset=offset)
+    samples = compare_baselines(0.4, 200_000, rng(3), theta2=-0.2, reward_offset=offset)
     for name, x in samples.items():
         s = summarize(x)
         assert abs(s.mean - truth) < 4 * s.standard_error, (name, offset)
@@ -255,7 +220,7 @@ def test_variance_ordering_at_the_defaults():
     exact = {name: mom.variance_of(name, n) for name in BASELINES}
     assert exact["optimal"] <= exact["mean"] < exact["none"]
     assert exact["optimal"] <= exact["value"] < exact["none"]
-    measured = {name: x.var(ddof=1) for name, x in compare_baselines(0.0, 100_000, seed=1).items()}
+    measured = {name: x.var(ddof=1) for name, x in compare_baselines(0.0, 100_000, rng(1)).items()}
     assert measured["optimal"] <= measured["mean"] < measured["none"]
 
 
@@ -277,10 +242,10 @@ def test_optimal_baseline_minimizes_the_empirical_parabola():
 
 def test_score_has_mean_zero():
     for theta1 in (-2.0, 0.0, 1.5):
-        y = score_samples(theta1, 300_000, seed=2, theta2=-0.5)
+        y = score_samples(theta1, 300_000, rng(2), theta2=-0.5)
         s = summarize(y)
         assert abs(s.mean) < 4 * s.standard_error
-    m, means = running_mean(score_samples(0.0, 10_000, seed=1), points=200)
+    m, means = cumulative_mean(score_samples(0.0, 10_000, rng(1)), points=200)
     assert m[0] == 1 and m[-1] == 10_000 and len(m) <= 200
     assert abs(means[-1]) < 4 * np.sqrt(exact_moments(0.0, discount_weight=False).score_sq / 10_000)
 
@@ -301,9 +266,9 @@ def test_offset_variance_grows_fastest_without_a_baseline():
 
 
 def test_same_seed_same_samples_and_seed_matters():
-    a = gradient_samples(0.2, 1000, baseline="mean", seed=4)
-    np.testing.assert_array_equal(a, gradient_samples(0.2, 1000, baseline="mean", seed=4))
-    assert not np.array_equal(a, gradient_samples(0.2, 1000, baseline="mean", seed=5))
+    a = gradient_samples(0.2, 1000, rng(4), baseline="mean")
+    np.testing.assert_array_equal(a, gradient_samples(0.2, 1000, rng(4), baseline="mean"))
+    assert not np.array_equal(a, gradient_samples(0.2, 1000, rng(5), baseline="mean"))
 
 
 def test_leave_one_out_mean():
@@ -325,13 +290,13 @@ def test_two_trajectory_arithmetic_from_seed_004():
 
 
 def test_learning_curves_shapes_seed_and_variance_helps():
-    kwargs = dict(reward_offset=1.0, step_size=3.0, episodes_per_update=2, theta1_start=-2.0, updates=60, seed=0)
-    runs = {b: learning_curves(b, **kwargs) for b in BASELINES}
+    kwargs = dict(reward_offset=1.0, step_size=3.0, episodes_per_update=2, theta1_start=-2.0, updates=60)
+    runs = {b: learning_curves(b, rng=rng(0), **kwargs) for b in BASELINES}
     for run in runs.values():
         assert run.theta.shape == run.objective.shape == (61, 20)
         assert np.all(np.isfinite(run.objective))
         assert run.mean[-1] > run.mean[0] + 2.0  # everyone climbs J_c
-    np.testing.assert_array_equal(learning_curves("mean", **kwargs).theta, runs["mean"].theta)
+    np.testing.assert_array_equal(learning_curves("mean", rng=rng(0), **kwargs).theta, runs["mean"].theta)
     # plain REINFORCE scatters the learners far more than any baseline, and is slower early on
     band = {b: run.std[1:].mean() for b, run in runs.items()}
     for name in ("mean", "value", "optimal"):
@@ -340,13 +305,13 @@ def test_learning_curves_shapes_seed_and_variance_helps():
 
 
 def test_compare_learning_uses_common_random_numbers():
-    kwargs = dict(theta1_start=-1.0, updates=5, episodes_per_update=3, seed=2)
-    together = compare_learning(("none", "value"), **kwargs)
+    kwargs = dict(theta1_start=-1.0, updates=5, episodes_per_update=3)
+    together = compare_learning(("none", "value"), rng=rng(2), **kwargs)
     # each learner's first step is drawn from the same uniforms, whichever baselines run alongside
-    np.testing.assert_allclose(together["none"].theta, compare_learning(("none",), **kwargs)["none"].theta)
-    np.testing.assert_allclose(together["value"].theta, learning_curves("value", **kwargs).theta)
+    np.testing.assert_allclose(together["none"].theta, compare_learning(("none",), rng=rng(2), **kwargs)["none"].theta)
+    np.testing.assert_allclose(together["value"].theta, learning_curves("value", rng=rng(2), **kwargs).theta)
     with pytest.raises(ValueError, match=r"^baselines\b"):
-        compare_learning(("none", "none"))
+        compare_learning(("none", "none"), rng=rng(0))
 
 
 @pytest.mark.parametrize(
@@ -357,7 +322,8 @@ def test_compare_learning_uses_common_random_numbers():
         (dict(theta1=0.0, n=1, baseline="mean"), "n"),
         (dict(theta1=0.0, n=10, baseline="median"), "baseline"),
         (dict(theta1=0.0, n=10, baseline=float("inf")), "baseline"),
-        (dict(theta1=0.0, n=10, seed=-1), "seed"),
+        (dict(theta1=0.0, n=10, rng=-1), "rng"),
+        (dict(theta1=0.0, n=10, rng=0), "rng"),
         (dict(theta1=0.0, n=10, gamma=1.5), "gamma"),
         (dict(theta1=0.0, n=10, theta2="x"), "theta2"),
         (dict(theta1=0.0, n=10, reward_offset=float("nan")), "reward_offset"),
@@ -366,20 +332,22 @@ def test_compare_learning_uses_common_random_numbers():
 )
 def test_bad_input_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
-        gradient_samples(**kwargs)
+        gradient_samples(**{"rng": rng(0), **kwargs})
 
 
 def test_other_bad_inputs():
     with pytest.raises(ValueError, match=r"^reward_offset\b"):
-        expected_gradient(0.0, 0.0, 0.9, float("inf"))
+        expected_return_grad(0.0, 0.0, 0.9, float("inf"))
     with pytest.raises(ValueError, match=r"^gamma\b"):
         exact_moments(0.0, gamma=-0.1)
     with pytest.raises(ValueError, match="returns and scores"):
         baseline_arithmetic([1.0], [1.0, 2.0], 0.0)
     with pytest.raises(ValueError, match=r"^episodes_per_update\b"):
-        learning_curves("mean", episodes_per_update=1)
+        learning_curves("mean", rng=rng(0), episodes_per_update=1)
     with pytest.raises(ValueError, match=r"^baseline\b"):
-        learning_curves(0.5)
+        learning_curves(0.5, rng=rng(0))
+    with pytest.raises(ValueError, match=r"^rng\b"):
+        compare_learning(("none",), rng=0)
     with pytest.raises(ValueError, match=r"^samples\b"):
         summarize([1.0])
 
@@ -395,11 +363,11 @@ def test_a_race_step_by_step_is_compare_learning_with_one_learner(baseline, weig
     kwargs = dict(
         theta2=0.4, gamma=0.8, reward_offset=0.3, episodes_per_update=5, step_size=2.0, discount_weight=weight
     )
-    runs = compare_learning(("none", baseline), theta1_start=-1.5, learners=1, updates=12, seed=9, **kwargs)
-    rng = np.random.default_rng(9)
+    runs = compare_learning(("none", baseline), rng=rng(9), theta1_start=-1.5, learners=1, updates=12, **kwargs)
+    generator = np.random.default_rng(9)
     theta = np.array([-1.5, -1.5])
     for update in range(1, 13):
-        step = race_step(theta, rng, baseline=baseline, **kwargs)
+        step = race_step(theta, generator, baseline=baseline, **kwargs)
         theta = step.theta
         np.testing.assert_allclose(
             theta, [runs["none"].theta[update, 0], runs[baseline].theta[update, 0]], rtol=0, atol=1e-12
@@ -413,13 +381,13 @@ def test_a_race_step_by_step_is_compare_learning_with_one_learner(baseline, weig
 def test_a_race_step_refuses_what_it_cannot_race():
     from pgcore.estimators import race_step
 
-    rng = np.random.default_rng(0)
+    generator = np.random.default_rng(0)
     with pytest.raises(ValueError, match="baseline"):
-        race_step([0.0, 0.0], rng, baseline="none")
+        race_step([0.0, 0.0], generator, baseline="none")
     with pytest.raises(ValueError, match="theta"):
-        race_step([0.0, 0.0, 0.0], rng)
+        race_step([0.0, 0.0, 0.0], generator)
     with pytest.raises(ValueError, match="episodes_per_update"):
-        race_step([0.0, 0.0], rng, baseline="mean", episodes_per_update=1)
+        race_step([0.0, 0.0], generator, baseline="mean", episodes_per_update=1)
 
 
 # --- the race's noise-free learner: exact gradient ascent ------------------------------------
@@ -447,13 +415,13 @@ def test_exact_ascent_is_the_explicit_loop_theta_plus_alpha_times_the_exact_grad
 
 @pytest.mark.parametrize("offset", [-2.0, 0.0, 2.0])
 def test_exact_ascent_with_a_small_step_never_lowers_j(offset):
-    from pgcore.estimators import exact_ascent_step, expected_return_with_offset
+    from pgcore.estimators import exact_ascent_step
 
     theta = np.linspace(-4.0, 4.0, 17)
-    before = expected_return_with_offset(theta, 0.3, 0.9, offset)
+    before = expected_return(theta, 0.3, 0.9, offset)
     for _ in range(20):
         theta = exact_ascent_step(theta, theta2=0.3, gamma=0.9, reward_offset=offset, step_size=0.05)
-        after = expected_return_with_offset(theta, 0.3, 0.9, offset)
+        after = expected_return(theta, 0.3, 0.9, offset)
         assert np.all(after >= before - 1e-12)
         before = after
 

@@ -1,5 +1,7 @@
-"""pgcore.grid_learning: each single-episode estimate against an explicit per-step loop, its
-mean against the exact value (4 standard errors, fixed seed), reproducibility, bad input."""
+"""pgcore.grid_learning: the per-step reference (reinforce_reference) against hand-worked
+episodes and, summed over every trajectory, against the exact ∂J/∂θ₁; each vectorized
+single-episode estimate against it; its mean against the exact value (4 standard errors, fixed
+seed), reproducibility, bad input."""
 
 from __future__ import annotations
 
@@ -8,28 +10,64 @@ import math
 import numpy as np
 import pytest
 
-from pgcore.grid1d import expected_return, expected_return_grad, sample_episodes, trajectory_steps
+from pgcore.grid1d import (
+    enumerate_trajectories,
+    expected_return,
+    expected_return_grad,
+    loop_cap,
+    sample_episodes,
+)
 from pgcore.grid_learning import (
     ESTIMATORS,
     estimate_theta1,
     expected_estimate,
+    reinforce_reference,
     sampled_update,
 )
-from pgcore.policies import sigmoid
 
 
 def reference_estimate(loops: int, goal: bool, theta1: float, gamma: float, estimator: str, b: float) -> float:
-    """The estimate written out step by step, from the episode's (state, action, reward) rows."""
-    rows = trajectory_steps(loops, goal)
-    rewards = [reward for _, _, reward, _ in rows]
-    p1 = float(sigmoid(theta1))
-    # ψ_t = ∂ log π(a_t|s_t)/∂θ₁: 1 − p₁ for Right in S1, −p₁ for Left in S1, 0 in S2
-    psi = [(1 - p1 if action == "right" else -p1) if state == "S1" else 0.0 for state, action, _, _ in rows]
-    to_go = [sum(gamma ** (u - t) * rewards[u] for u in range(t, len(rows))) for t in range(len(rows))]
-    if estimator == "return":
-        return (to_go[0] - b) * sum(psi)
-    weight = [gamma**t if estimator == "reward_to_go" else 1.0 for t in range(len(rows))]
-    return sum(w * (g - b) * p for w, g, p in zip(weight, to_go, psi))
+    """pgcore's per-step reference for one episode."""
+    return reinforce_reference(loops, goal, theta1, gamma=gamma, estimator=estimator, baseline=b)
+
+
+# --- the reference itself -------------------------------------------------------------------
+
+
+def test_the_reference_on_episodes_worked_by_hand():
+    # θ₁ = 0: ψ = +½ for Right in S1, −½ for Left; γ = 0.9
+    assert reinforce_reference(0, True, 0.0) == pytest.approx(0.9 * 0.5, abs=1e-15)  # G₀ = γ, one Right
+    assert reinforce_reference(0, False, 0.0, baseline=0.2) == pytest.approx((0 - 0.2) * -0.5, abs=1e-15)
+    # one loop then the goal: Right, Left (S2), Right, Right (S2); G₀ = γ³, G₂ = γ
+    g0, g2 = 0.9**3, 0.9
+    assert reinforce_reference(1, True, 0.0) == pytest.approx(g0 * 1.0, abs=1e-15)  # (G₀ − 0) · (½ + ½)
+    assert reinforce_reference(1, True, 0.0, estimator="reward_to_go", baseline=0.1) == pytest.approx(
+        (g0 - 0.1) * 0.5 + 0.9**2 * (g2 - 0.1) * 0.5, abs=1e-15
+    )
+    assert reinforce_reference(1, True, 0.0, estimator="no_discount", baseline=0.1) == pytest.approx(
+        (g0 - 0.1) * 0.5 + (g2 - 0.1) * 0.5, abs=1e-15
+    )
+    # a reward offset c = 1 on each of the four steps: G₀ = 1 + γ + γ² + γ³(1 + 1)
+    assert reinforce_reference(1, True, 0.0, reward_offset=1.0) == pytest.approx(
+        (1 + 0.9 + 0.81 + 0.729 * 2) * 1.0, abs=1e-14
+    )
+
+
+@pytest.mark.parametrize("estimator", ["return", "reward_to_go"])
+@pytest.mark.parametrize(
+    ("theta1", "theta2", "gamma", "c", "b"), [(0.0, 0.0, 0.9, 0.0, 0.0), (0.7, -0.4, 0.8, 1.2, 0.5)]
+)
+def test_the_reference_averages_to_the_exact_gradient(estimator, theta1, theta2, gamma, c, b):
+    # Σ_τ P(τ) ĝ₁(τ) over every trajectory that matters = ∂J_c/∂θ₁ from the Bellman closed form
+    table = enumerate_trajectories(theta1, theta2, gamma, max_loops=loop_cap(theta1, theta2))
+    total = sum(
+        p * reinforce_reference(int(k), bool(g), theta1, gamma=gamma, estimator=estimator, baseline=b, reward_offset=c)
+        for k, g, p in zip(table.episodes.loops, table.episodes.reached_goal, table.probability)
+    )
+    assert total == pytest.approx(expected_return_grad(theta1, theta2, gamma, c)[0], rel=1e-10, abs=1e-13)
+
+
+# --- the vectorized estimates against it ------------------------------------------------------
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
@@ -104,6 +142,10 @@ def test_a_step_past_the_limit_is_held_there():
         (lambda: sampled_update(0.0, np.random.default_rng(0), step_size=0.0), "step_size"),
         (lambda: sampled_update(0.0, np.random.default_rng(0), limit=-1.0), "limit"),
         (lambda: expected_estimate(0.0, estimator="x"), "estimator"),
+        (lambda: reinforce_reference(-1, True, 0.0), "loops"),
+        (lambda: reinforce_reference(0, "yes", 0.0), "reached_goal"),
+        (lambda: reinforce_reference(0, True, 0.0, estimator="G"), "estimator"),
+        (lambda: reinforce_reference(0, True, 0.0, reward_offset=float("inf")), "reward_offset"),
     ],
 )
 def test_bad_input_names_the_argument(call, argument):

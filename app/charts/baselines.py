@@ -134,7 +134,7 @@ def variance_parabola(b_grid: Array, exact: Array, measured: Array, marks: list[
     )
 
 
-def running_mean_chart(count: npt.NDArray[np.int64], means: Array, std: float) -> go.Figure:
+def cumulative_mean_chart(count: npt.NDArray[np.int64], means: Array, std: float) -> go.Figure:
     """The running mean of the episode score Σ ψ_t, with the exact ±2 standard-error funnel."""
     n = count.astype(float)
     band = 2.0 * std / np.sqrt(n)

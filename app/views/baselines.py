@@ -13,12 +13,12 @@ from app.charts.baselines import (
     bandit_arms_chart,
     bandit_offset_chart,
     bandit_parabola,
+    cumulative_mean_chart,
     estimate_histograms,
     learning_chart,
     mean_std_chart,
     offset_chart,
     race_chart,
-    running_mean_chart,
     variance_parabola,
 )
 from app.format import num, ratio, sig, signed
@@ -32,19 +32,17 @@ from pgcore.estimators import (
     baseline_arithmetic,
     compare_baselines,
     compare_learning,
+    cumulative_mean,
     empirical_variance_curve,
     episode_terms,
     exact_ascent_step,
     exact_moments,
-    expected_gradient,
-    expected_return_with_offset,
     race_step,
-    running_mean,
     score_samples,
     summarize,
     variance_by_offset,
 )
-from pgcore.grid1d import sample_episodes
+from pgcore.grid1d import expected_return, expected_return_grad, sample_episodes
 from pgcore.policies import sigmoid
 
 THETA_RANGE = (-4.0, 4.0)
@@ -119,8 +117,8 @@ def measured(theta1, theta2, gamma, n, seed, offset, b, weight):
     samples = compare_baselines(
         theta1,
         n,
+        np.random.default_rng(seed),
         baselines=("none", b, "mean", "value", "optimal"),
-        seed=seed,
         gamma=gamma,
         theta2=theta2,
         reward_offset=offset,
@@ -151,8 +149,8 @@ def offset_curves(theta1, theta2, gamma, n, weight):
 
 @st.cache_data(max_entries=16)
 def score_run(theta1, theta2, gamma, n, seed):
-    y = score_samples(theta1, n, seed=seed + 1, gamma=gamma, theta2=theta2)
-    return running_mean(y, points=300)
+    y = score_samples(theta1, n, np.random.default_rng(seed + 1), gamma=gamma, theta2=theta2)
+    return cumulative_mean(y, points=300)
 
 
 @st.cache_data(max_entries=8)
@@ -168,7 +166,7 @@ def learning(theta2, gamma, offset, alpha, batch, weight, seed):
         episodes_per_update=batch,
         step_size=alpha,
         discount_weight=weight,
-        seed=seed,
+        rng=np.random.default_rng(seed),
     )
     return {b: (run.mean, run.std) for b, run in runs.items()}
 
@@ -176,7 +174,7 @@ def learning(theta2, gamma, offset, alpha, batch, weight, seed):
 @st.cache_data(max_entries=8)
 def best_objective(theta2, gamma, offset):
     grid = np.linspace(-20.0, 20.0, 801)
-    return float(np.max(expected_return_with_offset(grid, theta2, gamma, offset)))
+    return float(np.max(expected_return(grid, theta2, gamma, offset)))
 
 
 def markdown_table(rows: list[dict[str, str]]) -> str:
@@ -242,7 +240,7 @@ def grid_controls() -> GridSettings:
     )
     g = GridSettings(theta1, theta2, gamma, n, b_const, offset, int(seed), bool(weight))
     mom = moments(theta1, theta2, gamma, offset, weight)
-    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    truth = float(expected_return_grad(theta1, theta2, gamma, offset)[0])
     p1 = float(sigmoid(theta1))
     discount = r"\gamma^t" if weight else ""
     # One short line each, so every formula fits a 390 px phone screen.
@@ -271,7 +269,7 @@ def measured_section(g: GridSettings) -> None:
     theta1, theta2, gamma, n, b_const, offset, weight = g.theta1, g.theta2, g.gamma, g.n, g.b, g.offset, g.weight
     samples, xs, ys, batch_return = measured(theta1, theta2, gamma, n, g.seed, offset, b_const, weight)
     mom = moments(theta1, theta2, gamma, offset, weight)
-    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    truth = float(expected_return_grad(theta1, theta2, gamma, offset)[0])
     j_c = mom.return_mean
     st.subheader(f"{n:,} episodes, five baselines")
     names = list(samples)
@@ -379,7 +377,7 @@ def parabola_section(g: GridSettings) -> None:
             r"&\quad + b^2\,\mathbb{E}[Y^2]\qquad(\mathbb{E}[Y] = 0)\end{aligned}"
         )
         st.latex(
-            rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.x_score, 4)}}}"
+            rf"b^* = \frac{{\mathbb{{E}}[XY]}}{{\mathbb{{E}}[Y^2]}} = \frac{{{num(mom.weighted_score, 4)}}}"
             rf"{{{num(mom.score_sq, 4)}}} = {num(mom.optimal_baseline, 4)}"
         )
         st.latex(
@@ -402,7 +400,7 @@ def free_section(g: GridSettings) -> None:
     samples, _, _, _ = measured(theta1, theta2, gamma, n, seed, offset, b_const, weight)
     stats = {name: summarize(x) for name, x in samples.items()}
     mom = moments(theta1, theta2, gamma, offset, weight)
-    truth = float(expected_gradient(theta1, theta2, gamma, offset))
+    truth = float(expected_return_grad(theta1, theta2, gamma, offset)[0])
     j_c = mom.return_mean
     p1 = float(sigmoid(theta1))
     exact_var = {"none": mom.variance_of("none"), "optimal": mom.variance_of("optimal")}
@@ -422,7 +420,7 @@ def free_section(g: GridSettings) -> None:
     with lemma_chart:
         count, running = score_run(theta1, theta2, gamma, n, int(seed))
         score_std = float(np.sqrt(moments(theta1, theta2, gamma, 0.0, False).score_sq))
-        st.plotly_chart(running_mean_chart(count, running, score_std), config=PLOTLY_CONFIG, key="bl_lemma_chart")
+        st.plotly_chart(cumulative_mean_chart(count, running, score_std), config=PLOTLY_CONFIG, key="bl_lemma_chart")
 
     st.subheader("Shift every reward by c")
     cs, curves = offset_curves(theta1, theta2, gamma, n, weight)
@@ -601,7 +599,7 @@ def race_advance(settings: RaceSettings) -> None:
     race["exact"].append(float(exact))
     del race["theta"][:-RACE_LIMIT], race["exact"][:-RACE_LIMIT]
     race["last"] = step
-    race["exact_gradient"] = float(expected_gradient(exact_before, s.theta2, s.gamma, s.offset))
+    race["exact_gradient"] = float(expected_return_grad(exact_before, s.theta2, s.gamma, s.offset)[0])
     race["updates"] += 1
 
 
@@ -639,7 +637,7 @@ def race_view(settings: RaceSettings) -> None:
         race_advance(settings)
     race, s = current_race(settings), settings.grid
     thetas = np.column_stack([np.asarray(race["theta"]), race["exact"]])  # (points, 3): none, baseline, exact
-    objective = expected_return_with_offset(thetas, s.theta2, s.gamma, s.offset)
+    objective = expected_return(thetas, s.theta2, s.gamma, s.offset)
     updates = np.arange(race["updates"] - len(thetas) + 1, race["updates"] + 1, dtype=float)
     best = best_objective(s.theta2, s.gamma, s.offset)
     st.plotly_chart(

@@ -102,7 +102,9 @@ def objective_surface(gamma: float):
 
 @st.cache_data(max_entries=64)
 def monte_carlo(theta1: float, theta2: float, gamma: float, baseline: float):
-    return convergence_curve(theta1, theta2, gamma, baseline, n_max=MC_MAX_EPISODES, repeats=MC_REPEATS, seed=MC_SEED)
+    return convergence_curve(
+        theta1, theta2, gamma, baseline, n_max=MC_MAX_EPISODES, repeats=MC_REPEATS, rng=np.random.default_rng(MC_SEED)
+    )
 
 
 @st.cache_data(max_entries=128)
