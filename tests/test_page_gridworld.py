@@ -320,3 +320,15 @@ def test_clip_epsilon_reruns_its_section_only_and_play_ticks_redraw_the_learner(
         assert tick.charts == 2 and tick.elements < played.elements  # the curve and the grid only
         paused = session.set_widget(_widget(session, "Play or pause"), ["Pause"])
         assert paused.finished and not session.auto_reruns
+
+
+def test_the_training_chart_shows_the_starting_policy_before_any_update():
+    from app.charts.gridworld import training_chart
+
+    fig = training_chart(np.array([0.0]), np.array([-436.89]), np.array([]), -69.0, -69.69, sampled_name="mean return")
+    exact = next(t for t in fig.data if t.name.startswith("exact J"))
+    assert exact.mode == "markers" and list(exact.y) == [-436.89]  # a lone point would be invisible as a line
+    later = training_chart(
+        np.array([0.0, 8.0]), np.array([-436.89, -400.0]), np.array([-420.0]), -69.0, -69.69, sampled_name="mean return"
+    )
+    assert next(t for t in later.data if t.name.startswith("exact J")).mode == "lines"

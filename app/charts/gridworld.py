@@ -179,7 +179,7 @@ def training_chart(
             type="scatter",
             x=steps,
             y=np.asarray(exact, dtype=float),
-            mode="lines",
+            mode="lines" if steps.size > 1 else "markers",  # before the first update: the start as a dot
             line=dict(color=COLORS["exact"], width=2.5),
             name="exact J(θ) from (0, 0)",
         ),
