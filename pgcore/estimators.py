@@ -52,8 +52,6 @@ from pgcore._checks import (
     finite_array,
     flag,
     logit,
-    logit_array,
-    positive_float,
     positive_int,
     reward_shift,
     reward_shifts,
@@ -63,9 +61,6 @@ from pgcore.grid1d import (
     MAX_SAMPLES,
     Episodes,
     check_rng,
-    episodes_from_uniforms,
-    expected_return,
-    expected_return_grad,
     log_probability,
     loop_cap,
     sample_episodes,
@@ -78,8 +73,6 @@ Array = npt.NDArray[np.float64]
 
 #: Named baselines; a plain float is a constant baseline.
 BASELINES = ("none", "mean", "value", "optimal")
-#: Learners' θ₁ is kept in [−LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT] so a wild step stays finite.
-LEARNER_THETA_LIMIT = 20.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -556,210 +549,3 @@ def baseline_arithmetic(returns: npt.ArrayLike, scores: npt.ArrayLike, baseline:
         mean_score=float(psi.mean()),
         shift=float(b * psi.mean()),
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Variance → speed: many learners, sampled gradient ascent on θ₁
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LearningRun:
-    """K learners climbing J_c by sampled gradient ascent on θ₁ (θ₂ fixed).
-
-    theta: θ₁ after each update, shape (updates + 1, learners), row 0 the start.
-    objective: J_c(θ₁) of each learner at each point, same shape.
-    """
-
-    baseline: str
-    theta: Array
-    objective: Array
-
-    @property
-    def mean(self) -> Array:
-        return self.objective.mean(axis=1)
-
-    @property
-    def std(self) -> Array:
-        return self.objective.std(axis=1)
-
-
-def learning_curves(baseline: str, **kwargs: Any) -> LearningRun:
-    """One baseline's run of :func:`compare_learning` (same keyword arguments)."""
-    name = _check_learning_baseline(baseline)
-    return compare_learning((name,), **kwargs)[name]
-
-
-def _check_learning_baseline(baseline: str) -> str:
-    checked = _check_baseline(baseline)
-    if not isinstance(checked, str):
-        raise ValueError(f"baseline must be one of {', '.join(BASELINES)} for learning; got {baseline!r}")
-    return checked
-
-
-def _learning_step(
-    theta: Array,
-    rng: np.random.Generator,
-    rows: dict[str, int],
-    theta2: float,
-    gamma: float,
-    offset: float,
-    m: int,
-    alpha: float,
-    discount_weight: bool,
-) -> tuple[Array, Array]:
-    """One update of every learner: θ (baselines, learners) → (new θ, the mean estimates used).
-
-    Draws one (2, 1, learners, m) block of uniforms, shared by every baseline's row (common
-    random numbers; see :func:`compare_learning` for the sampling formulas)."""
-    learners = theta.shape[1]
-    u_loops, u_goal = rng.random((2, 1, learners, m))  # shared by every baseline
-    loops, goal = episodes_from_uniforms(u_loops, u_goal, theta[..., None], theta2)
-    p1, q1 = np.exp(log_sigmoid(theta)[..., None]), np.exp(log_sigmoid(-theta)[..., None])
-    t = _terms(loops, goal, p1, q1, gamma, offset, discount_weight)
-    grad_terms = t.weighted.copy()  # "none" keeps X; the others subtract b·Y in their own row
-    if "mean" in rows:
-        i = rows["mean"]
-        grad_terms[i] = t.weighted[i] - leave_one_out_mean(t.ret[i], axis=-1) * t.score[i]
-    if "value" in rows:
-        i = rows["value"]
-        v = np.asarray(expected_return(theta[i], theta2, gamma, offset))
-        grad_terms[i] = t.weighted[i] - v[:, None] * t.score[i]
-    if "optimal" in rows:
-        i = rows["optimal"]
-        sums, _, _ = _moments_table(theta[i], theta2, gamma, offset, discount_weight, ("weighted_score", "score_sq"))
-        b_star = np.where(sums["score_sq"] > 0, sums["weighted_score"] / np.maximum(sums["score_sq"], 1e-300), 0.0)
-        grad_terms[i] = t.weighted[i] - b_star[:, None] * t.score[i]
-    estimate = grad_terms.mean(axis=-1)
-    return np.clip(theta + alpha * estimate, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT), estimate
-
-
-@dataclass(frozen=True)
-class RaceStep:
-    """One update of two learners on the same episodes: without a baseline, and with one.
-
-    theta: θ₁ of (no baseline, with baseline) after the update, shape (2,).
-    estimate: the gradient estimate each used (mean over the update's episodes), shape (2,).
-    objective: J_c at the new θ₁, shape (2,).
-    """
-
-    theta: Array
-    estimate: Array
-    objective: Array
-
-
-def race_step(
-    theta: npt.ArrayLike,
-    rng: np.random.Generator,
-    *,
-    baseline: str = "value",
-    theta2: float = 0.0,
-    gamma: float = 0.9,
-    reward_offset: float = 0.0,
-    episodes_per_update: int = 4,
-    step_size: float = 1.0,
-    discount_weight: bool = True,
-) -> RaceStep:
-    """θ₁ ← θ₁ + α · (mean of ``episodes_per_update`` estimates) for a learner without a
-    baseline and one with ``baseline``, both from the same uniforms (drawn from ``rng``).
-
-    ``theta`` is the pair (no baseline, with baseline), shape (2,). Step after step this is
-    exactly :func:`compare_learning` with ``("none", baseline)`` and one learner, when both
-    draw from generators in the same state."""
-    pair = logit_array("theta", theta)
-    if pair.shape != (2,):
-        raise ValueError(f"theta must be the pair (no baseline, with baseline), shape (2,), got {pair.shape}")
-    name = _check_learning_baseline(baseline)
-    if name == "none":
-        raise ValueError("baseline must be one of mean, value, optimal: the race compares it with none")
-    rng = check_rng(rng)
-    theta2 = logit("theta2", theta2)
-    gamma = discount(gamma)
-    offset = reward_shift("reward_offset", reward_offset)
-    m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)
-    if name == "mean" and m < 2:
-        raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
-    alpha = positive_float("step_size", step_size)
-    discount_weight = flag("discount_weight", discount_weight)
-    start = np.clip(pair, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)[:, None]  # (2 rows, 1 learner)
-    new, estimate = _learning_step(start, rng, {"none": 0, name: 1}, theta2, gamma, offset, m, alpha, discount_weight)
-    objective = expected_return(new[:, 0], theta2, gamma, offset)
-    return RaceStep(theta=new[:, 0].copy(), estimate=estimate[:, 0].copy(), objective=np.asarray(objective))
-
-
-def exact_ascent_step(
-    theta1: npt.ArrayLike,
-    *,
-    theta2: float = 0.0,
-    gamma: float = 0.9,
-    reward_offset: float = 0.0,
-    step_size: float = 1.0,
-) -> Array | float:
-    """One step of gradient ascent with the exact gradient: θ₁ ← θ₁ + α · ∂J_c/∂θ₁.
-
-    The noise-free learner the race's sampled learners are measured against: same start,
-    same α, no episodes. ``theta1`` may be an array of any shape (one step for each entry);
-    the result has its shape (a float for a scalar) and, like the sampled learners, is
-    clipped to ±LEARNER_THETA_LIMIT.
-
-    Example:
-        >>> round(exact_ascent_step(0.0, step_size=1.0), 5)  # 0 + 1 · 0.17689…
-        0.17689
-    """
-    t1 = np.clip(logit_array("theta1", theta1), -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)
-    theta2 = logit("theta2", theta2)
-    gamma = discount(gamma)
-    offset = reward_shift("reward_offset", reward_offset)
-    alpha = positive_float("step_size", step_size)
-    grad = expected_return_grad(t1, theta2, gamma, offset)[0]
-    return scalar_or_array(np.clip(t1 + alpha * grad, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT))
-
-
-def compare_learning(
-    baselines: tuple[str, ...] = BASELINES,
-    *,
-    rng: np.random.Generator,
-    theta1_start: float = 0.0,
-    theta2: float = 0.0,
-    gamma: float = 0.9,
-    reward_offset: float = 0.0,
-    learners: int = 20,
-    updates: int = 60,
-    episodes_per_update: int = 4,
-    step_size: float = 1.0,
-    discount_weight: bool = True,
-) -> dict[str, LearningRun]:
-    """SGA θ₁ ← θ₁ + α · (mean of ``episodes_per_update`` estimates), for every learner of
-    every baseline at once: θ has shape (baselines, learners); every uniform comes from ``rng``.
-
-    Episodes come from shared uniforms (common random numbers): learner i of every baseline
-    sees the same u's, so differences between baselines are not luck of the draw
-    (grid1d.episodes_from_uniforms: the distribution of grid1d.sample_episodes by inverse CDF).
-    "value" and "optimal" use each learner's exact V(S1) and b* at its current θ₁; "mean"
-    the other episodes of the same update. θ₁ is clipped to ±LEARNER_THETA_LIMIT.
-    """
-    names = _check_baselines(baselines, _check_learning_baseline)
-    if not names or len(set(names)) != len(names):
-        raise ValueError(f"baselines must be a non-empty tuple without repeats, got {baselines!r}")
-    theta1_start = logit("theta1_start", theta1_start)
-    theta2 = logit("theta2", theta2)
-    gamma = discount(gamma)
-    offset = reward_shift("reward_offset", reward_offset)
-    learners = positive_int("learners", learners, maximum=1000)
-    updates = positive_int("updates", updates, maximum=10_000)
-    m = positive_int("episodes_per_update", episodes_per_update, maximum=10_000)
-    if "mean" in names and m < 2:
-        raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
-    alpha = positive_float("step_size", step_size)
-    discount_weight = flag("discount_weight", discount_weight)
-    rng = check_rng(rng)
-
-    rows = {name: i for i, name in enumerate(names)}
-    theta = np.full((len(names), learners), float(np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)))
-    path = np.empty((updates + 1, len(names), learners))
-    path[0] = theta
-    for step in range(updates):
-        theta = _learning_step(theta, rng, rows, theta2, gamma, offset, m, alpha, discount_weight)[0]
-        path[step + 1] = theta
-    objective = np.asarray(expected_return(path, theta2, gamma, offset))
-    return {name: LearningRun(baseline=name, theta=path[:, i], objective=objective[:, i]) for name, i in rows.items()}

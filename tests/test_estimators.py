@@ -1,6 +1,7 @@
 """pgcore.estimators: closed forms vs the per-step reference (grid_learning.reinforce_reference),
-unbiasedness, variance ordering, b*, the lemma, seed 004's arithmetic, the learners.
-(J_c and its gradient with a reward offset are grid1d's, tested in test_grid1d.py.)"""
+unbiasedness, variance ordering, b*, the lemma, seed 004's arithmetic. (J_c and its gradient
+with a reward offset are grid1d's, tested in test_grid1d.py; the learners that use these
+estimates are grid_learning's, tested in test_grid_learning.py.)"""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from pgcore.estimators import (
     BASELINES,
     baseline_arithmetic,
     compare_baselines,
-    compare_learning,
     cumulative_mean,
     empirical_variance_curve,
     episode_terms,
     exact_moments,
     gradient_samples,
-    learning_curves,
     leave_one_out_mean,
     score_samples,
     summarize,
@@ -289,31 +288,6 @@ def test_two_trajectory_arithmetic_from_seed_004():
     assert r.shift == pytest.approx(9.5, abs=1e-9)
 
 
-def test_learning_curves_shapes_seed_and_variance_helps():
-    kwargs = dict(reward_offset=1.0, step_size=3.0, episodes_per_update=2, theta1_start=-2.0, updates=60)
-    runs = {b: learning_curves(b, rng=rng(0), **kwargs) for b in BASELINES}
-    for run in runs.values():
-        assert run.theta.shape == run.objective.shape == (61, 20)
-        assert np.all(np.isfinite(run.objective))
-        assert run.mean[-1] > run.mean[0] + 2.0  # everyone climbs J_c
-    np.testing.assert_array_equal(learning_curves("mean", rng=rng(0), **kwargs).theta, runs["mean"].theta)
-    # plain REINFORCE scatters the learners far more than any baseline, and is slower early on
-    band = {b: run.std[1:].mean() for b, run in runs.items()}
-    for name in ("mean", "value", "optimal"):
-        assert band[name] < 0.5 * band["none"], band
-    assert runs["optimal"].mean[10] > runs["none"].mean[10]
-
-
-def test_compare_learning_uses_common_random_numbers():
-    kwargs = dict(theta1_start=-1.0, updates=5, episodes_per_update=3)
-    together = compare_learning(("none", "value"), rng=rng(2), **kwargs)
-    # each learner's first step is drawn from the same uniforms, whichever baselines run alongside
-    np.testing.assert_allclose(together["none"].theta, compare_learning(("none",), rng=rng(2), **kwargs)["none"].theta)
-    np.testing.assert_allclose(together["value"].theta, learning_curves("value", rng=rng(2), **kwargs).theta)
-    with pytest.raises(ValueError, match=r"^baselines\b"):
-        compare_learning(("none", "none"), rng=rng(0))
-
-
 @pytest.mark.parametrize(
     "kwargs, name",
     [
@@ -342,93 +316,5 @@ def test_other_bad_inputs():
         exact_moments(0.0, gamma=-0.1)
     with pytest.raises(ValueError, match="returns and scores"):
         baseline_arithmetic([1.0], [1.0, 2.0], 0.0)
-    with pytest.raises(ValueError, match=r"^episodes_per_update\b"):
-        learning_curves("mean", rng=rng(0), episodes_per_update=1)
-    with pytest.raises(ValueError, match=r"^baseline\b"):
-        learning_curves(0.5, rng=rng(0))
-    with pytest.raises(ValueError, match=r"^rng\b"):
-        compare_learning(("none",), rng=0)
     with pytest.raises(ValueError, match=r"^samples\b"):
         summarize([1.0])
-
-
-# --- the race: two learners on the same episodes ----------------------------------------------
-
-
-@pytest.mark.parametrize("baseline", ["mean", "value", "optimal"])
-@pytest.mark.parametrize("weight", [True, False])
-def test_a_race_step_by_step_is_compare_learning_with_one_learner(baseline, weight):
-    from pgcore.estimators import race_step
-
-    kwargs = dict(
-        theta2=0.4, gamma=0.8, reward_offset=0.3, episodes_per_update=5, step_size=2.0, discount_weight=weight
-    )
-    runs = compare_learning(("none", baseline), rng=rng(9), theta1_start=-1.5, learners=1, updates=12, **kwargs)
-    generator = np.random.default_rng(9)
-    theta = np.array([-1.5, -1.5])
-    for update in range(1, 13):
-        step = race_step(theta, generator, baseline=baseline, **kwargs)
-        theta = step.theta
-        np.testing.assert_allclose(
-            theta, [runs["none"].theta[update, 0], runs[baseline].theta[update, 0]], rtol=0, atol=1e-12
-        )
-        np.testing.assert_allclose(
-            step.objective, [runs["none"].objective[update, 0], runs[baseline].objective[update, 0]], rtol=0, atol=1e-12
-        )
-    assert theta[0] != theta[1]  # the baseline changed the path, not only the bookkeeping
-
-
-def test_a_race_step_refuses_what_it_cannot_race():
-    from pgcore.estimators import race_step
-
-    generator = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="baseline"):
-        race_step([0.0, 0.0], generator, baseline="none")
-    with pytest.raises(ValueError, match="theta"):
-        race_step([0.0, 0.0, 0.0], generator)
-    with pytest.raises(ValueError, match="episodes_per_update"):
-        race_step([0.0, 0.0], generator, baseline="mean", episodes_per_update=1)
-
-
-# --- the race's noise-free learner: exact gradient ascent ------------------------------------
-
-
-def test_exact_ascent_is_the_explicit_loop_theta_plus_alpha_times_the_exact_gradient():
-    from pgcore.estimators import LEARNER_THETA_LIMIT, exact_ascent_step
-
-    kwargs = dict(theta2=0.4, gamma=0.8, reward_offset=0.3)
-    theta, reference = -2.0, -2.0
-    for _ in range(40):
-        theta = exact_ascent_step(theta, step_size=3.0, **kwargs)
-        reference = float(np.clip(reference + 3.0 * expected_gradient(reference, **kwargs), -20, 20))
-        assert isinstance(theta, float)
-        assert theta == pytest.approx(reference, abs=1e-12)
-    assert LEARNER_THETA_LIMIT == 20.0
-    # arrays step entry by entry and keep their shape
-    start = np.array([[-2.0, 0.0], [1.5, 25.0]]).clip(-20, 20)
-    stepped = exact_ascent_step(start, step_size=0.5, **kwargs)
-    assert stepped.shape == (2, 2)
-    np.testing.assert_allclose(
-        stepped, np.clip(start + 0.5 * expected_gradient(start, **kwargs), -20, 20), rtol=0, atol=1e-12
-    )
-
-
-@pytest.mark.parametrize("offset", [-2.0, 0.0, 2.0])
-def test_exact_ascent_with_a_small_step_never_lowers_j(offset):
-    from pgcore.estimators import exact_ascent_step
-
-    theta = np.linspace(-4.0, 4.0, 17)
-    before = expected_return(theta, 0.3, 0.9, offset)
-    for _ in range(20):
-        theta = exact_ascent_step(theta, theta2=0.3, gamma=0.9, reward_offset=offset, step_size=0.05)
-        after = expected_return(theta, 0.3, 0.9, offset)
-        assert np.all(after >= before - 1e-12)
-        before = after
-
-
-def test_exact_ascent_refuses_bad_settings():
-    from pgcore.estimators import exact_ascent_step
-
-    for bad in (dict(step_size=0.0), dict(gamma=1.5), dict(theta2=float("nan")), dict(reward_offset=float("inf"))):
-        with pytest.raises(ValueError):
-            exact_ascent_step(0.0, **bad)

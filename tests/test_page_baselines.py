@@ -198,7 +198,7 @@ def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
 
 
 def test_step_races_both_learners_once_on_the_same_episodes():
-    from pgcore.estimators import race_step
+    from pgcore.grid_learning import race_step
 
     at = page_app("baselines", query={**section("Learning race"), "race_seed": "5", "race_baseline": "optimal b*"})
     at.button(key="bl_step").click().run()
@@ -264,7 +264,7 @@ def test_the_bandit_task_checks_equal_preferences():
 
 
 def test_step_takes_exactly_one_update_of_all_three_learners_and_the_race_persists():
-    from pgcore.estimators import exact_ascent_step, race_step
+    from pgcore.grid_learning import exact_ascent_step, race_step
 
     at = page_app("baselines", query={**section("Learning race"), "race_seed": "7"})
     assert at.session_state["bl_race"]["updates"] == 0

@@ -196,7 +196,7 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ),
     (
         "compare_learning",
-        estimators.compare_learning,
+        grid_learning.compare_learning,
         dict(
             baselines=("none",),
             theta1_start=0.0,
@@ -213,7 +213,7 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ),
     (
         "race_step",
-        estimators.race_step,
+        grid_learning.race_step,
         dict(
             theta=[0.0, 0.0],
             rng=np.random.default_rng(0),
@@ -225,6 +225,11 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             step_size=1.0,
             discount_weight=True,
         ),
+    ),
+    (
+        "exact_ascent_step",
+        grid_learning.exact_ascent_step,
+        dict(theta1=0.0, theta2=0.0, gamma=0.9, reward_offset=0.0, step_size=1.0),
     ),
     (
         "exact_moments",
@@ -387,7 +392,7 @@ def test_every_public_function_with_arguments_is_covered():
         "pgcore.cartpole.curves.seed_band",
         "pgcore.cartpole.curves.summarize_by_algo",
         "pgcore.cartpole.curves.parse_reference_curves",
-        "pgcore.estimators.learning_curves",
+        "pgcore.grid_learning.learning_curves",
         "pgcore.estimators.empirical_variance_curve",
     }
     assert sorted(set(missing) - allowed) == []

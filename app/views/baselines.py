@@ -31,18 +31,16 @@ from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
 from pgcore.estimators import (
     baseline_arithmetic,
     compare_baselines,
-    compare_learning,
     cumulative_mean,
     empirical_variance_curve,
     episode_terms,
-    exact_ascent_step,
     exact_moments,
-    race_step,
     score_samples,
     summarize,
     variance_by_offset,
 )
 from pgcore.grid1d import expected_return, expected_return_grad, sample_episodes
+from pgcore.grid_learning import compare_learning, exact_ascent_step, race_step
 from pgcore.policies import sigmoid
 
 THETA_RANGE = (-4.0, 4.0)

@@ -24,7 +24,6 @@ from app.lessons import cap_note, estimator_bias_note, guess_task, left_task, sa
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.ui import is_playing, next_page_link, playback_control, predict_task
-from pgcore.estimators import exact_ascent_step
 from pgcore.grid1d import (
     enumerate_trajectories,
     exact_values,
@@ -34,7 +33,7 @@ from pgcore.grid1d import (
     worked_step,
     worked_steps,
 )
-from pgcore.grid_learning import SampledUpdate, expected_estimate, sampled_update
+from pgcore.grid_learning import SampledUpdate, exact_ascent_step, expected_estimate, sampled_update
 from pgcore.logtrick import (
     convergence_curve,
     estimator_stats,
