@@ -16,6 +16,7 @@ from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, train
 from pgcore.gridworld_grpo import GRPOConfig
 from pgcore.gridworld_ppo import PPOConfig
+from pgcore.gridworld_sampling import sample_episodes
 
 SEEDS = range(10)
 MAX_UPDATES = 5000
@@ -28,7 +29,7 @@ def sampler_steps_per_s(env: GridWorld, n: int = 20_000, runs: int = 7) -> tuple
         rates = []
         for seed in range(runs):
             start = time.perf_counter()
-            episodes = env.sample_episodes(theta, n, np.random.default_rng(seed))
+            episodes = sample_episodes(env, theta, n, np.random.default_rng(seed))
             rates.append(episodes.env_steps / (time.perf_counter() - start))
         figures.append(statistics.median(rates))
     return figures[0], figures[1]

@@ -1,6 +1,7 @@
 """The size×size GridWorld of the REINFORCE → PPO → GRPO story, with a tabular softmax policy
 and every quantity exact: J(θ), V, Q, ∇J, state visitation, the return's mean and spread from
-each cell, the optimum, a vectorized episode sampler and the factors of a trajectory's probability.
+each cell, the optimum and the factors of a trajectory's probability. Sampling episodes from
+the policy is :mod:`pgcore.gridworld_sampling`.
 
 The world: cells (row, col), row 0 at the top; the agent starts in (0, 0) and the goal is
 (size−1, size−1). Actions 0 up, 1 right, 2 down, 3 left move one cell; a move into the wall
@@ -31,18 +32,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import REWARD_LIMIT, bounded_float, discount, logit_array, positive_int, whole_number
+from pgcore._checks import REWARD_LIMIT, bounded_float, discount, logit_array, whole_number
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 __all__ = [
     "ACTIONS",
     "GridWorld",
-    "GridEpisodes",
     "TrajectoryFactors",
-    "check_rng",
 ]
 
 #: Action names in index order; ``MOVES[a]`` is the (row, col) change of action a.
@@ -50,17 +48,8 @@ ACTIONS = ("up", "right", "down", "left")
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
 N_ACTIONS = 4
 MIN_SIZE, MAX_SIZE = 2, 10
-#: The longest episode the exact tables and the sampler accept.
+#: The longest episode the exact tables and the sampler (``gridworld_sampling``) accept.
 MAX_STEPS_LIMIT = 1000
-#: Upper bound on n · max_steps for one call to the sampler (~4 arrays of this many entries).
-MAX_SAMPLED_ENTRIES = 20_000_000
-
-
-def check_rng(rng: Any) -> np.random.Generator:
-    """``rng`` if it is a ``numpy.random.Generator``, else ValueError naming ``rng``."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 @dataclass(frozen=True)
@@ -297,9 +286,10 @@ class GridWorld:
         whose "prompts" are start cells.
         """
         t = self.check_theta(theta)
-        return self._gradients(t, self._starts(starts))
+        return self._gradients(t, self.check_starts(starts))
 
-    def _starts(self, starts: npt.ArrayLike) -> IntArray:
+    def check_starts(self, starts: npt.ArrayLike) -> IntArray:
+        """``starts`` as a non-empty 1-D int array of cells other than the goal, else ValueError naming it."""
         c = _index_array("starts", starts, self.n_states - 1)
         if c.ndim != 1 or c.size == 0:
             raise ValueError(f"starts must be a non-empty 1-D array of cells, got shape {c.shape}")
@@ -371,80 +361,6 @@ class GridWorld:
         theta[np.arange(self.n_states), best] = margin
         return theta
 
-    # -- sampling -------------------------------------------------------------------------
-
-    def sample_episodes(
-        self,
-        theta: npt.ArrayLike,
-        n: int,
-        rng: np.random.Generator,
-        starts: npt.ArrayLike | None = None,
-    ) -> GridEpisodes:
-        """Sample n independent episodes under π_θ, all at once: one numpy step per time step t.
-
-        Each step draws u ~ U[0, 1) per running episode and picks the action whose cumulative
-        probability interval holds u; episodes that reach the goal drop out of the batch.
-
-        Args:
-            theta: logits, shape (S, 4).
-            n: number of episodes, 1 … MAX_SAMPLED_ENTRIES / max_steps.
-            rng: a ``numpy.random.Generator``; the same seed gives the same episodes.
-            starts: start cell of each episode, shape (n,), none of them the goal; default (0, 0).
-
-        Returns:
-            :class:`GridEpisodes` with (n, T) arrays padded after each episode's end.
-        """
-        pi = self.policy(theta)
-        n = positive_int("n", n, maximum=MAX_SAMPLED_ENTRIES // self.max_steps)
-        rng = check_rng(rng)
-        if starts is None:
-            first = np.full(n, self.start, dtype=np.int64)
-        else:
-            first = self._starts(starts)
-            if first.shape != (n,):
-                raise ValueError(f"starts must have shape ({n},), got {first.shape}")
-        T = self.max_steps
-        cdf = np.cumsum(pi, axis=1)
-        cdf = cdf[:, :-1] / cdf[:, -1:]  # an action of probability 0 can never be drawn
-        states = np.zeros((T, n), dtype=np.int64)
-        actions = np.zeros((T, n), dtype=np.int64)
-        rewards = np.zeros((T, n))
-        lengths = np.full(n, T, dtype=np.int64)
-        final = np.empty(n, dtype=np.int64)
-        running = np.arange(n)
-        s = first.copy()
-        for t in range(T):
-            u = rng.random(running.size)
-            a = (u[:, None] >= cdf[s]).sum(axis=1)
-            nxt = self.next_state[s, a]
-            states[t, running] = s
-            actions[t, running] = a
-            rewards[t, running] = self.reward[s, a]
-            done = nxt == self.goal
-            if done.any():
-                ended = running[done]
-                lengths[ended] = t + 1
-                final[ended] = self.goal
-                keep = ~done
-                running, s = running[keep], nxt[keep]
-            else:
-                s = nxt
-            if running.size == 0:
-                break
-        final[running] = s
-        terminated = final == self.goal  # the goal on the very last action too: a termination, not a cut
-        return GridEpisodes(
-            states=np.ascontiguousarray(states.T),
-            actions=np.ascontiguousarray(actions.T),
-            rewards=np.ascontiguousarray(rewards.T),
-            lengths=lengths,
-            terminated=terminated,
-            truncated=~terminated,
-            starts=first,
-            final_states=final,
-            gamma=self.gamma,
-        )
-
     # -- one trajectory's probability -----------------------------------------------------
 
     def trajectory_factors(
@@ -491,72 +407,6 @@ class GridWorld:
             log_probability=log_probability,
             score=score,
         )
-
-
-@dataclass(frozen=True)
-class GridEpisodes:
-    """A batch of n sampled episodes, padded to T = max_steps steps.
-
-    Fields:
-        states: (n, T) int, s_t (the cell the action at t was taken in); 0 after the end.
-        actions: (n, T) int, a_t ∈ {0 up, 1 right, 2 down, 3 left}; 0 after the end.
-        rewards: (n, T) float, r_t; 0 after the end.
-        lengths: (n,) int, the number of actions taken, 1 … T.
-        terminated: (n,) bool, reached the goal; truncated: (n,) bool, cut at T actions.
-        starts: (n,) int, s_0; final_states: (n,) int, the cell after the last action.
-        gamma: the discount used by ``returns`` and ``reward_to_go``.
-    """
-
-    states: IntArray
-    actions: IntArray
-    rewards: Array
-    lengths: IntArray
-    terminated: BoolArray
-    truncated: BoolArray
-    starts: IntArray
-    final_states: IntArray
-    gamma: float
-
-    @property
-    def n(self) -> int:
-        return int(self.lengths.size)
-
-    @property
-    def valid(self) -> BoolArray:
-        """(n, T) bool: t < length, the steps that happened."""
-        return np.arange(self.states.shape[1])[None, :] < self.lengths[:, None]
-
-    @property
-    def env_steps(self) -> int:
-        """Σ lengths: the environment steps this batch cost."""
-        return int(self.lengths.sum())
-
-    @property
-    def discounts(self) -> Array:
-        """(T,) γᵗ."""
-        return self.gamma ** np.arange(self.states.shape[1], dtype=np.float64)
-
-    @property
-    def returns(self) -> Array:
-        """(n,) G = Σ_t γᵗ r_t."""
-        return np.asarray(self.rewards @ self.discounts, dtype=np.float64)
-
-    @property
-    def reward_to_go(self) -> Array:
-        """(n, T) G_t = Σ_{k≥t} γ^{k−t} r_k (0 after the end)."""
-        out = np.zeros_like(self.rewards)
-        running = np.zeros(self.n)
-        for t in range(self.rewards.shape[1] - 1, -1, -1):
-            running = self.rewards[:, t] + self.gamma * running
-            out[:, t] = running
-        return out
-
-    def path(self, i: int) -> tuple[IntArray, IntArray, Array]:
-        """Episode i as (states s_0 … s_L shape (L+1,), actions (L,), rewards (L,))."""
-        i = whole_number("i", i, 0, self.n - 1)
-        L = int(self.lengths[i])
-        states = np.append(self.states[i, :L], self.final_states[i])
-        return states, self.actions[i, :L].copy(), self.rewards[i, :L].copy()
 
 
 @dataclass(frozen=True)

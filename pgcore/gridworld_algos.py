@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from pgcore._checks import choice, instance, positive_float, positive_int
 from pgcore._checks import seed as check_seed
-from pgcore.gridworld import GridEpisodes, GridWorld, check_rng
+from pgcore.gridworld import GridWorld
+from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -266,7 +267,7 @@ def reinforce_step(env: GridWorld, state: TrainState, config: ReinforceConfig) -
     state = instance("state", state, TrainState)
     config = instance("config", config, ReinforceConfig)
     rng = copy_rng(state.rng)
-    episodes = env.sample_episodes(state.theta, config.episodes_per_update, rng)
+    episodes = sample_episodes(env, state.theta, config.episodes_per_update, rng)
     grad = reinforce_gradient(env, state.theta, episodes, config.baseline)
     theta = guard_theta(state.theta + config.learning_rate * grad)
     _, _, s, _ = flat_steps(episodes)

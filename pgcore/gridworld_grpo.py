@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pgcore._checks import flag, instance, non_negative_float, positive_float, positive_int, whole_number
-from pgcore.gridworld import GridEpisodes, GridWorld, check_rng
+from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import (
     MAX_EPISODES_PER_UPDATE,
     TrainState,
@@ -49,6 +49,7 @@ from pgcore.gridworld_algos import (
     weighted_score,
 )
 from pgcore.gridworld_ppo import MAX_EPOCHS, clip_eps_value
+from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -244,7 +245,7 @@ def sample_groups(
     """M start cells uniform over the non-goal cells, G episodes from each, in consecutive runs of G."""
     rng = check_rng(rng)
     cells = rng.choice(env.non_goal_cells(), size=prompts)
-    return env.sample_episodes(theta, prompts * group_size, rng, starts=np.repeat(cells, group_size))
+    return sample_episodes(env, theta, prompts * group_size, rng, starts=np.repeat(cells, group_size))
 
 
 def grpo_step(env: GridWorld, state: TrainState, config: GRPOConfig) -> tuple[TrainState, UpdateInfo]:

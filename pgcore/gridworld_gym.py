@@ -2,8 +2,8 @@
 :mod:`pgcore.gridworld` works with Gymnasium tools (wrappers, ``check_env``, vector envs).
 
 Kept apart from :mod:`pgcore.gridworld` so that pages which only need the exact math never import
-gymnasium. Training uses the vectorized :meth:`GridWorld.sample_episodes` instead: one numpy step
-for a whole batch of episodes rather than one Python call per step.
+gymnasium. Training uses the vectorized :func:`pgcore.gridworld_sampling.sample_episodes`
+instead: one numpy step for a whole batch of episodes rather than one Python call per step.
 
 Example:
     >>> import gymnasium as gym

@@ -31,7 +31,7 @@ from pgcore._checks import (
     positive_float,
     positive_int,
 )
-from pgcore.gridworld import GridEpisodes, GridWorld, check_rng
+from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import (
     MAX_EPISODES_PER_UPDATE,
     TrainState,
@@ -46,6 +46,7 @@ from pgcore.gridworld_algos import (
     ratio,
     weighted_score,
 )
+from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -234,7 +235,7 @@ def ppo_step(env: GridWorld, state: TrainState, config: PPOConfig) -> tuple[Trai
     state = instance("state", state, TrainState)
     config = instance("config", config, PPOConfig)
     rng = copy_rng(state.rng)
-    episodes = env.sample_episodes(state.theta, config.episodes_per_update, rng)
+    episodes = sample_episodes(env, state.theta, config.episodes_per_update, rng)
     value = state.value if state.value.shape == (env.n_states,) else np.zeros(env.n_states)
     theta, v, info = ppo_update(env, state.theta, value, episodes, config, rng)
     new = replace(

@@ -1,6 +1,6 @@
 """pgcore.gridworld: the article's grid and numbers, exact J / V / Q / ∇J against brute-force
-enumeration, finite differences and torch.autograd, the sampler against the exact values, the
-trajectory-probability factors, and the Gymnasium environment."""
+enumeration, finite differences and torch.autograd, the trajectory-probability factors, and the
+Gymnasium environment. (The sampler against the exact values: test_gridworld_sampling.py.)"""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pgcore.gridworld import ACTIONS, GridWorld
+from pgcore.gridworld_sampling import sample_episodes
 
 ARTICLE_START = [0.02, 0.60, 0.35, 0.03]  # π(·|(0,0)) in the article: "mostly right or down"
 ARTICLE_NEXT_TO_GOAL = [0.01, 0.95, 0.02, 0.02]  # π(·|(4,3)): "almost certainly right"
@@ -234,94 +235,13 @@ def test_state_visitation_conserves_probability():
     assert arrived_by[-1] <= env.goal_probability(theta) + 1e-12
 
 
-# -- the sampler ---------------------------------------------------------------------------
-
-
-def test_same_seed_same_episodes_and_other_seed_other_episodes():
-    env = GridWorld()
-    theta = random_theta(env, 6)
-    a = env.sample_episodes(theta, 200, np.random.default_rng(7))
-    b = env.sample_episodes(theta, 200, np.random.default_rng(7))
-    c = env.sample_episodes(theta, 200, np.random.default_rng(8))
-    for field in ("states", "actions", "rewards", "lengths", "terminated", "final_states"):
-        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
-    assert not np.array_equal(a.actions, c.actions)
-
-
-def test_sampled_episodes_follow_the_dynamics_and_flags():
-    env = GridWorld(size=4, max_steps=20)
-    theta = random_theta(env, 7)
-    eps = env.sample_episodes(theta, 500, np.random.default_rng(1))
-    assert eps.states.shape == eps.actions.shape == eps.rewards.shape == (500, 20)
-    assert np.all(eps.terminated ^ eps.truncated)
-    assert eps.terminated.any() and eps.truncated.any()
-    assert eps.env_steps == int(eps.valid.sum())
-    for i in range(eps.n):
-        states, actions, rewards = eps.path(i)
-        assert states[0] == env.start
-        np.testing.assert_array_equal(env.next_state[states[:-1], actions], states[1:])
-        np.testing.assert_array_equal(env.reward[states[:-1], actions], rewards)
-        assert (states[-1] == env.goal) == eps.terminated[i]
-        assert env.goal not in states[:-1]
-        assert eps.truncated[i] == (eps.lengths[i] == 20 and states[-1] != env.goal)
-    np.testing.assert_array_equal(eps.rewards[~eps.valid], 0.0)
-    np.testing.assert_allclose(eps.returns, eps.reward_to_go[:, 0])
-
-
-@pytest.mark.parametrize(("size", "gamma", "seed"), [(5, 1.0, 0), (3, 0.9, 1), (5, 1.0, 2)])
-def test_monte_carlo_mean_return_is_within_4_standard_errors_of_exact_j(size, gamma, seed):
-    env = GridWorld(size=size, gamma=gamma)
-    theta = random_theta(env, 20 + seed)
-    eps = env.sample_episodes(theta, 40_000, np.random.default_rng(seed))
-    r = eps.returns
-    se = r.std(ddof=1) / math.sqrt(r.size)
-    assert se > 0
-    assert abs(r.mean() - env.expected_return(theta)) < 4 * se
-    # the spread too: sample std within a few percent of the exact σ
-    assert r.std() == pytest.approx(env.return_moments(theta)[1][env.start], rel=0.03)
-
-
-def test_monte_carlo_visitation_matches_exact_state_visitation():
-    env = GridWorld(size=4, max_steps=25)
-    theta = random_theta(env, 9)
-    n = 40_000
-    eps = env.sample_episodes(theta, n, np.random.default_rng(3))
-    exact = env.state_visitation(theta).sum(axis=0)  # expected visits per cell
-    visits = np.zeros((n, env.n_states))
-    rows = np.repeat(np.arange(n), eps.lengths)
-    np.add.at(visits, (rows, eps.states[eps.valid]), 1.0)
-    mean, se = visits.mean(axis=0), visits.std(axis=0, ddof=1) / math.sqrt(n)
-    reached = se > 0
-    assert reached.sum() == env.n_states - 1  # every cell but the goal is visited
-    assert np.all(np.abs(mean - exact)[reached] < 4 * se[reached])
-    assert eps.terminated.mean() == pytest.approx(env.goal_probability(theta), abs=4 * 0.5 / math.sqrt(n))
-
-
-def test_starts_are_honoured_and_zero_probability_actions_never_drawn():
-    env = GridWorld(size=3)
-    theta = env.uniform_theta()
-    theta[:, 0] = -1e4  # "up" has probability 0 (to the last digit) everywhere
-    starts = np.array([1, 4, 7] * 100)
-    eps = env.sample_episodes(theta, 300, np.random.default_rng(0), starts=starts)
-    np.testing.assert_array_equal(eps.starts, starts)
-    np.testing.assert_array_equal(eps.states[:, 0], starts)
-    assert not np.any(eps.actions[eps.valid] == 0)
-
-
-def test_sampler_handles_a_deterministic_policy():
-    env = GridWorld()
-    eps = env.sample_episodes(env.greedy_theta(1e4), 50, np.random.default_rng(0))
-    assert eps.lengths.tolist() == [8] * 50
-    assert eps.returns.tolist() == [-69.0] * 50
-
-
 # -- the trajectory's probability ------------------------------------------------------------
 
 
 def test_trajectory_factors_of_a_sampled_episode():
     env = GridWorld()
     theta = random_theta(env, 11)
-    eps = env.sample_episodes(theta, 5, np.random.default_rng(4))
+    eps = sample_episodes(env, theta, 5, np.random.default_rng(4))
     states, actions, rewards = eps.path(0)
     f = env.trajectory_factors(theta, states, actions)
     pi = env.policy(theta)
@@ -344,7 +264,7 @@ def test_trajectory_factors_of_a_sampled_episode():
 def test_grad_log_p_keeps_only_the_policy_terms_and_matches_finite_differences(seed):
     env = GridWorld()
     theta = random_theta(env, 30 + seed)
-    eps = env.sample_episodes(theta, 1, np.random.default_rng(seed))
+    eps = sample_episodes(env, theta, 1, np.random.default_rng(seed))
     states, actions, _ = eps.path(0)
     f = env.trajectory_factors(theta, states, actions)
     h = 1e-6
@@ -384,7 +304,7 @@ def test_gymnasium_env_registers_passes_the_checker_and_replays_sampled_episodes
     check_env(GridWorldEnv(size=3), skip_render_check=True)
     env = gym.make(ENV_ID, size=4, max_steps=15)
     world = GridWorld(size=4, max_steps=15)
-    eps = world.sample_episodes(random_theta(world, 12), 60, np.random.default_rng(5))
+    eps = sample_episodes(world, random_theta(world, 12), 60, np.random.default_rng(5))
     for i in range(eps.n):
         states, actions, rewards = eps.path(i)
         obs, _ = env.reset(seed=i)

@@ -29,6 +29,7 @@ from pgcore.gridworld_grpo import (
     sample_groups,
 )
 from pgcore.gridworld_ppo import PPOConfig, ppo_advantages, ppo_step, ppo_update, vanilla_pg_step
+from pgcore.gridworld_sampling import sample_episodes
 
 
 def random_theta(env: GridWorld, seed: int, scale: float = 1.0) -> np.ndarray:
@@ -55,7 +56,7 @@ def test_reinforce_gradient_is_unbiased_for_every_baseline(baseline):
     theta = random_theta(env, 1)
     rng = np.random.default_rng(2)
     grads = np.array(
-        [reinforce_gradient(env, theta, env.sample_episodes(theta, 8, rng), baseline).ravel() for _ in range(3000)]
+        [reinforce_gradient(env, theta, sample_episodes(env, theta, 8, rng), baseline).ravel() for _ in range(3000)]
     )
     assert_within_4_se(grads, env.policy_gradient(theta).ravel())
 
@@ -67,7 +68,7 @@ def test_baselines_cut_the_variance_of_the_reinforce_estimate():
     for baseline in ("none", "mean", "value"):
         rng = np.random.default_rng(4)
         g = np.array(
-            [reinforce_gradient(env, theta, env.sample_episodes(theta, 8, rng), baseline).ravel() for _ in range(400)]
+            [reinforce_gradient(env, theta, sample_episodes(env, theta, 8, rng), baseline).ravel() for _ in range(400)]
         )
         variance[baseline] = g.var(axis=0).sum()
     assert variance["value"] < variance["mean"] < variance["none"]
@@ -77,7 +78,7 @@ def test_baselines_cut_the_variance_of_the_reinforce_estimate():
 def test_reinforce_gradient_by_hand_for_one_episode():
     env = GridWorld(size=2)
     theta = random_theta(env, 5)
-    eps = env.sample_episodes(theta, 1, np.random.default_rng(1))
+    eps = sample_episodes(env, theta, 1, np.random.default_rng(1))
     states, actions, rewards = eps.path(0)
     expected = np.zeros_like(theta)
     for t in range(len(actions)):
@@ -119,7 +120,7 @@ def test_ppo_with_no_clip_one_epoch_one_minibatch_is_the_vanilla_pg_step(advanta
     env = GridWorld()
     theta = random_theta(env, 6)
     value = np.random.default_rng(7).normal(-100, 30, size=env.n_states)
-    eps = env.sample_episodes(theta, 16, np.random.default_rng(8))
+    eps = sample_episodes(env, theta, 16, np.random.default_rng(8))
     config = PPOConfig(
         learning_rate=0.03,
         epochs=1,
@@ -145,7 +146,7 @@ def test_ppo_with_no_clip_one_epoch_one_minibatch_is_the_vanilla_pg_step(advanta
 def test_ppo_reward_to_go_with_zero_critic_is_reinforce_rescaled():
     env = GridWorld()
     theta = random_theta(env, 10)
-    eps = env.sample_episodes(theta, 12, np.random.default_rng(1))
+    eps = sample_episodes(env, theta, 12, np.random.default_rng(1))
     adv, target = ppo_advantages(env, eps, np.zeros(env.n_states), "rtg")
     np.testing.assert_array_equal(adv, target)
     step = vanilla_pg_step(env, theta, eps, adv, 1.0) - theta
@@ -155,7 +156,7 @@ def test_ppo_reward_to_go_with_zero_critic_is_reinforce_rescaled():
 def test_gae_limits_lambda_one_is_reward_to_go_minus_v_and_lambda_zero_the_td_error():
     env = GridWorld(size=4, gamma=0.9, max_steps=20)
     theta = random_theta(env, 11)
-    eps = env.sample_episodes(theta, 30, np.random.default_rng(2))
+    eps = sample_episodes(env, theta, 30, np.random.default_rng(2))
     v = np.random.default_rng(3).normal(size=env.n_states)
     gae1, _ = ppo_advantages(env, eps, v, "gae", 1.0)
     rtg, _ = ppo_advantages(env, eps, v, "rtg")
@@ -172,7 +173,7 @@ def test_gae_limits_lambda_one_is_reward_to_go_minus_v_and_lambda_zero_the_td_er
 def test_ppo_critic_moves_to_the_mean_target_of_each_visited_cell():
     env = GridWorld(size=3)
     theta = random_theta(env, 12)
-    eps = env.sample_episodes(theta, 20, np.random.default_rng(4))
+    eps = sample_episodes(env, theta, 20, np.random.default_rng(4))
     config = PPOConfig(advantage="rtg", value_learning_rate=1.0)
     _, v_new, info = ppo_update(env, theta, np.zeros(env.n_states), eps, config, np.random.default_rng(0))
     rtg = eps.reward_to_go
@@ -185,7 +186,7 @@ def test_ppo_critic_moves_to_the_mean_target_of_each_visited_cell():
 def test_ppo_clipping_limits_how_far_many_epochs_move_the_policy():
     env = GridWorld()
     theta = random_theta(env, 13)
-    eps = env.sample_episodes(theta, 16, np.random.default_rng(5))
+    eps = sample_episodes(env, theta, 16, np.random.default_rng(5))
     kls = {}
     for eps_clip in (0.05, math.inf):
         config = PPOConfig(learning_rate=1.0, epochs=20, minibatches=4, clip_eps=eps_clip)
@@ -266,7 +267,7 @@ def mc_group_estimates(env, theta, group_size, n_batches, rng, per_cell_std=None
     starts = np.repeat(cells, group_size)
     out = []
     for _ in range(n_batches):
-        eps = env.sample_episodes(theta, starts.size, rng, starts=starts)
+        eps = sample_episodes(env, theta, starts.size, rng, starts=starts)
         r = eps.returns.reshape(cells.size, group_size)
         if per_cell_std is None:
             adv = group_advantages(r, leave_one_out=leave_one_out, scale_by_std=False)

@@ -11,6 +11,7 @@ from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, init_state, reinforce_gradient, reinforce_step, train
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages
 from pgcore.gridworld_ppo import PPOConfig, ppo_advantages, vanilla_pg_step
+from pgcore.gridworld_sampling import sample_episodes
 
 ENV = GridWorld()
 THETA = ENV.uniform_theta()
@@ -37,13 +38,14 @@ CASES = [
     ("theta", lambda: ENV.expected_return(np.zeros((25, 3)))),
     ("theta", lambda: ENV.policy_gradient(NAN_THETA)),
     ("theta", lambda: ENV.value_table([[0.0] * 4] * 9)),
-    ("theta", lambda: ENV.sample_episodes(NAN_THETA, 5, rng())),
-    ("n", lambda: ENV.sample_episodes(THETA, 0, rng())),
-    ("n", lambda: ENV.sample_episodes(THETA, 10**12, rng())),
-    ("rng", lambda: ENV.sample_episodes(THETA, 5, 42)),
-    ("rng", lambda: ENV.sample_episodes(THETA, 5, np.random.RandomState(0))),
-    ("starts", lambda: ENV.sample_episodes(THETA, 2, rng(), starts=[0, 24])),
-    ("starts", lambda: ENV.sample_episodes(THETA, 2, rng(), starts=[0, 1, 2])),
+    ("env", lambda: sample_episodes("grid", THETA, 5, rng())),
+    ("theta", lambda: sample_episodes(ENV, NAN_THETA, 5, rng())),
+    ("n", lambda: sample_episodes(ENV, THETA, 0, rng())),
+    ("n", lambda: sample_episodes(ENV, THETA, 10**12, rng())),
+    ("rng", lambda: sample_episodes(ENV, THETA, 5, 42)),
+    ("rng", lambda: sample_episodes(ENV, THETA, 5, np.random.RandomState(0))),
+    ("starts", lambda: sample_episodes(ENV, THETA, 2, rng(), starts=[0, 24])),
+    ("starts", lambda: sample_episodes(ENV, THETA, 2, rng(), starts=[0, 1, 2])),
     ("starts", lambda: ENV.start_gradients(THETA, [])),
     ("state", lambda: ENV.score(THETA, 25, 0)),
     ("action", lambda: ENV.score(THETA, 0, 4)),
@@ -53,7 +55,7 @@ CASES = [
     ("learning_rate", lambda: ReinforceConfig(learning_rate=0.0)),
     ("episodes_per_update", lambda: ReinforceConfig(episodes_per_update=0)),
     ("baseline", lambda: ReinforceConfig(baseline="median")),
-    ("baseline", lambda: reinforce_gradient(ENV, THETA, ENV.sample_episodes(THETA, 2, rng()), "critic")),
+    ("baseline", lambda: reinforce_gradient(ENV, THETA, sample_episodes(ENV, THETA, 2, rng()), "critic")),
     ("clip_eps", lambda: PPOConfig(clip_eps=0.0)),
     ("clip_eps", lambda: PPOConfig(clip_eps=-0.2)),
     ("clip_eps", lambda: GRPOConfig(clip_eps=0.0)),
@@ -64,8 +66,8 @@ CASES = [
     ("gae_lambda", lambda: PPOConfig(gae_lambda=1.5)),
     ("value_learning_rate", lambda: PPOConfig(value_learning_rate=0.0)),
     ("normalize_advantages", lambda: PPOConfig(normalize_advantages="yes")),
-    ("value", lambda: ppo_advantages(ENV, ENV.sample_episodes(THETA, 2, rng()), np.zeros(3))),
-    ("advantages", lambda: vanilla_pg_step(ENV, THETA, ENV.sample_episodes(THETA, 2, rng()), np.zeros(3), 0.1)),
+    ("value", lambda: ppo_advantages(ENV, sample_episodes(ENV, THETA, 2, rng()), np.zeros(3))),
+    ("advantages", lambda: vanilla_pg_step(ENV, THETA, sample_episodes(ENV, THETA, 2, rng()), np.zeros(3), 0.1)),
     ("group_size", lambda: GRPOConfig(group_size=1)),
     ("group_size", lambda: expected_grpo_update(ENV, THETA, group_size=1)),
     ("prompts", lambda: GRPOConfig(prompts=0)),

@@ -11,6 +11,7 @@ from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, init_state, reinforce_step
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages, grpo_step
 from pgcore.gridworld_ppo import PPOConfig, ppo_step
+from pgcore.gridworld_sampling import sample_episodes
 from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 SECTIONS = ("The grid", "Train", "Compare", "PPO clip", "GRPO groups")
@@ -67,7 +68,7 @@ def test_the_grid_shows_the_articles_policy_exact_j_and_the_optimum():
 def test_the_sampled_episode_factor_table_matches_pgcore():
     at = page_app("gridworld", query=section("The grid", policy="random (θ = 0)", episode_seed="3"))
     theta = ENV.uniform_theta()
-    episodes = ENV.sample_episodes(theta, 1, np.random.default_rng(3))
+    episodes = sample_episodes(ENV, theta, 1, np.random.default_rng(3))
     states, actions, _ = episodes.path(0)
     factors = ENV.trajectory_factors(theta, states, actions)
     table = at.dataframe[0].value

@@ -27,6 +27,7 @@ from pgcore.gridworld import ACTIONS, GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, TrainState, UpdateInfo, init_state, target_return
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages
 from pgcore.gridworld_ppo import PPOConfig
+from pgcore.gridworld_sampling import sample_episodes
 
 ENV = GridWorld()  # the article's grid: 5×5, −10 a step, +1 for entering the goal, at most 50 actions
 SECTIONS = ("The grid", "Train", "Compare", "PPO clip", "GRPO groups")
@@ -138,7 +139,7 @@ def exact_view(policy: str, margin: float) -> dict[str, Any]:
 def sampled_episode(policy: str, margin: float, seed: int):
     """One episode under the chosen policy (seeded) and every factor of its probability."""
     theta = shown_theta(policy, margin)
-    episodes = ENV.sample_episodes(theta, 1, np.random.default_rng(seed))
+    episodes = sample_episodes(ENV, theta, 1, np.random.default_rng(seed))
     states, actions, _ = episodes.path(0)
     return ENV.trajectory_factors(theta, states, actions), bool(episodes.terminated[0])
 
