@@ -26,6 +26,7 @@ from pgcore import (
     grid_learning,
     logtrick,
     policies,
+    worked_step,
 )
 from pgcore import returns as ret
 from pgcore.cartpole import config as cartpole_config
@@ -150,10 +151,10 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             limit=20.0,
         ),
     ),
-    ("worked_step", grid1d.worked_step, dict(theta=0.0, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1)),
+    ("worked_step", worked_step.worked_step, dict(theta=0.0, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1)),
     (
         "worked_steps",
-        grid1d.worked_steps,
+        worked_step.worked_steps,
         dict(theta=0.0, n_steps=3, action="right", gamma=0.9, v_estimate=0.5, alpha=0.1),
     ),
     ("reward_to_go", ret.reward_to_go, dict(rewards=[1.0, 0.0, 1.0], gamma=0.9)),
@@ -373,6 +374,7 @@ def test_every_public_function_with_arguments_is_covered():
         cartpole_policy,
         cartpole_runs,
         cartpole_curves,
+        worked_step,
     ]
     missing = []
     for module in modules:

@@ -30,8 +30,6 @@ from pgcore.grid1d import (
     expected_return,
     expected_return_grad,
     sample_episodes,
-    worked_step,
-    worked_steps,
 )
 from pgcore.grid_learning import SampledUpdate, exact_ascent_step, expected_estimate, sampled_update
 from pgcore.logtrick import (
@@ -42,6 +40,7 @@ from pgcore.logtrick import (
     s1_decomposition,
 )
 from pgcore.policies import sigmoid
+from pgcore.worked_step import worked_step, worked_steps
 
 THETA_RANGE = (-6.0, 6.0)
 ACTIONS = ("Right", "Left")
