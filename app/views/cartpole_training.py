@@ -27,7 +27,7 @@ from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solv
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
 from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
-from app.ui import predict_task
+from app.ui import next_page_link, predict_task
 from pgcore.cartpole.config import ALGOS, EVAL_EPISODES, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config, read_presets
 from pgcore.cartpole.curves import parse_reference_curves, seed_band, summarize_by_algo
 from pgcore.cartpole.policy import PolicySnapshot, policy_from_bytes, policy_to_bytes, rollout_episode
@@ -840,3 +840,4 @@ with up_col:
         (st.success if upload_note[0] == "ok" else st.warning)(upload_note[1])
 
 mirror(PARAMS)
+next_page_link("cartpole")
