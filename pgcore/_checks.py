@@ -81,6 +81,14 @@ def discount(value: Any) -> float:
     return float_in_range("gamma", value, 0.0, 1.0)
 
 
+def generator(value: Any, name: str = "rng") -> np.random.Generator:
+    """``value`` if it is a ``numpy.random.Generator`` (what Gymnasium's samplers take), else
+    ValueError naming ``name``: an int seed is refused, so one generator can feed many draws."""
+    if not isinstance(value, np.random.Generator):
+        raise ValueError(f"{name} must be a numpy.random.Generator, got {type(value).__name__}")
+    return value
+
+
 def seed(value: Any, name: str = "seed") -> int:
     """A random seed: a whole number >= 0, else ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:

@@ -51,6 +51,7 @@ from pgcore._checks import (
     discount,
     finite_array,
     flag,
+    generator,
     logit,
     positive_int,
     reward_shift,
@@ -60,7 +61,6 @@ from pgcore._checks import (
 from pgcore.grid1d import (
     MAX_SAMPLES,
     Episodes,
-    check_rng,
     log_probability,
     loop_cap,
     sample_episodes,
@@ -438,7 +438,7 @@ def compare_baselines(
     theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
-    rng = check_rng(rng)
+    rng = generator(rng)
     offset = reward_shift("reward_offset", reward_offset)
     discount_weight = flag("discount_weight", discount_weight)
     checked = _check_baselines(baselines, _check_baseline)
@@ -458,7 +458,7 @@ def score_samples(theta1: float, n: int, rng: np.random.Generator, *, gamma: flo
     episodes = sample_episodes(
         theta1,
         positive_int("n", n, maximum=MAX_SAMPLES),
-        check_rng(rng),
+        generator(rng),
         theta2=theta2,
         gamma=gamma,
     )

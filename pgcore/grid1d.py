@@ -40,6 +40,7 @@ from pgcore._checks import (
     finite_array,
     flag,
     float_in_range,
+    generator,
     logit,
     logit_array,
     positive_int,
@@ -310,14 +311,6 @@ MAX_LISTED_LOOPS = 10_000
 TAIL_MASS = 1e-20
 
 
-def check_rng(rng: Any) -> np.random.Generator:
-    """``rng`` if it is a ``numpy.random.Generator`` (as Gymnasium's samplers take), else
-    ValueError naming ``rng``: an int seed is refused, so one generator can feed many draws."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
-
-
 def sample_episodes(
     theta1: float,
     n: int,
@@ -342,7 +335,7 @@ def sample_episodes(
     theta2 = logit("theta2", theta2)
     n = positive_int("n", n, maximum=MAX_SAMPLES)
     gamma = discount(gamma)
-    rng = check_rng(rng)
+    rng = generator(rng)
     p1, q1 = float(sigmoid(theta1)), float(sigmoid(-theta1))
     p2 = float(sigmoid(theta2))
     stop = q1 + p1 * p2  # 1 − q, written without cancellation

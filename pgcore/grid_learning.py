@@ -41,6 +41,7 @@ from pgcore._checks import (
     choice,
     discount,
     flag,
+    generator,
     instance,
     logit,
     logit_array,
@@ -60,7 +61,6 @@ from pgcore.estimators import (
 )
 from pgcore.grid1d import (
     Episodes,
-    check_rng,
     episodes_from_uniforms,
     expected_return,
     expected_return_grad,
@@ -339,7 +339,7 @@ def race_step(
     name = _check_learning_baseline(baseline)
     if name == "none":
         raise ValueError("baseline must be one of mean, value, optimal: the race compares it with none")
-    rng = check_rng(rng)
+    rng = generator(rng)
     theta2 = logit("theta2", theta2)
     gamma = discount(gamma)
     offset = reward_shift("reward_offset", reward_offset)
@@ -419,7 +419,7 @@ def compare_learning(
         raise ValueError("episodes_per_update must be >= 2 for the 'mean' baseline")
     alpha = positive_float("step_size", step_size)
     discount_weight = flag("discount_weight", discount_weight)
-    rng = check_rng(rng)
+    rng = generator(rng)
 
     rows = {name: i for i, name in enumerate(names)}
     theta = np.full((len(names), learners), float(np.clip(theta1_start, -LEARNER_THETA_LIMIT, LEARNER_THETA_LIMIT)))

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import choice, instance, positive_float, positive_int
+from pgcore._checks import choice, generator, instance, positive_float, positive_int
 from pgcore._checks import seed as check_seed
 from pgcore.gridworld import GridWorld
-from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
+from pgcore.gridworld_sampling import GridEpisodes, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -125,7 +125,7 @@ class AlgorithmConfig(Protocol):
 
 def copy_rng(rng: np.random.Generator) -> np.random.Generator:
     """A new generator at the same position as ``rng`` (same bit generator kind)."""
-    rng = check_rng(rng)
+    rng = generator(rng)
     bit_generator = type(rng.bit_generator)()
     bit_generator.state = rng.bit_generator.state
     return np.random.Generator(bit_generator)

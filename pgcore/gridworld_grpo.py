@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import flag, instance, non_negative_float, positive_float, positive_int, whole_number
+from pgcore._checks import flag, generator, instance, non_negative_float, positive_float, positive_int, whole_number
 from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import (
     MAX_EPISODES_PER_UPDATE,
@@ -49,7 +49,7 @@ from pgcore.gridworld_algos import (
     weighted_score,
 )
 from pgcore.gridworld_ppo import MAX_EPOCHS, clip_eps_value
-from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
+from pgcore.gridworld_sampling import GridEpisodes, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -243,7 +243,7 @@ def sample_groups(
     env: GridWorld, theta: npt.ArrayLike, prompts: int, group_size: int, rng: np.random.Generator
 ) -> GridEpisodes:
     """M start cells uniform over the non-goal cells, G episodes from each, in consecutive runs of G."""
-    rng = check_rng(rng)
+    rng = generator(rng)
     cells = rng.choice(env.non_goal_cells(), size=prompts)
     return sample_episodes(env, theta, prompts * group_size, rng, starts=np.repeat(cells, group_size))
 

@@ -27,6 +27,7 @@ from pgcore._checks import (
     finite_float,
     flag,
     float_in_range,
+    generator,
     instance,
     positive_float,
     positive_int,
@@ -46,7 +47,7 @@ from pgcore.gridworld_algos import (
     ratio,
     weighted_score,
 )
-from pgcore.gridworld_sampling import GridEpisodes, check_rng, sample_episodes
+from pgcore.gridworld_sampling import GridEpisodes, sample_episodes
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -184,7 +185,7 @@ def ppo_update(
     v = _value_array(env, value)
     episodes = instance("episodes", episodes, GridEpisodes)
     config = instance("config", config, PPOConfig)
-    rng = check_rng(rng)
+    rng = generator(rng)
     adv_table, targets = ppo_advantages(env, episodes, v, config.advantage, config.gae_lambda)
     episode, t, s, a = flat_steps(episodes)
     adv = adv_table[episode, t]

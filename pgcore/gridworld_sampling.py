@@ -16,12 +16,11 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import instance, positive_int, whole_number
+from pgcore._checks import generator, instance, positive_int, whole_number
 from pgcore.gridworld import GridWorld
 
 Array = npt.NDArray[np.float64]
@@ -30,19 +29,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 __all__ = [
     "GridEpisodes",
-    "check_rng",
     "sample_episodes",
 ]
 
 #: Upper bound on n · max_steps for one call to the sampler (~4 arrays of this many entries).
 MAX_SAMPLED_ENTRIES = 20_000_000
-
-
-def check_rng(rng: Any) -> np.random.Generator:
-    """``rng`` if it is a ``numpy.random.Generator``, else ValueError naming ``rng``."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def sample_episodes(
@@ -69,7 +60,7 @@ def sample_episodes(
     env = instance("env", env, GridWorld)
     pi = env.policy(theta)
     n = positive_int("n", n, maximum=MAX_SAMPLED_ENTRIES // env.max_steps)
-    rng = check_rng(rng)
+    rng = generator(rng)
     if starts is None:
         first = np.full(n, env.start, dtype=np.int64)
     else:

@@ -26,12 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pgcore._checks import flag, instance, positive_int, reward_shift
+from pgcore._checks import flag, generator, instance, positive_int, reward_shift
 from pgcore.grid1d import (
     MAX_LISTED_LOOPS,
     Episodes,
     TrajectoryTable,
-    check_rng,
     enumerate_trajectories,
     exact_values,
     expected_return_grad,
@@ -206,7 +205,7 @@ def convergence_curve(
     repeats = positive_int("repeats", repeats, maximum=1000)
     if repeats * n_max > 4_000_000:
         raise ValueError(f"repeats * n_max must be <= 4,000,000, got {repeats} * {n_max}")
-    rng = check_rng(rng)
+    rng = generator(rng)
     n = sample_sizes(n_max, n_points)
     exact = estimator_stats(theta1, theta2, gamma, baseline)
     naive = estimator_stats(theta1, theta2, gamma, baseline, divide_by_pi=False)

@@ -107,7 +107,6 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
         grid1d.episodes_from_uniforms,
         dict(u_loops=[0.1, 0.5, 0.9], u_goal=[0.2, 0.4, 0.6], theta1=0.3, theta2=-0.2),
     ),
-    ("check_rng", grid1d.check_rng, dict(rng=np.random.default_rng(0))),
     (
         "sample_episodes",
         grid1d.sample_episodes,
