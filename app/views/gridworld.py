@@ -216,7 +216,9 @@ def grid_section() -> None:
         )
     st.subheader("One sampled episode and the probability of its path")
     s1, s2 = st.columns([2, 1], vertical_alignment="bottom")
-    seed = s1.slider("Episode seed", 0, 999, key="gw_episode_seed", help="Which episode is sampled (a seeded generator).")
+    seed = s1.slider(
+        "Episode seed", 0, 999, key="gw_episode_seed", help="Which episode is sampled (a seeded generator)."
+    )
     s2.button("Sample another", on_click=resample, key="gw_resample", icon=":material/casino:", width="stretch")
     factors, reached = sampled_episode(policy, margin, seed)
     steps = int(factors.actions.size)
