@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-sb3 clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
@@ -40,3 +40,12 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache screenshots
+
+# SB3 PPO/A2C with RL Zoo's CartPole settings (issue 14's reference): its own venv on .venv's
+# packages (a .pth file), so SB3 never enters .venv or requirements.txt nor pulls another torch.
+bench-sb3: $(VENV)/.dev
+	@test -x .bench-venv/bin/python || $(PYTHON) -m venv .bench-venv
+	$(PY) -c "import site; print(site.getsitepackages()[0])" > "$$(.bench-venv/bin/python -c 'import site; print(site.getsitepackages()[0])')/main-venv.pth"
+	.bench-venv/bin/python -c "import stable_baselines3" 2>/dev/null || .bench-venv/bin/pip install --quiet --no-deps stable-baselines3
+	.bench-venv/bin/python benchmarks/bench_sb3.py --algos ppo
+

@@ -1,11 +1,19 @@
-"""Measure CartPole training with the ``fast`` preset over several seeds (median and worst
-steps-to-solve and wall seconds per algorithm) and the rollout throughput of the batched
-collector against a one-env, one-forward-per-step loop written like the articles' code.
+"""Measure CartPole training with the ``fast`` preset over several seeds (solved, median
+[min–max] and worst steps to solve, wall seconds per algorithm) and the rollout throughput
+of the batched collector against the bare vector env at the same number of envs and a
+one-env, one-forward-per-step loop written like the articles' code.
+
+Each run is its own process (``python -m pgcore.cartpole``), two at a time (one per core of
+the 2-core host), like ``benchmarks/bench_sb3.py`` (SB3 PPO/A2C with RL Zoo's settings, the
+reference of issue 14): "process s" is timed from outside and includes the process start
+(importing torch, Gymnasium, pgcore); "train s" is the run's own ``wall_seconds``.
+Steps to solve follow the confirmed-solve rule (:mod:`pgcore.cartpole.config`).
 
     .venv/bin/python benchmarks/bench_cartpole.py              # 10 seeds, all algorithms
     .venv/bin/python benchmarks/bench_cartpole.py --quick      # 3 seeds, short throughput run
     .venv/bin/python benchmarks/bench_cartpole.py --seeds 0,4 --algos actor_critic
     .venv/bin/python benchmarks/bench_cartpole.py --categorical  # the sampler and losses vs Categorical
+    .venv/bin/python benchmarks/bench_cartpole.py --articles 3   # also the articles preset (slow)
 
 Prints figures; asserts nothing. A run that does not solve within ``--max-steps`` counts
 as ``--max-steps`` in the worst column and is reported in the ``solved`` column.
@@ -14,9 +22,12 @@ as ``--max-steps`` in the worst column and is reported in the ``solved`` column.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import gymnasium as gym
 import numpy as np
@@ -24,7 +35,7 @@ import torch
 
 from pgcore.cartpole import training
 from pgcore.cartpole.config import ALGOS, preset_config
-from pgcore.cartpole.training import TrainingRun, train
+from pgcore.cartpole.training import TrainingRun
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -62,6 +73,20 @@ def batched_rollout_rate(num_envs: int, env_steps: int) -> float:
     rate = (run.env_steps - start_steps) / (time.perf_counter() - tic)
     env.close()
     run.close()
+    return rate
+
+
+def bare_env_rate(num_envs: int, env_steps: int) -> float:
+    """Env steps per second of the vector env alone, actions drawn in advance (the ceiling)."""
+    env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 2, (1024, num_envs))
+    calls = max(1, env_steps // num_envs)
+    tic = time.perf_counter()
+    for i in range(calls):
+        env.step(actions[i % 1024])
+    rate = calls * num_envs / (time.perf_counter() - tic)
+    env.close()
     return rate
 
 
@@ -110,6 +135,12 @@ def acting_timings(num_envs: int) -> dict[str, float]:
         return (rng.random(num_envs) < p[:, 1]).astype(np.int64)
 
     @torch.inference_mode()
+    def torch_forward() -> np.ndarray:  # the same sampler on torch's forward (before issue 14)
+        logits = run.policy.forward(torch.from_numpy(obs)).numpy()
+        u = rng.random(num_envs)
+        return (u * (1.0 + np.exp(-(logits[:, 1] - logits[:, 0]))) < 1.0).astype(np.int64)
+
+    @torch.inference_mode()
     def categorical_sample() -> np.ndarray:  # draws from the global torch RNG
         return Categorical(logits=run.policy(torch.from_numpy(obs))).sample().numpy()
 
@@ -118,7 +149,8 @@ def acting_timings(num_envs: int) -> dict[str, float]:
     action = np.zeros(num_envs, dtype=np.int64)
     timings = {
         "env.step": best_microseconds(lambda: env.step(action), 20_000),
-        "TrainingRun._act": best_microseconds(lambda: run._act(obs), 20_000),
+        "TrainingRun._act (numpy forward)": best_microseconds(lambda: run._act(obs), 20_000),
+        "same sampler, torch forward": best_microseconds(torch_forward, 20_000),
         "Categorical(logits).probs + numpy u": best_microseconds(categorical_probs, 20_000),
         "Categorical.sample()": best_microseconds(categorical_sample, 20_000),
     }
@@ -169,13 +201,35 @@ def categorical_comparison() -> None:
         print(f"  {algo:<16} {steps:>3} steps: {plain:6.0f} vs {categorical:6.0f} ({categorical / plain - 1:+.0%})")
 
 
+def cli_run(preset: str, algo: str, seed: int, max_steps: int) -> dict:
+    """One training in its own process; its JSON summary plus ``process_seconds`` from outside."""
+    command = [sys.executable, "-m", "pgcore.cartpole", "--algo", algo, "--seed", str(seed)]
+    command += ["--preset", preset, "--max-steps", str(max_steps), "--quiet"]
+    tic = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    summary["process_seconds"] = time.perf_counter() - tic
+    return summary
+
+
+def table_row(label: str, runs: list[dict], max_steps: int) -> str:
+    steps = [r["steps_to_solve"] if r["solved"] else max_steps for r in runs]
+    solved = sum(r["solved"] for r in runs)
+    span = f"{statistics.median(steps):,.0f} [{min(steps):,}–{max(steps):,}]"
+    train_s = statistics.median(r["wall_seconds"] for r in runs)
+    process_s = statistics.median(r["process_seconds"] for r in runs)
+    return f"{label:<24}{f'{solved}/{len(runs)}':>7}{span:>28}{max(steps):>9,}{train_s:>9.2f}{process_s:>11.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=parse_seeds, default=None, help="count or list (default 10)")
     parser.add_argument("--algos", type=parse_algos, default=list(ALGOS))
-    parser.add_argument("--max-steps", type=int, default=300_000)
+    parser.add_argument("--max-steps", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true", help="3 seeds, short throughput runs")
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="runs at a time (default 2: one per core)")
+    parser.add_argument("--articles", type=int, default=0, metavar="N", help="also N seeds of the articles preset")
     parser.add_argument("--categorical", action="store_true", help="only: the sampler and losses vs Categorical")
     args = parser.parse_args()
     if args.categorical:
@@ -183,39 +237,54 @@ def main() -> None:
         return
     seeds = args.seeds if args.seeds is not None else list(range(3 if args.quick else 10))
 
-    print(f"fast preset, seeds {seeds}, budget {args.max_steps} env steps, torch threads 1")
-    header = f"{'algo':<20}{'solved':>8}{'median steps':>14}{'worst steps':>13}{'median s':>10}{'worst s':>9}"
+    print(f"seeds {seeds}, budget {args.max_steps:,} env steps, {args.workers} runs at a time, torch threads 1")
+    header = (
+        f"{'preset / algo':<24}{'solved':>7}{'median steps [min–max]':>28}{'worst':>9}{'train s':>9}{'process s':>11}"
+    )
     print(header)
     print("-" * len(header))
-    for algo in args.algos:
-        steps, seconds = [], []
-        for seed in seeds:
-            result = train(preset_config("fast", algo, seed, max_env_steps=args.max_steps))
-            steps.append(result.steps_to_solve if result.solved else args.max_steps)
-            seconds.append(result.wall_seconds)
+    plan = [("fast", algo, seeds) for algo in args.algos]
+    if args.articles:
+        plan.append(("articles", "reinforce", seeds[: args.articles]))
+    for preset, algo, run_seeds in plan:
+        with ThreadPoolExecutor(args.workers) as pool:
+            runs = list(
+                pool.map(
+                    cli_run,
+                    [preset] * len(run_seeds),
+                    [algo] * len(run_seeds),
+                    run_seeds,
+                    [args.max_steps] * len(run_seeds),
+                )
+            )
+        for r in runs:
             print(
-                f"  {algo} seed {seed}: steps_to_solve {result.steps_to_solve} ({result.wall_seconds:.2f} s)",
+                f"  {preset} {algo} seed {r['seed']}: steps_to_solve {r['steps_to_solve']} "
+                f"(checks {r['evaluations']}, eval {r['eval_mean_return']}) "
+                f"train {r['wall_seconds']:.2f} s, process {r['process_seconds']:.2f} s",
                 file=sys.stderr,
                 flush=True,
             )
-        solved = sum(s < args.max_steps for s in steps)
-        print(
-            f"{algo:<20}{f'{solved}/{len(seeds)}':>8}{statistics.median(steps):>14,.0f}"
-            f"{max(steps):>13,}{statistics.median(seconds):>10.2f}{max(seconds):>9.2f}",
-            flush=True,
-        )
+        label = algo if preset == "fast" else "reinforce, articles*"
+        print(table_row(label, runs, args.max_steps), flush=True)
+    if args.articles:
+        print("* the articles' own setting, kept as it is to show what does not work (not tuned)")
 
     if not args.no_throughput:
         n_steps = 50_000 if args.quick else 400_000
         loop_steps = 5_000 if args.quick else 20_000
         loop = per_step_loop_rate(loop_steps)
         print()
-        print(f"{'rollout':<34}{'env steps/s':>12}{'× per-step loop':>17}")
-        print("-" * 63)
+        print(f"{'rollout':<34}{'env steps/s':>12}{'× per-step loop':>17}{'× bare env':>12}")
+        print("-" * 75)
         print(f"{'per-step loop (articles style)':<34}{loop:>12,.0f}{1.0:>17.1f}")
         for num_envs in (4, 8, 16, 32, 64):
             rate = batched_rollout_rate(num_envs, n_steps)
-            print(f"{f'batched, {num_envs} envs':<34}{rate:>12,.0f}{rate / loop:>17.1f}")
+            bare = bare_env_rate(num_envs, n_steps)
+            print(f"{f'bare vector env, {num_envs} envs':<34}{bare:>12,.0f}{bare / loop:>17.1f}{1.0:>12.2f}")
+            print(
+                f"{f'batched with policy, {num_envs} envs':<34}{rate:>12,.0f}{rate / loop:>17.1f}{rate / bare:>12.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pgcore.cartpole.config import preset_config
-from pgcore.cartpole.core import gradient_step, policy_loss, value_loss, weights
+from pgcore.cartpole.core import Adam, clipped_policy_loss, gradient_step, policy_loss, value_loss, weights
 from pgcore.cartpole.training import TrainingRun, train
 
 NUM_ENVS = 3
@@ -192,3 +192,68 @@ def test_the_baseline_bias_measurement_finds_none_for_a_constant_and_some_for_th
     episode_mean = measure_baseline_bias(config, episodes=2000)
     assert episode_mean.bias_norm > 4 * episode_mean.noise_norm, episode_mean
     assert episode_mean.gradient_norm == pytest.approx(constant.gradient_norm)  # same episodes, same plain estimate
+
+
+def test_adam_is_torch_adam_step_for_step():
+    """core.Adam (no torch._dynamo import at creation) does torch.optim.Adam's arithmetic,
+    bit for bit, including a rate changed between steps (the linear decay)."""
+    generator = torch.Generator().manual_seed(0)
+    ours = torch.randn(5, 3, generator=generator, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_(True)
+    optimizers = (Adam([ours], lr=0.01), torch.optim.Adam([theirs], lr=0.01))
+    for i in range(40):
+        x = torch.randn(3, generator=generator)
+        for param, optimizer in zip((ours, theirs), optimizers):
+            optimizer.param_groups[0]["lr"] = 0.01 * (1 - i / 50)
+            optimizer.zero_grad()
+            (param @ x).sin().sum().backward()
+            optimizer.step()
+    assert torch.equal(ours, theirs)
+
+
+def test_the_clipped_surrogate_starts_as_the_policy_gradient_and_stops_past_the_clip():
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(20, 2, generator=generator, requires_grad=True)
+    actions = torch.randint(0, 2, (20,), generator=generator)
+    psi = torch.randn(20, generator=generator)
+    old = torch.log_softmax(logits.detach(), dim=-1).gather(1, actions[:, None]).squeeze(1)
+    (plain_grad,) = torch.autograd.grad(policy_loss(logits, actions, psi, 0.0)[0], logits)
+    (clipped_grad,) = torch.autograd.grad(clipped_policy_loss(logits, actions, psi, old, 0.2, 0.0), logits)
+    torch.testing.assert_close(clipped_grad, plain_grad)
+    # moved far in the direction Ψ asks (ratio > 1.2 where Ψ > 0, < 0.8 where Ψ < 0): no gradient
+    moved = logits.detach().clone()
+    moved[torch.arange(20), actions] += 5.0 * torch.sign(psi)
+    moved.requires_grad_(True)
+    (grad,) = torch.autograd.grad(clipped_policy_loss(moved, actions, psi, old, 0.2, 0.0), moved)
+    ratio = torch.exp(torch.log_softmax(moved.detach(), dim=-1).gather(1, actions[:, None]).squeeze(1) - old)
+    past = torch.where(psi > 0, ratio > 1.2, ratio < 0.8)  # (a probability near 1 cannot rise by 20 %)
+    assert int(past.sum()) >= 10
+    assert float(grad[past].abs().max()) == 0.0 and float(grad[~past].abs().min()) > 0.0
+
+
+def test_update_epochs_and_the_rate_decay_are_wired():
+    """update_epochs = k: k Adam steps per network per batch; lr_decay_steps: the rates fall
+    linearly with the env steps taken before the update."""
+    run, batch, _ = one_batch("actor_critic", update_epochs=3, lr_decay_steps=100)
+    run.env_steps = 25
+    run._update(batch)
+    assert run.policy_optimizer.steps == 3 and run.value_optimizer.steps == 3
+    assert run.policy_optimizer.param_groups[0]["lr"] == pytest.approx(run.config.policy_lr * 0.75)
+    assert run.value_optimizer.param_groups[0]["lr"] == pytest.approx(run.config.value_lr * 0.75)
+    plain, batch, _ = one_batch("reinforce")
+    plain._update(batch)
+    assert plain.policy_optimizer.steps == 1 and plain.policy_optimizer.param_groups[0]["lr"] == plain.config.policy_lr
+
+
+def test_the_numpy_acting_forward_is_the_torch_network():
+    """_act's numpy forward reads the live parameters: after an optimizer step it still
+    agrees with the torch network's π(right | s)."""
+    run, batch, _ = one_batch("actor_critic")
+    run._update(batch)
+    obs = np.random.default_rng(0).normal(0, 0.5, (64, 4)).astype(np.float32)
+    u = np.random.default_rng(1).random(64)
+    with torch.no_grad():
+        p_right = torch.softmax(run.policy(torch.from_numpy(obs)), dim=-1)[:, 1].double().numpy()
+    actions = run._act(obs, np.random.default_rng(1))
+    decided = np.abs(u - p_right) > 1e-5  # away from float32 rounding at the boundary
+    np.testing.assert_array_equal(actions[decided], (u < p_right).astype(np.int64)[decided])

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,9 @@ __all__ = [
     "Batch",
     "weights",
     "policy_loss",
+    "clipped_policy_loss",
     "value_loss",
+    "Adam",
     "gradient_step",
     "per_step_grad_variance",
 ]
@@ -46,6 +49,15 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 # The network
 # ---------------------------------------------------------------------------------------
+
+
+class _UninitialisedLinear(nn.Linear):
+    """``nn.Linear`` with its parameters left empty (``torch.empty``): :meth:`MLP.initialise`
+    fills them. Not ``device="meta"`` then ``to_empty``: that first ``to_empty`` imports
+    sympy through torch's symbolic shapes, ≈1.3 s of a training process's start."""
+
+    def reset_parameters(self) -> None:
+        pass
 
 
 class MLP(nn.Module):
@@ -59,10 +71,8 @@ class MLP(nn.Module):
 
     def __init__(self, hidden_size: int, outputs: int, activation: str) -> None:
         super().__init__()
-        self.layer1 = nn.Linear(OBS_SIZE, hidden_size, device="meta")
-        self.layer2 = nn.Linear(hidden_size, outputs, device="meta")
-        self.layer1 = self.layer1.to_empty(device="cpu")
-        self.layer2 = self.layer2.to_empty(device="cpu")
+        self.layer1 = _UninitialisedLinear(OBS_SIZE, hidden_size)
+        self.layer2 = _UninitialisedLinear(hidden_size, outputs)
         self.activation = activation
 
     def initialise(self, generator: torch.Generator, orthogonal: bool, output_gain: float) -> None:
@@ -195,15 +205,73 @@ def policy_loss(
     return -(weights * log_prob_taken).mean() - entropy_coef * entropy, entropy
 
 
+def clipped_policy_loss(
+    logits: torch.Tensor,
+    actions: torch.Tensor,
+    weights: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    clip_range: float,
+    entropy_coef: float,
+) -> torch.Tensor:
+    """PPO's clipped surrogate, for the passes after the first over one batch:
+
+        L(θ) = −(1/B) Σ_t min(r_t Ψ_t, clip(r_t, 1 − ε, 1 + ε) Ψ_t) − β · mean entropy,
+        r_t = π_θ(a_t | s_t) / π_old(a_t | s_t),
+
+    with π_old the policy that collected the batch (``old_log_probs``, ``(B,)``). At θ = θ_old
+    its gradient is :func:`policy_loss`'s; afterwards a step stops pushing a probability once it
+    has moved by more than ε in the direction Ψ_t asks.
+    """
+    log_probs = torch.log_softmax(logits, dim=-1)
+    ratio = torch.exp(log_probs.gather(1, actions[:, None]).squeeze(1) - old_log_probs)
+    surrogate = torch.min(ratio * weights, ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * weights)
+    entropy = -(log_probs.exp() * log_probs).sum(dim=-1).mean()
+    return -surrogate.mean() - entropy_coef * entropy
+
+
 def value_loss(values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """L_V(φ) = (1/B) Σ_t (V_φ(s_t) − target_t)², ``values`` and ``targets`` of shape ``(B,)``
     (targets are constants: G_t, or Ψ_t + V_φ(s_t) from before the step)."""
     return ((values - targets) ** 2).mean()
 
 
-def gradient_step(
-    loss: torch.Tensor, module: nn.Module, optimizer: torch.optim.Optimizer, max_grad_norm: float
-) -> float:
+class Adam:
+    """Adam (Kingma & Ba), the arithmetic of ``torch.optim.Adam``'s single-tensor path with its
+    defaults (β 0.9, 0.999, ε 1e-8, no weight decay), step for step; a test checks the two
+    agree. Not ``torch.optim.Adam`` itself: creating the first one imports ``torch._dynamo``,
+    ≈1.5 s of every training process's start on the 2-core host, for a tiny network.
+
+    ``param_groups[0]["lr"]`` is the rate (the trainer's linear decay sets it).
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+        self.params = list(params)
+        self.param_groups = [{"lr": float(lr)}]
+        self.betas = (0.9, 0.999)
+        self.eps = 1e-8
+        self.steps = 0
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        self.steps += 1
+        step_size = self.param_groups[0]["lr"] / (1 - beta1**self.steps)
+        correction2_sqrt = math.sqrt(1 - beta2**self.steps)
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            if p.grad is None:
+                continue
+            m.lerp_(p.grad, 1 - beta1)
+            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+            p.addcdiv_(m, (v.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+
+
+def gradient_step(loss: torch.Tensor, module: nn.Module, optimizer: Adam, max_grad_norm: float) -> float:
     """One step on ``loss``: zero the gradients, backpropagate, clip their L2 norm to
     ``max_grad_norm`` when it is > 0, step the optimizer. Returns the norm before clipping."""
     optimizer.zero_grad(set_to_none=True)
