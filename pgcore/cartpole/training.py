@@ -15,7 +15,10 @@ Algorithms (``TrainConfig.algo``), with Ψ_t the weight on ∇ log π(a_t | s_t)
 
 Policy loss = −mean_t(Ψ_t log π(a_t | s_t)) − β · mean_t(entropy of π(· | s_t)), averaged
 over all valid steps of the update batch; with ``normalize_returns`` the Ψ_t are first
-scaled to mean 0, std 1 over the batch. One Adam step per batch for each network.
+scaled to mean 0, std 1 over the batch. One Adam step per batch for each network, or
+``update_epochs`` of them: the passes after the first use PPO's clipped surrogate
+(:func:`pgcore.cartpole.core.clipped_policy_loss`; the fast preset's actor_critic takes 10).
+``lr_decay_steps`` > 0 lowers both rates linearly with the env steps taken.
 
 **Batches.** The REINFORCE variants collect exactly one complete episode from each of
 ``num_envs`` parallel environments per update (so ``num_envs`` = episodes per update),
@@ -433,6 +436,35 @@ class TrainingRun:
 
     # -- the update --------------------------------------------------------------------
 
+    def _more_epochs(
+        self,
+        cfg: TrainConfig,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        psi: torch.Tensor,
+        first_logits: torch.Tensor,
+        targets: torch.Tensor | None,
+    ) -> None:
+        """Passes 2 … ``update_epochs`` over one batch: the policy on PPO's clipped surrogate
+        (ratios to the policy that collected the batch), V_φ on the same targets. One backward
+        pass serves both networks (their graphs are disjoint, so the gradients are each loss's
+        own), then each takes its Adam step; half the autograd calls of two separate steps."""
+        old_log_probs = torch.log_softmax(first_logits, dim=-1).gather(1, actions[:, None]).squeeze(1)
+        modules = [(self.policy, self.policy_optimizer)]
+        if self.value is not None:
+            modules.append((self.value, self.value_optimizer))
+        for _ in range(cfg.update_epochs - 1):
+            total = clipped_policy_loss(self.policy(obs), actions, psi, old_log_probs, cfg.clip_range, cfg.entropy_coef)
+            if self.value is not None and targets is not None:  # V_φ's pass k
+                total = total + value_loss(self.value(obs).reshape(-1), targets)
+            for _, optimizer in modules:
+                optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            for module, optimizer in modules:
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+
     def _update(self, batch: Batch) -> dict[str, Any]:
         """One gradient step for each network on ``batch``; returns the record's diagnostics."""
         cfg = self.config
@@ -462,23 +494,14 @@ class TrainingRun:
         logits = self.policy(step_obs)
         loss, entropy = policy_loss(logits, step_actions, step_weights, cfg.entropy_coef)
         grad_norm = gradient_step(loss, self.policy, self.policy_optimizer, cfg.max_grad_norm)
-        if cfg.update_epochs > 1:
-            old_log_probs = torch.log_softmax(logits.detach(), dim=-1).gather(1, step_actions[:, None]).squeeze(1)
-            for _ in range(cfg.update_epochs - 1):
-                clipped = clipped_policy_loss(
-                    self.policy(step_obs), step_actions, step_weights, old_log_probs, cfg.clip_range, cfg.entropy_coef
-                )
-                gradient_step(clipped, self.policy, self.policy_optimizer, cfg.max_grad_norm)
 
-        critic_loss = None
+        critic_loss, targets = None, None
         if self.value is not None:
             targets = torch.from_numpy(value_targets.reshape(-1)[valid]).float()
             critic_loss = value_loss(predicted[:-1].reshape(-1)[mask], targets)
             gradient_step(critic_loss, self.value, self.value_optimizer, cfg.max_grad_norm)
-            step_states = obs[: steps * n][mask]
-            for _ in range(cfg.update_epochs - 1):
-                again = value_loss(self.value(step_states).reshape(-1), targets)
-                gradient_step(again, self.value, self.value_optimizer, cfg.max_grad_norm)
+        if cfg.update_epochs > 1:
+            self._more_epochs(cfg, step_obs, step_actions, step_weights, logits.detach(), targets)
 
         return {
             "policy_loss": float(loss.detach()),
