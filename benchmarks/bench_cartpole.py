@@ -16,7 +16,7 @@ Steps to solve follow the confirmed-solve rule (:mod:`pgcore.cartpole.config`).
     .venv/bin/python benchmarks/bench_cartpole.py --articles 3   # also the articles preset (slow)
 
 Prints figures; asserts nothing. A run that does not solve within ``--max-steps`` counts
-as ``--max-steps`` in the worst column and is reported in the ``solved`` column.
+as ``--max-steps`` in the median and worst columns and is reported in the ``solved`` column.
 """
 
 from __future__ import annotations
@@ -216,6 +216,8 @@ def table_row(label: str, runs: list[dict], max_steps: int) -> str:
     steps = [r["steps_to_solve"] if r["solved"] else max_steps for r in runs]
     solved = sum(r["solved"] for r in runs)
     span = f"{statistics.median(steps):,.0f} [{min(steps):,}–{max(steps):,}]"
+    if solved == 0:
+        span = f"none: > {max_steps:,}"
     train_s = statistics.median(r["wall_seconds"] for r in runs)
     process_s = statistics.median(r["process_seconds"] for r in runs)
     return f"{label:<24}{f'{solved}/{len(runs)}':>7}{span:>28}{max(steps):>9,}{train_s:>9.2f}{process_s:>11.2f}"

@@ -81,6 +81,10 @@ def test_preset_config_overrides_and_rejects_unknown_fields():
         preset_config("slow", "reinforce", 0)
 
 
+def test_the_defaults_are_the_fast_preset_reinforce():
+    assert TrainConfig() == preset_config("fast", "reinforce", 0)
+
+
 def test_config_is_frozen():
     config = TrainConfig()
     with pytest.raises(AttributeError):
