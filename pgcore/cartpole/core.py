@@ -54,7 +54,7 @@ Array = npt.NDArray[np.float64]
 class _UninitialisedLinear(nn.Linear):
     """``nn.Linear`` with its parameters left empty (``torch.empty``): :meth:`MLP.initialise`
     fills them. Not ``device="meta"`` then ``to_empty``: that first ``to_empty`` imports
-    sympy through torch's symbolic shapes, ≈1.3 s of a training process's start."""
+    sympy through torch's symbolic shapes, 0.3–0.4 s of a training process's start."""
 
     def reset_parameters(self) -> None:
         pass
@@ -239,7 +239,7 @@ class Adam:
     """Adam (Kingma & Ba), the arithmetic of ``torch.optim.Adam``'s single-tensor path with its
     defaults (β 0.9, 0.999, ε 1e-8, no weight decay), step for step; a test checks the two
     agree. Not ``torch.optim.Adam`` itself: creating the first one imports ``torch._dynamo``,
-    ≈1.5 s of every training process's start on the 2-core host, for a tiny network.
+    0.8–0.9 s of every training process's start on the 2-core host, for a tiny network.
 
     ``param_groups[0]["lr"]`` is the rate (the trainer's linear decay sets it).
     """
