@@ -582,3 +582,17 @@ def test_the_prediction_is_checked_against_the_shipped_reference_runs():
     verdicts = [el.value for el in list(at.success) + list(at.info)]
     assert any(f"**{answer}**" in v or v.startswith(f"**{answer.capitalize()}**") for v in verdicts), verdicts
     assert any(f"{plain:,.0f} env steps" in v and f"{value:,.0f}" in v for v in verdicts), verdicts
+
+
+def test_the_page_says_when_a_preset_takes_several_clipped_passes_per_batch():
+    from pgcore.cartpole.config import preset_config
+
+    at = page_app(PAGE)
+    at.selectbox(key="cp_algo").set_value("actor_critic").run()
+    assert_healthy(at)
+    fast = preset_config("fast", "actor_critic")
+    captions = " ".join(c.value for c in at.caption)
+    assert fast.update_epochs > 1 and f"{fast.update_epochs} passes of Adam" in captions
+    at.selectbox(key="cp_algo").set_value("reinforce").run()
+    assert preset_config("fast", "reinforce").update_epochs == 1
+    assert "passes of Adam" not in " ".join(c.value for c in at.caption)

@@ -399,6 +399,14 @@ notes = [
     "discounted return has: the usual choice (and the articles'), biased as the *Baselines* page shows, "
     "and it favours good behaviour late in an episode as much as early."
 ]
+passes = preset_config(state["cp_preset"], algo)
+if passes.update_epochs > 1:
+    notes.append(
+        f"This preset uses each batch for {passes.update_epochs} passes of Adam: the first is the step above; "
+        "the later ones maximize PPO's clipped surrogate min(r·Ψ, clip(r, "
+        f"{num(1 - passes.clip_range, 2)}, {num(1 + passes.clip_range, 2)})·Ψ), r = π_θ(a|s) / π_old(a|s), "
+        "so the policy cannot move far from the one that collected the batch."
+    )
 if normalized:
     notes.append(
         "Ψ_t is normalized per batch: Ψ_t → (Ψ_t − batch mean) / batch std, which adds a batch-mean "
