@@ -227,15 +227,45 @@ def _axis_chars(traces: list[dict[str, Any]], spec: dict[str, Any], name: str) -
     return tick_label_chars(lo, hi, spec.get("tickformat"))
 
 
+def _colour_bar_width(trace: dict[str, Any]) -> int | None:
+    """Pixels a contour's or heat map's colour bar takes right of the plot (its offset, bar,
+    tick labels and a title on its side), or None when that cannot be told in advance. A trace
+    drawn without a colour bar takes 0."""
+    if trace.get("type") not in ("contour", "heatmap") or "z" not in trace:
+        return None
+    if trace.get("showscale") is False:
+        return 0
+    bar = trace.get("colorbar") or {}
+    try:
+        z = np.asarray(trace["z"], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    z = z[np.isfinite(z)]
+    if z.size == 0 or "tickformat" in bar or "ticktext" in bar:
+        return None
+    chars = tick_label_chars(float(z.min()), float(z.max()))
+    if chars is None:
+        return None
+    title_side = (bar.get("title") or {}).get("side", "top")
+    # 2 % of a ~700 px plot to the bar (plotly's x = 1.02), its padding, the bar, tick marks, labels
+    width = 14 + 10 + int(bar.get("thickness", 30)) + TICK_PAD_PX + TICK_CHAR_PX * chars
+    return int(np.ceil(width + (TITLE_PX if title_side == "right" else 0)))
+
+
 def _fixed_margins(traces: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
     """``layout`` with margins that fit its y tick labels and titles and plotly's auto-margin
     pass turned off; unchanged when something else needs that pass (a colour bar, buttons, a
     slider, a legend beside the plot) or the labels cannot be told in advance."""
-    if layout.get("updatemenus") or layout.get("sliders") or any(t.get("type") not in _AUTO_TYPES for t in traces):
+    if layout.get("updatemenus") or layout.get("sliders"):
+        return layout
+    if any(t.get("type") not in _AUTO_TYPES and _colour_bar_width(t) is None for t in traces):
         return layout
     if layout.get("showlegend") and layout.get("legend", {}).get("orientation") != "h":
         return layout
     margin = dict(layout.get("margin", {}))
+    bars = [width for t in traces if t.get("type") not in _AUTO_TYPES and (width := _colour_bar_width(t))]
+    if bars:  # a colour bar sits right of the plot, in the right margin
+        margin["r"] = max(int(margin.get("r", 0)), max(bars))
     for axis, name, side in (("yaxis", "y", "l"), ("yaxis2", "y2", "r")):
         spec = layout.get(axis)
         if spec is None:

@@ -160,7 +160,7 @@ def screenshot(page: Page, name: str) -> None:
 CUT_LABELS = """el => {
     const box = el.getBoundingClientRect();
     const parts = el.querySelectorAll(
-        '.xtick text, .ytick text, .y2tick text, .g-xtitle text, .g-ytitle text, .g-y2title text, .g-gtitle text, .legend');
+        '.xtick text, .ytick text, .y2tick text, .g-xtitle text, .g-ytitle text, .g-y2title text, .g-gtitle text, .legend, .colorbar text');
     const cut = [];
     for (const part of parts) {
         const r = part.getBoundingClientRect();

@@ -74,3 +74,13 @@ def test_make_figure_keeps_the_auto_margin_pass_when_it_cannot_tell_the_labels()
     ):
         layout = make_figure(traces, "t", "x", "y", **extra).layout
         assert layout.margin.autoexpand is None, traces[0]["type"]
+
+
+def test_a_colour_bar_gets_room_on_the_right_instead_of_the_auto_margin_pass():
+    contour = dict(type="contour", x=[0, 1], y=[0, 1], z=[[0.0, 0.5], [0.5, 1.0]], colorbar=dict(thickness=12))
+    layout = make_figure([contour], "t", "x", "y", yaxis=dict(range=[0, 1])).layout
+    assert layout.margin.autoexpand is False
+    # offset + padding + the 12 px bar + tick marks + labels "−0.2" … "1.2" (4 characters)
+    assert layout.margin.r >= 14 + 10 + 12 + TICK_CHAR_PX * 4
+    hidden = dict(contour, showscale=False)
+    assert make_figure([hidden], "t", "x", "y", yaxis=dict(range=[0, 1])).layout.margin.r == 20  # no bar, no room
