@@ -4,6 +4,7 @@ at the foot of a page."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -74,3 +75,30 @@ def predict_task(
         st.success(f"**{answer.capitalize()}**, as you predicted: {evidence}", icon=":material/check_circle:")
     else:
         st.info(f"Not *{guess}* but **{answer}**: {evidence}", icon=":material/lightbulb:")
+
+
+def drive_learner(
+    settings: Any,
+    *,
+    playing: bool,
+    step: bool,
+    reset: bool,
+    on_reset: Callable[[Any], None],
+    on_step: Callable[[Any], None],
+    view: Callable[[Any], None],
+    tick_seconds: float,
+) -> None:
+    """Apply a learner's Reset and Step presses, then draw it: while playing, inside a fragment
+    with a timer (``view`` takes one update per tick); when paused, drawn plainly.
+
+    The timer fragment exists only while playing: on Pause it is not drawn again, so Streamlit
+    cancels its timer (a fragment redrawn with ``run_every=None`` would keep ticking).
+    """
+    if reset:
+        on_reset(settings)
+    if step:
+        on_step(settings)
+    if playing:
+        st.fragment(view, run_every=tick_seconds)(settings)
+    else:
+        view(settings)

@@ -25,7 +25,7 @@ from app.format import num, ratio, sig, signed
 from app.lessons import bandit_task, learning_note, offset_task, spread_task
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
-from app.ui import is_playing, next_page_link, playback_control, predict_task
+from app.ui import drive_learner, is_playing, next_page_link, playback_control, predict_task
 from pgcore.bandit import Bandit, shifted
 from pgcore.bandit import variance_by_offset as bandit_variance_by_offset
 from pgcore.estimators import (
@@ -616,16 +616,16 @@ def race_section(grid: RaceGrid) -> None:
     r4.selectbox("Racing against no baseline", tuple(RACE_CHOICES), key="bl_race_baseline")
     r5.number_input("Race seed", 0, 999, key="bl_race_seed", help="The same seed replays the same episodes.")
     settings = race_settings(grid)
-    if reset:
-        race_reset(settings)
-    if step:
-        race_advance(settings)
-    if playing:
-        # a fragment with a timer only while playing: on Pause it is not drawn again, so
-        # Streamlit cancels its timer (a timer set to None on a redraw would keep ticking)
-        st.fragment(race_view, run_every=TICK_SECONDS)(settings)
-    else:
-        race_view(settings)
+    drive_learner(
+        settings,
+        playing=playing,
+        step=step,
+        reset=reset,
+        on_reset=race_reset,
+        on_step=race_advance,
+        view=race_view,
+        tick_seconds=TICK_SECONDS,
+    )
     mirror(RACE_PARAMS)
 
 

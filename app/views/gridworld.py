@@ -22,7 +22,7 @@ from app.format import num, sig, signed
 from app.lessons import grpo_weight_task, ppo_clip_task
 from app.state import Param, bind, mirror, show_notices
 from app.theme import PLOTLY_CONFIG
-from app.ui import is_playing, next_page_link, playback_control, predict_task
+from app.ui import drive_learner, is_playing, next_page_link, playback_control, predict_task
 from pgcore.gridworld import ACTIONS, GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, TrainState, UpdateInfo, init_state, target_return
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages
@@ -400,16 +400,16 @@ def train_section() -> None:
         playing = playback_control("gw_playback")
     step = r2.button("Step", key="gw_step", icon=":material/skip_next:", width="stretch", disabled=playing)
     reset = r3.button("Reset", key="gw_reset", icon=":material/restart_alt:", width="stretch")
-    if reset:
-        train_reset(settings)
-    if step:
-        train_advance(settings)
-    if playing:
-        # a fragment with a timer only while playing: on Pause it is not drawn again, so
-        # Streamlit cancels its timer
-        st.fragment(train_view, run_every=TICK_SECONDS)(settings)
-    else:
-        train_view(settings)
+    drive_learner(
+        settings,
+        playing=playing,
+        step=step,
+        reset=reset,
+        on_reset=train_reset,
+        on_step=train_advance,
+        view=train_view,
+        tick_seconds=TICK_SECONDS,
+    )
     mirror(TRAIN_PARAMS)
 
 
