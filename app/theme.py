@@ -6,6 +6,7 @@ vermillion, exact values black, sampled estimates grey, and so on.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -136,7 +137,42 @@ def make_figure(
         base["margin"]["b"] = 110
         base["height"] = height + 40
     merged = _with_log_ticks(traces, _deep_merge(base, layout))
+    merged.setdefault("datarevision", data_revision(traces))
     return go.Figure(data=traces, layout=_fixed_margins(traces, merged), _validate=False)
+
+
+def data_revision(traces: list[dict[str, Any]]) -> str:
+    """A digest of everything in ``traces``, for plotly's ``layout.datarevision``.
+
+    The browser's Plotly.react otherwise treats every data array it receives as new (each
+    rerun parses fresh arrays) and recomputes and redraws every trace, even when only a
+    layout shape moved. With a revision that changes exactly when some trace does, a chart
+    whose traces are as before redraws only what changed in its layout."""
+    digest = hashlib.blake2b(digest_size=12)
+
+    def feed(value: Any) -> None:
+        if isinstance(value, dict):
+            digest.update(b"{")
+            for key in sorted(value):
+                digest.update(str(key).encode())
+                feed(value[key])
+            digest.update(b"}")
+        elif isinstance(value, (list, tuple)):
+            digest.update(b"[")
+            for item in value:
+                feed(item)
+            digest.update(b"]")
+        elif isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(
+                np.ascontiguousarray(value).tobytes() if value.dtype != object else repr(value.tolist()).encode()
+            )
+        else:
+            digest.update(repr(value).encode())
+            digest.update(b";")
+
+    feed(traces)
+    return digest.hexdigest()
 
 
 # --- margins wide enough, fixed: no auto-margin pass in the browser --------------------------
@@ -280,6 +316,29 @@ def _fixed_margins(traces: list[dict[str, Any]], layout: dict[str, Any]) -> dict
         need = int(np.ceil(TICK_PAD_PX + TICK_CHAR_PX * chars + (TITLE_PX if title else 0)))
         margin[side] = max(int(margin.get(side, 0)), need)
     return {**layout, "margin": {**margin, "autoexpand": False}}
+
+
+def point(x: float, y: float, color: str, size: int = 9) -> dict[str, Any]:
+    """A filled dot of ``size`` pixels at data point (x, y), as a layout shape.
+
+    A current-value marker drawn this way instead of as a trace leaves the figure's data
+    as it was when the point moves, so the browser redraws the shapes only."""
+    half = size / 2
+    return dict(
+        type="circle",
+        xref="x",
+        yref="y",
+        xsizemode="pixel",
+        ysizemode="pixel",
+        xanchor=x,
+        yanchor=y,
+        x0=-half,
+        x1=half,
+        y0=-half,
+        y1=half,
+        fillcolor=color,
+        line=dict(color="white", width=1),
+    )
 
 
 def vline(x: float, color: str = COLORS["highlight"], dash: str = "solid") -> dict[str, Any]:

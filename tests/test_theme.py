@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.theme import TICK_CHAR_PX, log_ticks, make_figure, tick_label_chars
+from app.theme import TICK_CHAR_PX, data_revision, log_ticks, make_figure, tick_label_chars
 
 
 def test_log_ticks_use_one_two_five_on_short_ranges():
@@ -84,3 +84,36 @@ def test_a_colour_bar_gets_room_on_the_right_instead_of_the_auto_margin_pass():
     assert layout.margin.r >= 14 + 10 + 12 + TICK_CHAR_PX * 4
     hidden = dict(contour, showscale=False)
     assert make_figure([hidden], "t", "x", "y", yaxis=dict(range=[0, 1])).layout.margin.r == 20  # no bar, no room
+
+
+def test_data_revision_changes_exactly_when_a_trace_does():
+    def traces(y_last: float = 3.0, colour: str = "#000000") -> list[dict]:
+        return [
+            dict(type="scatter", x=np.arange(4.0), y=np.array([0.0, 1.0, 2.0, y_last]), name="a"),
+            dict(type="bar", x=["p", "q"], y=[1, 2], marker=dict(color=[colour, "#FFFFFF"])),
+        ]
+
+    same = data_revision(traces())
+    assert data_revision(traces()) == same  # fresh arrays, same values: the browser may keep its traces
+    assert data_revision(traces(y_last=3.0 + 1e-12)) != same  # one value in one array
+    assert data_revision(traces(colour="#000001")) != same  # a nested per-point colour
+    assert data_revision(traces()[::-1]) != same  # the order of the traces
+    figure = make_figure(traces(), "t", "x", "y")
+    assert figure.layout.datarevision == same
+
+
+def test_the_sigmoid_chart_moves_only_its_shapes_when_theta_moves():
+    from app.charts.policies import sigmoid_curves
+    from pgcore.policies import two_action_policy
+
+    curve = two_action_policy(np.linspace(-6, 6, 121))
+    at_zero = sigmoid_curves(curve, two_action_policy(0.0))
+    at_one = sigmoid_curves(curve, two_action_policy(1.0))
+    assert at_zero.layout.datarevision == at_one.layout.datarevision  # no trace changed
+    now = two_action_policy(1.0)
+    dots = [s for s in at_one.layout.shapes if s.type == "circle"]
+    assert sorted(round(s.yanchor, 12) for s in dots) == sorted(
+        round(float(v), 12)
+        for v in (now.pi_right, now.pi_left, now.grad_pi_right, now.grad_pi_left, now.score_right, now.score_left)
+    )
+    assert all(s.xanchor == 1.0 for s in dots)

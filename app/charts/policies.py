@@ -7,12 +7,12 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 
 from app.format import num
-from app.theme import COLORS, SEQUENCE, make_figure, vline
+from app.theme import COLORS, SEQUENCE, make_figure, point, vline
 from pgcore.policies import TwoActionPolicy
 
 
 def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figure:
-    """π, ∇π and ∇log π of both actions over θ, the current θ marked."""
+    """π, ∇π and ∇log π of both actions over θ; the current θ marked by a line and six dots."""
     theta_now = float(current.theta)
     series = [
         ("π(Right)", curve.pi_right, current.pi_right, "right", "solid"),
@@ -33,20 +33,9 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         )
         for name, values, _, color, dash in series
     ]
-    # all six current values in one marker trace: fewer traces keep a rerun cheap
-    traces.append(
-        dict(
-            type="scatter",
-            x=[theta_now] * len(series),
-            y=[float(now) for _, _, now, _, _ in series],
-            mode="markers",
-            showlegend=False,
-            name="at current θ",
-            text=[name for name, *_ in series],
-            marker=dict(color=[COLORS[color] for *_, color, _ in series], size=9, line=dict(color="white", width=1)),
-            hovertemplate="%{text} = %{y:.4f}<extra></extra>",
-        )
-    )
+    # The current values are layout shapes, not a trace: moving θ leaves every trace as it
+    # was, so the browser redraws the shapes only, not the six curves (see data_revision).
+    markers = [point(theta_now, float(now), COLORS[color]) for _, _, now, color, _ in series]
     return make_figure(
         traces,
         "The sigmoid policy and its gradients",
@@ -54,7 +43,7 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         "π, ∇π and ∇log π",
         height=420,
         yaxis=dict(range=[-1.05, 1.05]),
-        shapes=[vline(theta_now)],
+        shapes=[vline(theta_now), *markers],
     )
 
 
