@@ -115,7 +115,7 @@ def make_figure(
     Traces and layout are plain dicts handed to one constructor: building figures with
     property setters (update_layout & co.) costs ~10x more, and every slider move pays it.
     Plotly's property validation is skipped here for the same reason; the page tests
-    validate every chart the app draws (tests/app_helpers.py), so a typo still fails CI.
+    validate every chart the app draws (devtools/app_testing.py), so a typo still fails CI.
     """
     base: dict[str, Any] = dict(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),

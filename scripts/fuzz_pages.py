@@ -11,13 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from app.pages_index import available_pages  # noqa: E402
-from tests.app_helpers import fuzz_page  # noqa: E402
+from app.pages_index import available_pages
+from devtools.app_testing import fuzz_page
 
 
 def main() -> int:

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pytest
 
+from devtools.app_testing import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 from pgcore.bandit import Bandit
 from pgcore.estimators import exact_moments
 from pgcore.grid1d import expected_return_grad
-from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 
 def latex(at) -> str:
@@ -145,7 +145,7 @@ def test_extreme_settings_show_honest_ratios_and_keep_every_mark_on_the_parabola
         if "parabola" in s["layout"]["title"]["text"].lower()
         or "variance of one estimate" in s["layout"]["title"]["text"].lower()
     )
-    from tests.app_helpers import trace_arrays
+    from devtools.app_testing import trace_arrays
 
     xs = next(trace_arrays(parabola["data"][0]))
     lines = [shape["x0"] for shape in parabola["layout"].get("shapes", [])]
@@ -184,7 +184,7 @@ def test_the_learning_note_is_worded_from_the_spreads():
 def test_the_parabola_is_zoomed_on_the_marks_and_names_their_variances():
     at = page_app("baselines", query=section("Best constant b*"))
     parabola = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Variance of one estimate"))
-    from tests.app_helpers import trace_arrays
+    from devtools.app_testing import trace_arrays
 
     xs = next(trace_arrays(parabola["data"][0]))  # the exact curve's b values
     lines = [shape["x0"] for shape in parabola["layout"]["shapes"]]

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from app.training_jobs import shared_registry
+from devtools.app_testing import ROOT, assert_healthy, chart_specs, page_app, sweep_every_widget, widget_values
 from pgcore.cartpole.policy import policy_to_bytes, random_policy
 from pgcore.cartpole.runs import RunData, run_to_dict, run_to_json
-from tests.app_helpers import ROOT, assert_healthy, chart_specs, page_app, sweep_every_widget, widget_values
 
 PAGE = "cartpole_training"
 TRAIN_TIMEOUT = 240.0

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from app.charts.grid import quiver_segments, trajectory_label
+from devtools.app_testing import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 from pgcore.grid1d import expected_return_grad, sample_episodes
-from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 #: Links that open one section of the page (only the chosen section is drawn).
 HILL = {"section": "The hill J(θ)"}

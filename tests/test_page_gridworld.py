@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from devtools.app_testing import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 from pgcore.gridworld import GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, init_state, reinforce_step
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages, grpo_step
 from pgcore.gridworld_ppo import PPOConfig, ppo_step
 from pgcore.gridworld_sampling import sample_episodes
-from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget
 
 SECTIONS = ("The grid", "Train", "Compare", "PPO clip", "GRPO groups")
 ENV = GridWorld()
@@ -176,7 +176,7 @@ def test_compare_reports_steps_to_target_honestly():
 
 
 def test_compare_curves_are_pgcores_exact_j_over_seeds():
-    from tests.app_helpers import trace_arrays
+    from devtools.app_testing import trace_arrays
 
     at = page_app("gridworld", query=section("Compare", seeds="2", budget="5000"))
     line = next(t for t in chart_specs(at)[0]["data"] if t.get("name") == "REINFORCE")
@@ -215,7 +215,7 @@ def test_group_advantages_sum_to_zero_and_ignore_shift_and_scale():
     returns = np.array([-69.0, -89.0, -149.0, -500.0])
     adv = group_advantages(returns[None], False, True)[0]
     spec = next(s for s in chart_specs(at) if s["layout"]["title"]["text"] == "Group advantages")
-    from tests.app_helpers import trace_arrays
+    from devtools.app_testing import trace_arrays
 
     shown = next(trace_arrays(spec["data"][0]))
     moved = next(trace_arrays(spec["data"][1]))

@@ -8,7 +8,7 @@ import sys
 from streamlit.testing.v1 import AppTest
 
 from app.pages_index import PAGES, available_pages
-from tests.app_helpers import ROOT, assert_healthy
+from devtools.app_testing import ROOT, assert_healthy
 
 
 def test_home_renders_map_and_notation():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.app_helpers import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget, trace_arrays
+from devtools.app_testing import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget, trace_arrays
 
 
 def latex(at) -> str:

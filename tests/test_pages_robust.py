@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.pages_index import available_pages
-from tests.app_helpers import assert_healthy, fuzz_page, page_app, random_value, set_widget, widget_values, widgets
+from devtools.app_testing import assert_healthy, fuzz_page, page_app, random_value, set_widget, widget_values, widgets
 
 LESSON_PAGES = [page.file.removesuffix(".py") for page in available_pages() if not page.default]
 FUZZ_COMBINATIONS = 200

@@ -492,7 +492,7 @@ class AnimatedFigure(go.Figure):
 
     plotly validates every frame when a figure is constructed (even with
     ``_validate=False``): ~1.4 ms a frame, a third of a second for a 250-step episode on
-    every rerun. The page tests validate the frames instead (tests/app_helpers.py builds
+    every rerun. The page tests validate the frames instead (devtools/app_testing.py builds
     ``go.Figure(spec)`` from every chart the page draws).
     """
 

@@ -1,5 +1,5 @@
-"""Shared checks for page tests: run a page under AppTest, move widgets, and assert that
-nothing shows an exception, a NaN/inf, or an empty chart."""
+"""Shared checks for the page tests and scripts/fuzz_pages.py: run a page under AppTest,
+move widgets, and assert that nothing shows an exception, a NaN/inf, or an empty chart."""
 
 from __future__ import annotations
 
