@@ -4,6 +4,7 @@ expectation are exact, so each sampled number has its true value beside it."""
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,16 @@ from app.theme import PLOTLY_CONFIG
 from app.ui import drive_learner, is_playing, next_page_link, playback_control, predict_task
 from pgcore.gridworld import ACTIONS, GridWorld
 from pgcore.gridworld_algos import ReinforceConfig, TrainState, UpdateInfo, init_state, target_return
+from pgcore.gridworld_compare import (
+    COMPARE_BUDGET,
+    COMPARE_SEEDS,
+    DEFAULT_LEARNERS,
+    Comparison,
+    LearningCurve,
+    compare,
+    learning_curve,
+    load_curves,
+)
 from pgcore.gridworld_grpo import GRPOConfig, expected_grpo_update, group_advantages
 from pgcore.gridworld_ppo import PPOConfig
 from pgcore.gridworld_sampling import sample_episodes
@@ -70,8 +81,8 @@ PARAMS = {
     "gw_g_loo": Param("g_loo", False),
     "gw_g_std": Param("g_std", True),
     # compare
-    "gw_cmp_seeds": Param("seeds", 3, 2, 10),
-    "gw_cmp_budget": Param("budget", 15_000, 5_000, 50_000),
+    "gw_cmp_seeds": Param("seeds", 3, 2, COMPARE_SEEDS),
+    "gw_cmp_budget": Param("budget", 15_000, 5_000, COMPARE_BUDGET),
     # PPO clip
     "gw_eps": Param("eps", 0.2, 0.05, 0.5),
     "gw_r": Param("r", 1.3, 0.0, 2.5),
@@ -503,58 +514,47 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
 
 
 # --- compare -------------------------------------------------------------------------------------
-DEFAULT_CONFIGS = {"REINFORCE": ReinforceConfig(), "PPO": PPOConfig(), "GRPO": GRPOConfig()}
+CURVES_FILE = Path(__file__).resolve().parents[2] / "data" / "gridworld_curves.npz"
 
 
-@st.cache_data(max_entries=200, show_spinner="Training…")
-def one_run(name: str, seed: int, budget: int) -> tuple[np.ndarray, np.ndarray]:
-    """One learner (pgcore's tuned defaults) from ``seed`` until it has used ``budget`` env steps:
-    env steps and the exact J after every update (cached per seed, so one more seed trains one
-    more learner per algorithm, not all of them again)."""
-    config = DEFAULT_CONFIGS[name]
-    state = init_state(ENV, seed)
-    steps, exact = [0], [ENV.expected_return(state.theta)]
-    while state.env_steps < budget:
-        state, _ = config.step(ENV, state)
-        steps.append(state.env_steps)
-        exact.append(ENV.expected_return(state.theta))
-    return np.asarray(steps), np.asarray(exact)
+@st.cache_resource(show_spinner=False)
+def shipped_curves() -> dict[str, list[LearningCurve]] | None:
+    """Every learner's run on seeds 0-9 to the largest budget, from the file that
+    scripts/make_gridworld_curves.py writes (None if it was made with other settings)."""
+    return load_curves(CURVES_FILE, ENV, DEFAULT_LEARNERS, COMPARE_SEEDS, COMPARE_BUDGET)
 
 
-def compare_runs(seeds: int, budget: int) -> dict[str, Any]:
-    """Each algorithm over seeds 0 … seeds−1: the exact J on a common env-step grid (mean, std)
-    and the env steps at which each seed first came within 1 % of J* (None: not within budget)."""
-    target = target_return(ENV, TARGET_GAP)
-    grid = np.linspace(0.0, budget, COMPARE_POINTS)
-    bands, reached = {}, {}
-    for name in DEFAULT_CONFIGS:
-        curves, hits = [], []
-        for seed in range(seeds):
-            steps, exact = one_run(name, seed, budget)
-            # J between updates is the J of the last update made: a step function of env steps
-            curves.append(exact[np.searchsorted(steps, grid, side="right") - 1])
-            good = np.nonzero((exact >= target) & (steps <= budget))[0]
-            hits.append(int(steps[good[0]]) if good.size else None)
-        stacked = np.vstack(curves)
-        bands[name] = (stacked.mean(axis=0), stacked.std(axis=0))
-        reached[name] = hits
-    return dict(grid=grid, bands=bands, reached=reached, target=target)
+@st.cache_data(max_entries=64, show_spinner="Training…")
+def trained_curve(name: str, seed: int) -> LearningCurve:
+    """One run, trained here: only when the shipped file does not match the defaults."""
+    return learning_curve(ENV, DEFAULT_LEARNERS[name], seed, COMPARE_BUDGET)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def compare_runs(seeds: int, budget: int) -> Comparison:
+    """Seeds 0 … seeds−1 of each learner cut at ``budget``: a run to a smaller budget is a
+    prefix of the run to the largest one (pgcore.gridworld_compare)."""
+    curves = shipped_curves()
+    if curves is None:
+        curves = {name: [trained_curve(name, seed) for seed in range(seeds)] for name in DEFAULT_LEARNERS}
+    return compare(ENV, curves, seeds, budget, target_gap=TARGET_GAP, points=COMPARE_POINTS)
 
 
 def compare_section() -> None:
     """The three algorithms over seeds: mean ± band of the exact J, env steps to 99 % of J*."""
     c1, c2 = st.columns(2)
-    seeds = int(c1.slider("Seeds", 2, 10, key="gw_cmp_seeds"))
-    budget = int(c2.slider("Env-step budget", 5_000, 50_000, step=5_000, key="gw_cmp_budget"))
+    seeds = int(c1.slider("Seeds", 2, COMPARE_SEEDS, key="gw_cmp_seeds"))
+    budget = int(c2.slider("Env-step budget", 5_000, COMPARE_BUDGET, step=5_000, key="gw_cmp_budget"))
     result = compare_runs(seeds, budget)
     J_star = ENV.optimal_return()
+    bands = {name: (result.mean[name], result.std[name]) for name in result.mean}
     st.plotly_chart(
-        compare_chart(result["grid"], result["bands"], J_star, result["target"], seeds),
+        compare_chart(result.grid, bands, J_star, result.target, seeds),
         config=PLOTLY_CONFIG,
         key="gw_compare_chart",
     )
     rows = []
-    for name, hits in result["reached"].items():
+    for name, hits in result.reached.items():
         got = [h for h in hits if h is not None]
         if got:
             median = f"{float(np.median(got)):,.0f}"
@@ -580,7 +580,7 @@ def compare_section() -> None:
 
 
 def describe_defaults() -> str:
-    r, p, g = DEFAULT_CONFIGS["REINFORCE"], DEFAULT_CONFIGS["PPO"], DEFAULT_CONFIGS["GRPO"]
+    r, p, g = DEFAULT_LEARNERS["REINFORCE"], DEFAULT_LEARNERS["PPO"], DEFAULT_LEARNERS["GRPO"]
     return (
         f"REINFORCE α = {r.learning_rate:g}, N = {r.episodes_per_update}, {r.baseline} baseline; "
         f"PPO α = {p.learning_rate:g}, N = {p.episodes_per_update}, K = {p.epochs}, ε = {p.clip_eps:g}; "
