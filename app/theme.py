@@ -231,8 +231,14 @@ def _axis_chars(traces: list[dict[str, Any]], spec: dict[str, Any], name: str) -
     """Longest tick label of y axis ``name`` ("y", "y2") from its ticktext, range or data."""
     if "ticktext" in spec:
         return max((len(str(t)) for t in spec["ticktext"]), default=0)
-    if spec.get("type") not in (None, "linear", "-") or spec.get("tickvals") is not None:
+    if spec.get("type") not in (None, "linear", "-"):
         return None
+    if spec.get("tickvals") is not None:
+        # whole-number ticks (a grid's rows and columns) are written as they are; others: unknown
+        values = np.asarray(spec["tickvals"], dtype=float).ravel()
+        if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            return None
+        return max(len(str(int(v))) for v in values)
     if spec.get("range") is not None:
         lo, hi = (float(v) for v in spec["range"])
     else:

@@ -117,3 +117,26 @@ def test_the_sigmoid_chart_moves_only_its_shapes_when_theta_moves():
         for v in (now.pi_right, now.pi_left, now.grad_pi_right, now.grad_pi_left, now.score_right, now.score_left)
     )
     assert all(s.xanchor == 1.0 for s in dots)
+
+
+def test_whole_number_tick_values_get_fixed_margins_too():
+    from app.charts.gridworld import cell_heat
+
+    figure = cell_heat(np.linspace(0.0, 1.0, 25), 5, "t", "σ_c")  # rows 0-4 as tickvals, a colour bar
+    assert figure.layout.margin.autoexpand is False
+    assert figure.layout.margin.r > 20  # room for the colour bar
+    fractional = make_figure(
+        [dict(type="scatter", x=[0, 1], y=[0, 1])], "t", "x", "y", yaxis=dict(tickvals=[0.25, 0.5])
+    )
+    assert fractional.layout.margin.autoexpand is None  # labels it cannot tell: plotly's pass stays
+
+
+def test_a_new_episode_under_the_same_policy_changes_only_the_grids_shapes():
+    from app.charts.gridworld import policy_grid
+
+    pi = np.full((25, 4), 0.25)
+    one = policy_grid(pi, 5, "t", path=[0, 1, 2, 7])
+    other = policy_grid(pi, 5, "t", path=[0, 5, 10, 11, 16])
+    assert one.layout.datarevision == other.layout.datarevision
+    lines = [s for s in other.layout.shapes if s.type == "path"]
+    assert len(lines) == 1 and lines[0].path.count("L") == 4  # five cells, four moves

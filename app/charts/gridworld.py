@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from app.theme import COLORS, SEQUENCE, hline, make_figure, vline
+from app.theme import COLORS, SEQUENCE, hline, make_figure, point, vline
 
 Array = npt.NDArray[np.float64]
 
@@ -91,21 +91,18 @@ def policy_grid(
                 hoverinfo="skip",
             )
         )
+    path_shapes = []
     if path is not None and len(path) > 0:
-        cells = np.asarray(path, dtype=int)
-        # a small drift per step keeps a path that revisits a cell from drawing over itself
-        drift = np.linspace(-0.18, 0.18, cells.size)
+        path_shapes = episode_path(np.asarray(path, dtype=int), size)
+        # the legend's entry only (the path itself is shapes): the same for every episode
         traces.append(
             dict(
                 type="scatter",
-                x=(cells % size) + drift,
-                y=(cells // size) + drift,
-                mode="lines+markers",
+                x=[None],
+                y=[None],
+                mode="lines",
                 line=dict(color=COLORS["highlight"], width=2),
-                marker=dict(size=5, color=COLORS["highlight"]),
-                name=f"episode ({cells.size - 1} steps)",
-                customdata=np.arange(cells.size),
-                hovertemplate="t = %{customdata}<extra></extra>",
+                name="episode",
             )
         )
     cell_lines = [
@@ -156,9 +153,32 @@ def policy_grid(
             scaleanchor="x",
             scaleratio=1,
         ),
-        shapes=cell_lines + [goal_box],
+        shapes=cell_lines + [goal_box] + path_shapes,
         annotations=notes,
     )
+
+
+def episode_path(cells: npt.NDArray[np.int_], size: int) -> list[dict[str, Any]]:
+    """An episode's cells (state indices, the start first) as layout shapes: one line through
+    them and a dot at each end.
+
+    Shapes, not a trace: a new episode under the same policy then leaves the figure's traces
+    (the arrows) as they were, and the browser redraws the shapes only (see data_revision)."""
+    # a small drift per step keeps a path that revisits a cell from drawing over itself
+    drift = np.linspace(-0.18, 0.18, cells.size)
+    xs, ys = (cells % size) + drift, (cells // size) + drift
+    line = dict(
+        type="path",
+        xref="x",
+        yref="y",
+        path="M " + " L ".join(f"{x:.4f},{y:.4f}" for x, y in zip(xs, ys)),
+        line=dict(color=COLORS["highlight"], width=2),
+    )
+    ends = [
+        point(float(xs[0]), float(ys[0]), COLORS["highlight"], 8),
+        point(float(xs[-1]), float(ys[-1]), COLORS["highlight"], 8),
+    ]
+    return [line, *ends]
 
 
 def training_chart(
