@@ -508,8 +508,12 @@ def train_view(settings: TrainSettings) -> None:
 def markdown_table(rows: list[dict[str, str]]) -> str:
     """A small table as markdown, wrapped so that it scrolls sideways on a phone."""
     header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(row[h]).replace("|", "\\|") for h in header) + " |" for row in rows]
+
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(row[h]) for h in header) + " |" for row in rows]
     return '<div style="overflow-x: auto">\n\n' + "\n".join(lines) + "\n\n</div>"
 
 
