@@ -79,3 +79,22 @@ def test_gradient_step_hill_seed_reruns_only_the_hill(server):
         assert run.charts == 2  # J(θ₁) with the sampled slope, the map with the sampled arrow
         assert widget(session, "θ₁ (policy in S1)").id not in run.widgets  # the page's sliders are not re-sent
         assert run.elements < page.elements
+
+
+def test_gridworld_episode_seed_and_grpo_margin_rerun_their_own_part_only(server):
+    with Session(server.url, timeout=120) as session:
+        page = session.open("gridworld")
+        assert page.finished and page.errors == [] and page.charts == 2  # π over the visits, the episode
+        moved = session.set_widget(widget(session, "Episode seed"), 7)
+        resampled = session.set_widget(widget(session, "Sample another"), True)
+        for run in (moved, resampled):
+            assert run.finished and run.errors == []
+            assert run.charts == 1  # the episode's path; the policy map above is not re-sent
+            assert widget(session, "Policy").id not in run.widgets
+    with Session(server.url, timeout=120) as session:
+        page = session.open("gridworld", "section=GRPO+groups")
+        assert page.finished and page.errors == [] and page.charts == 3  # advantages, σ_c, w_c
+        moved = session.set_widget(widget(session, "Policy: near-optimal margin m (0 = random)"), 2.0)
+        assert moved.finished and moved.errors == []
+        assert moved.charts == 2  # σ_c and w_c; the group's advantages chart is not re-sent
+        assert widget(session, "Group size G").id not in moved.widgets

@@ -225,6 +225,16 @@ def grid_section() -> None:
             f"{num(view['length'], 1)} actions on average and reaches the goal with probability "
             f"{num(view['goal'], 3)}; the heat map counts the expected actions taken in each cell."
         )
+    # its own fragment: a new episode redraws the path, its table and its formulas, not the map above
+    st.fragment(episode_part)(policy, margin)
+    mirror(GRID_PARAMS)
+
+
+def episode_part(policy: str, margin: float) -> None:
+    """One sampled episode under the shown policy: its path, its factor table, P(τ) and ∇log P(τ)."""
+    view = exact_view(policy, margin)
+    pi, size = view["pi"], ENV.size
+    p0 = pi[0]
     st.subheader("One sampled episode and the probability of its path")
     s1, s2 = st.columns([2, 1], vertical_alignment="bottom")
     seed = s1.slider(
@@ -284,7 +294,7 @@ def grid_section() -> None:
         "(counts n_a per action ↑ → ↓ ←). Each cell's row of the gradient is its action counts minus its visits "
         "times π, so every row sums to 0. No model of the grid's moves is needed anywhere."
     )
-    mirror(GRID_PARAMS)
+    mirror(params("gw_episode_seed"))
 
 
 # --- train: the learner in session_state -------------------------------------------------------
@@ -713,7 +723,8 @@ def group_section() -> None:
                 f"Without σ the advantages keep the returns' units: their spread is {num(float(adv.std()), 2)}."
             )
         st.caption("The advantages sum to 0 with either mean: the leave-one-out one is the plain one times G/(G − 1).")
-    expectation_part(group, loo, std)
+    # its own fragment: the policy's margin redraws the two cell maps and their text only
+    st.fragment(expectation_part)(group, loo, std)
     mirror(GROUP_PARAMS)
 
 
@@ -786,6 +797,7 @@ def expectation_part(group: int, loo: bool, std: bool) -> None:
             "gw_guess_grpo",
             lambda: grpo_weight_task(margin, std, near_w, far_w),
         )
+    mirror(params("gw_grpo_margin"))
 
 
 # --- the page --------------------------------------------------------------------------------------
