@@ -6,7 +6,7 @@ run to a smaller budget is a prefix of a run to a larger one (the same seed draw
 numbers, and the stopping rule only decides where to stop), so one run per (learner, seed)
 to the largest budget serves every smaller budget by slicing.
 
-Training all three learners on ten seeds to 50,000 env steps takes ~17 s on a 2-core host, so
+Training all three learners on ten seeds to 50,000 env steps takes ~20 s on a 2-core host, so
 the GridWorld page reads those runs from ``data/gridworld_curves.npz``, written by
 ``scripts/make_gridworld_curves.py``. The file records what made it (the env and each
 learner's settings, as their reprs); ``load_curves`` returns None when those differ from the
