@@ -38,6 +38,9 @@ st.html(
     # On a phone plotly's toolbar (zoom, download) sat on the charts' titles, and a phone has no
     # hover to reveal it on purpose: it is hidden there; pinch and double-tap still zoom.
     " @media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none; } }"
+    # Long step-by-step tables (GridWorld's episode factors) in a compact type, one line a row.
+    " .st-key-gw_factor_table table { font-size: 0.8rem; }"
+    " .st-key-gw_factor_table th, .st-key-gw_factor_table td { padding: 2px 8px; white-space: nowrap; }"
     "</style>"
 )
 

@@ -71,9 +71,13 @@ def test_the_sampled_episode_factor_table_matches_pgcore():
     episodes = sample_episodes(ENV, theta, 1, np.random.default_rng(3))
     states, actions, _ = episodes.path(0)
     factors = ENV.trajectory_factors(theta, states, actions)
-    table = at.dataframe[0].value
-    assert len(table) == actions.size
-    assert np.allclose(table["π(a_t|s_t)"], 0.25) and np.all(table["P(s_t+1|s_t,a_t)"] == 1.0)
+    table = next(m.value for m in at.markdown if "| t | s_t | a_t |" in m.value)
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == actions.size  # one row per action taken
+    assert [row[0].lstrip("| ") for row in rows] == [str(t) for t in range(actions.size)]
+    assert all(row[3] == "0.2500" and row[4] == "1" and row[5] == "-10" for row in rows[:-1])
+    assert all(row[6].rstrip(" |") == f"{np.log(0.25):.4f}" for row in rows)
+    assert rows[-1][5] in ("1", "-10")  # the goal pays +1 on the step into it
     assert f"= {factors.log_probability:.3f}" in latex(at)
     assert np.isclose(factors.log_probability, actions.size * np.log(0.25))
     assert "\\nabla_\\theta \\log p(s_0)}_{0}" in latex(at)

@@ -252,17 +252,22 @@ def episode_part(policy: str, margin: float) -> None:
         )
     with table_col:
         log_pi = np.log(factors.policy)
-        rows = {
-            "t": list(range(steps)),
-            "s_t": [cell_name(s) for s in factors.states[:-1]],
-            "a_t": [f"{ARROWS[a]} {ACTIONS[a]}" for a in factors.actions],
-            "π(a_t|s_t)": factors.policy,
-            "P(s_t+1|s_t,a_t)": factors.transition,
-            "r_t": factors.rewards,
-            "log π": log_pi,
-        }
-        fmt = {name: st.column_config.NumberColumn(format="%.4f") for name in ("π(a_t|s_t)", "log π")}
-        st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (steps + 1) + 3, 320), column_config=fmt)
+        rows = [
+            {
+                "t": str(t),
+                "s_t": cell_name(int(factors.states[t])),
+                "a_t": f"{ARROWS[a]} {ACTIONS[a]}",
+                "π(a_t|s_t)": f"{factors.policy[t]:.4f}",
+                "P(s_t+1|s_t,a_t)": num(float(factors.transition[t]), 0),
+                "r_t": num(float(factors.rewards[t]), 0),
+                "log π": f"{log_pi[t]:.4f}",
+            }
+            for t, a in enumerate(int(a) for a in factors.actions)
+        ]
+        # A markdown table in a scrolling box (compact: see app/Home.py's style), not a data grid:
+        # the browser redraws it for a new episode in a fraction of the grid's time.
+        with st.container(height=min(30 * (steps + 1) + 12, 320), border=False, key="gw_factor_table"):
+            st.markdown(markdown_table(rows), unsafe_allow_html=True)
         ending = "reached the goal" if reached else f"was cut after T = {ENV.max_steps} actions"
         st.caption(f"The episode {ending}; its return is R(τ) = Σ r_t = {num(factors.ret, 0)}.")
     st.latex(
