@@ -331,12 +331,14 @@ def train(
     theta: npt.ArrayLike | None = None,
     target_gap: float = 0.01,
     stop_at_target: bool = False,
+    budget: int | None = None,
 ) -> TrainResult:
     """Run ``updates`` updates of ``config``'s algorithm from ``init_state(env, seed, theta)``.
 
     Records the exact J(θ) after every update (not a noisy return) and the environment steps
     used; ``reached_at`` marks the first update with J ≥ J* − target_gap·|J*| (the default: within
-    1 % of the optimum), and with ``stop_at_target`` the run stops there.
+    1 % of the optimum), and with ``stop_at_target`` the run stops there. With ``budget`` the run
+    also stops once it has used that many env steps (its last update may end past it).
     """
     env = instance("env", env, GridWorld)
     if not callable(getattr(config, "step", None)) or not isinstance(getattr(config, "name", None), str):
@@ -344,6 +346,7 @@ def train(
     updates = positive_int("updates", updates, maximum=MAX_UPDATES)
     target_gap = positive_float("target_gap", target_gap)
     stop_at_target = bool(instance("stop_at_target", stop_at_target, bool))
+    budget = None if budget is None else positive_int("budget", budget, maximum=10 * MAX_UPDATES)
     state = init_state(env, seed, theta)
     goal = target_return(env, target_gap)
     exact = [env.expected_return(state.theta)]
@@ -353,7 +356,7 @@ def train(
     reached: int | None = 0 if exact[0] >= goal else None
     start = time.perf_counter()
     for u in range(1, updates + 1):
-        if reached is not None and stop_at_target:
+        if (reached is not None and stop_at_target) or (budget is not None and state.env_steps >= budget):
             break
         state, info = config.step(env, state)
         infos.append(info)

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from pgcore._checks import instance, positive_float, positive_int
 from pgcore.gridworld import GridWorld
-from pgcore.gridworld_algos import AlgorithmConfig, ReinforceConfig, init_state, target_return
+from pgcore.gridworld_algos import MAX_UPDATES, AlgorithmConfig, ReinforceConfig, target_return, train
 from pgcore.gridworld_grpo import GRPOConfig
 from pgcore.gridworld_ppo import PPOConfig
 
@@ -84,18 +84,10 @@ class LearningCurve:
 
 def learning_curve(env: GridWorld, config: AlgorithmConfig, seed: int, budget: int) -> LearningCurve:
     """Train ``config``'s learner from ``init_state(env, seed)`` until it has used at least
-    ``budget`` env steps, recording the exact J after every update."""
-    env = instance("env", env, GridWorld)
-    if not callable(getattr(config, "step", None)):
-        raise ValueError(f"config must be a ReinforceConfig, PPOConfig or GRPOConfig, got {type(config).__name__}")
+    ``budget`` env steps, recording the exact J after every update (``gridworld_algos.train``)."""
     budget = positive_int("budget", budget, maximum=_MAX_BUDGET)
-    state = init_state(env, seed)
-    steps, exact = [0], [env.expected_return(state.theta)]
-    while state.env_steps < budget:
-        state, _ = config.step(env, state)
-        steps.append(state.env_steps)
-        exact.append(env.expected_return(state.theta))
-    return LearningCurve(np.asarray(steps, dtype=np.int64), np.asarray(exact, dtype=np.float64))
+    result = train(env, config, seed=seed, updates=MAX_UPDATES, budget=budget)
+    return LearningCurve(result.env_steps, result.expected_return)
 
 
 @dataclass(frozen=True)

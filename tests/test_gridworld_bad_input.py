@@ -83,6 +83,7 @@ CASES = [
     ("config", lambda: train(ENV, object())),
     ("updates", lambda: train(ENV, ReinforceConfig(), updates=0)),
     ("target_gap", lambda: train(ENV, ReinforceConfig(), target_gap=-0.01)),
+    ("budget", lambda: train(ENV, ReinforceConfig(), budget=0)),
     ("theta", lambda: train(ENV, ReinforceConfig(), theta=np.zeros((2, 2)))),
 ]
 
