@@ -326,7 +326,19 @@ def advantages_chart(labels: Sequence[str], advantages: Array, shifted: Array) -
             marker_color=SEQUENCE[4],
         ),
     ]
-    return make_figure(traces, "Group advantages", "episode in the group", "advantage A", height=320, barmode="group")
+    notes = []
+    if not (np.any(np.asarray(advantages) != 0) or np.any(np.asarray(shifted) != 0)):
+        # a zero-std group: bars of height 0 would leave the chart looking empty
+        notes.append(dict(x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, text="every advantage is 0"))
+    return make_figure(
+        traces,
+        "Group advantages",
+        "episode in the group",
+        "advantage A",
+        height=320,
+        barmode="group",
+        annotations=notes,
+    )
 
 
 def cell_heat(values: Array, size: int, title: str, name: str, *, height: int = 360) -> go.Figure:
