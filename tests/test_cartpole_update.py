@@ -134,7 +134,7 @@ def test_max_grad_norm_clips_the_gradient_the_optimizer_sees():
     norms = []
     for max_grad_norm in (0.0, 1e-3):
         loss, _ = policy_loss(run.policy(obs), actions, psi, entropy_coef=0.0)
-        norms.append(gradient_step(loss, run.policy, run.policy_optimizer, max_grad_norm))
+        norms.append(gradient_step(loss, [(run.policy, run.policy_optimizer)], max_grad_norm))
     assert seen[0] == pytest.approx(norms[0], rel=1e-5) and norms[1] > 1e-3  # unclipped, then clipped
     assert seen[1] == pytest.approx(1e-3, rel=1e-3)
 

@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,27 +259,54 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
+        """θ ← θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with m ← lerp(m, g, 1 − β₁) and
+        v ← β₂ v + (1 − β₂) g², over every parameter with a gradient.
+
+        Each line is one ``torch._foreach_*`` call over all the parameters (the same kernels,
+        per tensor, as torch.optim.Adam's single-tensor path: bit for bit the same numbers),
+        rather than a Python loop of six calls per parameter: for a 4-tensor network that is
+        7 calls instead of 24, and the optimizer runs 10–20 times per batch."""
         beta1, beta2 = self.betas
         self.steps += 1
         step_size = self.param_groups[0]["lr"] / (1 - beta1**self.steps)
         correction2_sqrt = math.sqrt(1 - beta2**self.steps)
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
-            if p.grad is None:
-                continue
-            m.lerp_(p.grad, 1 - beta1)
-            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-            p.addcdiv_(m, (v.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        params = [self.params[i] for i in live]
+        grads = [self.params[i].grad for i in live]
+        exp_avg = [self.exp_avg[i] for i in live]
+        exp_avg_sq = [self.exp_avg_sq[i] for i in live]
+        torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sq, beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - beta2)
+        denominator = torch._foreach_sqrt(exp_avg_sq)
+        torch._foreach_div_(denominator, correction2_sqrt)
+        torch._foreach_add_(denominator, self.eps)
+        torch._foreach_addcdiv_(params, exp_avg, denominator, value=-step_size)
 
 
-def gradient_step(loss: torch.Tensor, module: nn.Module, optimizer: Adam, max_grad_norm: float) -> float:
-    """One step on ``loss``: zero the gradients, backpropagate, clip their L2 norm to
-    ``max_grad_norm`` when it is > 0, step the optimizer. Returns the norm before clipping."""
-    optimizer.zero_grad(set_to_none=True)
+def gradient_step(
+    loss: torch.Tensor, networks: Sequence[tuple[nn.Module, Adam]], max_grad_norm: float, report_norm: bool = True
+) -> float | None:
+    """One step on ``loss`` for each of ``networks`` ((module, optimizer) pairs): zero their
+    gradients, backpropagate once, clip each network's gradient to L2 norm ``max_grad_norm``
+    when that is > 0, step each optimizer.
+
+    ``loss`` may be a sum of losses of networks with disjoint graphs (the policy's and V_φ's):
+    one backward pass then gives each network exactly its own loss's gradient (∂(L_π + L_V)/∂θ =
+    ∂L_π/∂θ), for half the autograd calls of two steps.
+
+    Returns the first network's gradient norm before clipping (None if not ``report_norm``).
+    """
+    for _, optimizer in networks:
+        optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    norm = grad_norm(module)
-    if max_grad_norm > 0:
-        nn.utils.clip_grad_norm_(module.parameters(), max_grad_norm)
-    optimizer.step()
+    norm = grad_norm(networks[0][0]) if report_norm else None
+    for module, optimizer in networks:
+        if max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(module.parameters(), max_grad_norm)
+        optimizer.step()
     return norm
 
 

@@ -86,7 +86,6 @@ import torch
 
 from pgcore.cartpole.config import (
     EVAL_EPISODES,
-    MAX_EPISODE_STEPS,
     NUM_ACTIONS,
     OBS_SIZE,
     SOLVE_WINDOW,
@@ -121,43 +120,38 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 
 
-class _Buffers:
-    """Preallocated (T_max, N) arrays filled one env step at a time."""
+def _logistic_thresholds(rng: np.random.Generator, shape: int | tuple[int, ...]) -> Array:
+    """log(u / (1 − u)) for u ~ U(0, 1) drawn from ``rng``: a draw of the logistic noise ε.
 
-    def __init__(self, max_steps: int, num_envs: int) -> None:
-        self.obs = np.empty((max_steps + 1, num_envs, OBS_SIZE), dtype=np.float32)
-        self.actions = np.empty((max_steps, num_envs), dtype=np.int64)
-        self.rewards = np.empty((max_steps, num_envs), dtype=np.float64)
-        self.terminated = np.empty((max_steps, num_envs), dtype=np.bool_)
-        self.truncated = np.empty((max_steps, num_envs), dtype=np.bool_)
-        self.valid = np.empty((max_steps, num_envs), dtype=np.bool_)
+    With two actions π(right | s) = σ(z), z = z_right − z_left, and σ(z) > u ⇔ z > log(u / (1 − u)),
+    so "right ⇔ z > ε" samples a ~ π(· | s) (the Gumbel-max trick for two actions). One
+    threshold per environment and step, in the order the uniforms come from ``rng``.
+    """
+    u = rng.random(shape)
+    with np.errstate(divide="ignore"):  # u = 0 exactly (p = 2⁻⁵³): −inf, "right", as σ(z) > 0
+        return np.log(u) - np.log1p(-u)
 
-    def store(
-        self,
-        t: int,
-        next_obs: np.ndarray,
-        action: np.ndarray,
-        reward: np.ndarray,
-        terminated: np.ndarray,
-        truncated: np.ndarray,
-        valid: np.ndarray,
-    ) -> None:
-        self.obs[t + 1] = next_obs
-        self.actions[t] = action
-        self.rewards[t] = reward
-        self.terminated[t] = terminated
-        self.truncated[t] = truncated
-        self.valid[t] = valid
 
-    def batch(self, steps: int) -> Batch:
-        return Batch(
-            self.obs[: steps + 1],
-            self.actions[:steps],
-            self.rewards[:steps],
-            self.terminated[:steps],
-            self.truncated[:steps],
-            self.valid[:steps],
-        )
+def _stack_batch(
+    observations: list[npt.NDArray[np.float32]],
+    actions: npt.NDArray[np.int64],
+    rewards: list[np.ndarray],
+    terminated: list[np.ndarray],
+    truncated: list[np.ndarray],
+    valid: npt.NDArray[np.bool_],
+) -> Batch:
+    """The per-step arrays the env returned (each a fresh array), stacked into a (T, N) :class:`Batch`.
+
+    Collecting references and stacking once costs less than copying each step into
+    preallocated arrays; the vector env returns new arrays every step, so nothing aliases."""
+    return Batch(
+        np.stack(observations),
+        actions,
+        np.stack(rewards).astype(np.float64),
+        np.stack(terminated),
+        np.stack(truncated),
+        valid,
+    )
 
 
 class TrainingRun:
@@ -349,48 +343,76 @@ class TrainingRun:
         if check_passed(self.eval_mean_return):
             self.steps_to_solve = self.env_steps
 
-    def _act(self, obs: npt.NDArray[np.float32], rng: np.random.Generator | None = None) -> npt.NDArray[np.int64]:
-        """Sample a ~ π(· | s) for a batch of observations ``(N, 4)`` → actions ``(N,)``.
+    # -- acting ------------------------------------------------------------------------
+    #
+    # Acting runs once per env step, beside a vector-env step that costs ~30 µs (8 envs, 2-core
+    # host), so it is written as a few in-place numpy calls on views of the policy's parameters
+    # (the optimizer updates them in place, so the views always hold the current θ). Measured
+    # against the bare vector env by ``benchmarks/bench_cartpole.py``.
 
-        With two actions π(right | s) = σ(z_right − z_left), so a ~ π ⇔ u · (1 + e^{−(z_right −
-        z_left)}) < 1 for u ~ U(0, 1) from the run's own numpy generator. Not
-        ``torch.distributions.Categorical``: this runs once per env step, and measured on the
-        2-core host (4 envs) it takes 26 µs against 83 µs for ``Categorical(logits).probs`` with
-        the same numpy u and 109 µs for ``Categorical.sample()`` (which would also draw from
-        the global torch RNG); a vector step of the env itself takes 38 µs
-        (``benchmarks/bench_cartpole.py --categorical``).
-        """
-        # The forward pass in numpy, on views of the policy's parameters (the optimizer updates
-        # them in place, so the views always hold the current θ): for a batch of a few
-        # observations numpy's call overhead is a fraction of torch's (measured on the 2-core
-        # host, 4 and 8 envs: ≈0.4× the time of the same sampler on a torch forward;
-        # benchmarks/bench_cartpole.py --categorical).
+    def _readout(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
+        """(W1ᵀ, b1, w, b) with z_right − z_left = w · act(W1 s + b1) + b for the current θ.
+
+        W1ᵀ ``(4, H)``, b1 ``(H,)`` are views; w = W2[1] − W2[0] ``(H,)`` and b = b2[1] − b2[0] are
+        computed here, so call it again after an update."""
         w1, b1, w2, b2 = self._weight_views
-        hidden = obs @ w1.T
+        return w1.T, b1, w2[1] - w2[0], float(b2[1] - b2[0])
+
+    def _logit_gap(
+        self,
+        obs: npt.NDArray[np.float32],
+        readout: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], float],
+        hidden: npt.NDArray[np.float32],
+    ) -> npt.NDArray[np.float32]:
+        """w · act(W1 s + b1) for observations ``(N, 4)`` → ``(N,)``: z_right − z_left without the
+        output bias b (the samplers fold b into their thresholds). ``hidden`` ``(N, H)`` is scratch."""
+        w1t, b1, w, _ = readout
+        np.matmul(obs, w1t, out=hidden)
         hidden += b1
         if self.config.activation == "relu":
             np.maximum(hidden, 0.0, out=hidden)
         else:
             np.tanh(hidden, out=hidden)
-        preference = hidden @ (w2[1] - w2[0]) + (b2[1] - b2[0])  # z_right − z_left
-        u = (self._rng if rng is None else rng).random(preference.shape[0])
-        with np.errstate(over="ignore"):  # exp overflow → inf → "left", which is right
-            return (u * (1.0 + np.exp(-preference)) < 1.0).astype(np.int64)
+        return hidden @ w
+
+    def _act(self, obs: npt.NDArray[np.float32], rng: np.random.Generator | None = None) -> npt.NDArray[np.int64]:
+        """Sample a ~ π(· | s) for a batch of observations ``(N, 4)`` → actions ``(N,)``.
+
+        Push right ⇔ z_right − z_left > ε, ε = log(u / (1 − u)) logistic noise from the run's own
+        numpy generator (see :func:`_logistic_thresholds`), one u per environment. Not
+        ``torch.distributions.Categorical``: measured on the 2-core host (4 envs), a torch
+        forward with ``Categorical(logits).probs`` takes 83 µs and ``Categorical.sample()`` 109 µs
+        (which would also draw from the global torch RNG), against a vector step of the env of
+        ~30–40 µs (``benchmarks/bench_cartpole.py --categorical``).
+        """
+        readout = self._readout()
+        hidden = np.empty((obs.shape[0], readout[1].shape[0]), dtype=np.float32)
+        thresholds = _logistic_thresholds(self._rng if rng is None else rng, obs.shape[0]) - readout[3]
+        return (self._logit_gap(obs, readout, hidden) > thresholds).astype(np.int64)
+
+    # -- collecting batches ------------------------------------------------------------
 
     def _collect_episodes(self, env: Any, obs: npt.NDArray[np.float32]) -> Batch:
         """One complete episode per environment, all starting from a fresh reset."""
         n = self.config.num_envs
-        buffers = _Buffers(MAX_EPISODE_STEPS, n)
-        active = np.ones(n, dtype=np.bool_)
-        buffers.obs[0] = obs
-        t = 0
-        while active.any():
-            action = self._act(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            buffers.store(t, obs, action, reward, terminated, truncated, active)
-            active &= ~(terminated | truncated)
-            t += 1
-        batch = buffers.batch(t)
+        readout = self._readout()
+        hidden = np.empty((n, readout[1].shape[0]), dtype=np.float32)
+        observations, actions, rewards, terminated, truncated, active = [obs], [], [], [], [], []
+        running = np.ones(n, dtype=np.bool_)
+        while running.any():
+            # one draw of n uniforms per step, as _act makes: the same stream, the same episodes
+            action = (self._logit_gap(obs, readout, hidden) > _logistic_thresholds(self._rng, n) - readout[3]).astype(
+                np.int64
+            )
+            obs, reward, term, trunc, _ = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(reward)
+            terminated.append(term)
+            truncated.append(trunc)
+            active.append(running)
+            running = running & ~(term | trunc)
+        batch = _stack_batch(observations, np.stack(actions), rewards, terminated, truncated, np.stack(active))
         lengths = batch.valid.sum(axis=0)
         # An episode ending at step L_n is stamped with the steps every env had taken by then.
         for env_index in np.lexsort((np.arange(n), lengths)):
@@ -413,28 +435,69 @@ class TrainingRun:
 
         ``needs_reset_step[n]``: env n ended an episode on its last step, so its next step
         is gymnasium's NEXT_STEP autoreset (action ignored, reset obs, reward 0): invalid.
-        ``episode_return`` / ``episode_length`` carry the unfinished episodes' tallies.
+        ``episode_return`` / ``episode_length`` carry the unfinished episodes' tallies (updated
+        in place).
+
+        The loop does only what needs the policy (act, step, keep the arrays); validity,
+        the env-step count and the finished episodes are worked out after it, from the
+        stacked arrays, as if tallied step by step.
         """
-        steps = self.config.rollout_steps
-        buffers = _Buffers(steps, self.config.num_envs)
-        buffers.obs[0] = obs
-        for t in range(steps):
-            action = self._act(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            is_valid = ~needs_reset_step
-            buffers.store(t, obs, action, reward, terminated, truncated, is_valid)
-            self.env_steps += int(is_valid.sum())
-            episode_return += reward  # the reset step pays 0
-            episode_length += is_valid
-            needs_reset_step = terminated | truncated
-            if needs_reset_step.any():
-                for env_index in np.flatnonzero(needs_reset_step):
-                    self._record_episode(episode_return[env_index], episode_length[env_index], self.env_steps)
-                episode_return[needs_reset_step] = 0.0
-                episode_length[needs_reset_step] = 0
-        return buffers.batch(steps), obs, needs_reset_step
+        steps, n = self.config.rollout_steps, self.config.num_envs
+        readout = self._readout()
+        hidden = np.empty((n, readout[1].shape[0]), dtype=np.float32)
+        # All the rollout's noise in one draw: the same uniforms, in the same order, as one
+        # draw of n per step (a Generator fills a (T, N) array row by row).
+        thresholds = _logistic_thresholds(self._rng, (steps, n)) - readout[3]
+        actions = np.empty((steps, n), dtype=np.int64)
+        observations, rewards, terminated, truncated = [obs], [], [], []
+        for action, threshold in zip(actions, thresholds):  # row views: a_t (N,), ε_t − b (N,)
+            np.greater(self._logit_gap(obs, readout, hidden), threshold, out=action)
+            obs, reward, term, trunc, _ = env.step(action)
+            observations.append(obs)
+            rewards.append(reward)
+            terminated.append(term)
+            truncated.append(trunc)
+        done = np.stack(terminated) | np.stack(truncated)  # (T, N)
+        valid = np.empty((steps, n), dtype=np.bool_)
+        valid[0] = ~needs_reset_step
+        valid[1:] = ~done[:-1]
+        batch = _stack_batch(observations, actions, rewards, terminated, truncated, valid)
+        self._tally_rollout(batch, done, episode_return, episode_length)
+        return batch, obs, done[-1]
+
+    def _tally_rollout(
+        self, batch: Batch, done: npt.NDArray[np.bool_], episode_return: Array, episode_length: npt.NDArray[np.int64]
+    ) -> None:
+        """Count a rollout's valid steps and record the episodes that ended in it, in the order
+        (step, then environment) and with the env-step stamps that a step-by-step tally gives.
+
+        An episode of env n that ends at step t has return = what it carried in (if it began
+        before this rollout) + the rewards since env n's previous end, read off running sums."""
+        reward_sums = np.cumsum(batch.rewards, axis=0).tolist()  # [t][n]: Σ rewards up to step t
+        valid_sums = np.cumsum(batch.valid, axis=0).tolist()  # [t][n]: Σ valid steps up to step t
+        steps_after = (self.env_steps + np.cumsum(batch.valid.sum(axis=1))).tolist()  # env steps after step t
+        carried_return, carried_length = episode_return.tolist(), episode_length.tolist()
+        at_last_end = [(0.0, 0)] * done.shape[1]  # (reward sum, valid sum) at env n's previous end
+        ends_t, ends_n = np.nonzero(done)  # row-major: step order, then env order
+        for t, n in zip(ends_t.tolist(), ends_n.tolist()):
+            total = carried_return[n] + reward_sums[t][n] - at_last_end[n][0]
+            length = carried_length[n] + valid_sums[t][n] - at_last_end[n][1]
+            self._record_episode(total, length, steps_after[t])
+            carried_return[n], carried_length[n] = 0.0, 0
+            at_last_end[n] = (reward_sums[t][n], valid_sums[t][n])
+        for n, (reward_sum, valid_sum) in enumerate(at_last_end):  # the episodes still running carry over
+            episode_return[n] = carried_return[n] + reward_sums[-1][n] - reward_sum
+            episode_length[n] = carried_length[n] + valid_sums[-1][n] - valid_sum
+        self.env_steps = int(steps_after[-1])
 
     # -- the update --------------------------------------------------------------------
+
+    def _networks(self) -> list[tuple[torch.nn.Module, Adam]]:
+        """(network, optimizer) for π_θ, then V_φ if the algorithm has a critic."""
+        networks: list[tuple[torch.nn.Module, Adam]] = [(self.policy, self.policy_optimizer)]
+        if self.value is not None:
+            networks.append((self.value, self.value_optimizer))
+        return networks
 
     def _more_epochs(
         self,
@@ -446,27 +509,18 @@ class TrainingRun:
         targets: torch.Tensor | None,
     ) -> None:
         """Passes 2 … ``update_epochs`` over one batch: the policy on PPO's clipped surrogate
-        (ratios to the policy that collected the batch), V_φ on the same targets. One backward
-        pass serves both networks (their graphs are disjoint, so the gradients are each loss's
-        own), then each takes its Adam step; half the autograd calls of two separate steps."""
+        (ratios to the policy that collected the batch), V_φ on the same targets, one backward
+        pass for both (see :func:`pgcore.cartpole.core.gradient_step`)."""
         old_log_probs = torch.log_softmax(first_logits, dim=-1).gather(1, actions[:, None]).squeeze(1)
-        modules = [(self.policy, self.policy_optimizer)]
-        if self.value is not None:
-            modules.append((self.value, self.value_optimizer))
         for _ in range(cfg.update_epochs - 1):
             total = clipped_policy_loss(self.policy(obs), actions, psi, old_log_probs, cfg.clip_range, cfg.entropy_coef)
             if self.value is not None and targets is not None:  # V_φ's pass k
                 total = total + value_loss(self.value(obs).reshape(-1), targets)
-            for _, optimizer in modules:
-                optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            for module, optimizer in modules:
-                if cfg.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.max_grad_norm)
-                optimizer.step()
+            gradient_step(total, self._networks(), cfg.max_grad_norm, report_norm=False)
 
     def _update(self, batch: Batch) -> dict[str, Any]:
-        """One gradient step for each network on ``batch``; returns the record's diagnostics."""
+        """One gradient step for each network on ``batch`` (``update_epochs`` of them); returns
+        the record's diagnostics."""
         cfg = self.config
         steps, n = batch.actions.shape
         valid = batch.valid.reshape(-1)  # (T·N,)
@@ -493,13 +547,12 @@ class TrainingRun:
         step_weights = torch.from_numpy(psi.reshape(-1)[valid]).float()  # (B,)
         logits = self.policy(step_obs)
         loss, entropy = policy_loss(logits, step_actions, step_weights, cfg.entropy_coef)
-        grad_norm = gradient_step(loss, self.policy, self.policy_optimizer, cfg.max_grad_norm)
-
-        critic_loss, targets = None, None
+        total, critic_loss, targets = loss, None, None
         if self.value is not None:
             targets = torch.from_numpy(value_targets.reshape(-1)[valid]).float()
             critic_loss = value_loss(predicted[:-1].reshape(-1)[mask], targets)
-            gradient_step(critic_loss, self.value, self.value_optimizer, cfg.max_grad_norm)
+            total = loss + critic_loss
+        grad_norm = gradient_step(total, self._networks(), cfg.max_grad_norm)
         if cfg.update_epochs > 1:
             self._more_epochs(cfg, step_obs, step_actions, step_weights, logits.detach(), targets)
 
