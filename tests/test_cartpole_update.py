@@ -257,3 +257,47 @@ def test_the_numpy_acting_forward_is_the_torch_network():
     actions = run._act(obs, np.random.default_rng(1))
     decided = np.abs(u - p_right) > 1e-5  # away from float32 rounding at the boundary
     np.testing.assert_array_equal(actions[decided], (u < p_right).astype(np.int64)[decided])
+
+
+def test_the_rollout_loop_is_a_step_by_step_loop_of_act():
+    """_collect_rollout draws the rollout's noise at once and tallies episodes after its loop;
+    a plain loop of _act (n uniforms a step from the same generator) and a running tally per
+    step give the same actions, batch, episode records and env-step count, across updates."""
+    config = preset_config("fast", "actor_critic", 3, num_envs=4, rollout_steps=40)
+    fast, plain = TrainingRun(config), TrainingRun(config)
+    envs = [gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point") for _ in range(2)]
+    obs_fast, _ = envs[0].reset(seed=5)
+    obs, _ = envs[1].reset(seed=5)
+    state = (np.zeros(4, dtype=np.bool_), np.zeros(4), np.zeros(4, dtype=np.int64))
+    needs_reset, ret, length = np.zeros(4, dtype=np.bool_), np.zeros(4), np.zeros(4, dtype=np.int64)
+    for _ in range(3):  # three rollouts: episodes run across their boundaries
+        batch, obs_fast, reset_fast = fast._collect_rollout(envs[0], obs_fast, *state)
+        state = (reset_fast, state[1], state[2])
+        actions = []
+        for _ in range(config.rollout_steps):
+            action = plain._act(obs, plain._rng)
+            obs, reward, terminated, truncated, _ = envs[1].step(action)
+            actions.append(action)
+            valid = ~needs_reset
+            plain.env_steps += int(valid.sum())
+            ret += reward
+            length += valid
+            needs_reset = terminated | truncated
+            for n in np.flatnonzero(needs_reset):
+                plain._record_episode(ret[n], length[n], plain.env_steps)
+            ret[needs_reset], length[needs_reset] = 0.0, 0
+        np.testing.assert_array_equal(batch.actions, np.stack(actions))
+        np.testing.assert_array_equal(obs_fast, obs)
+        np.testing.assert_array_equal(state[1], ret)
+        np.testing.assert_array_equal(state[2], length)
+        assert fast.env_steps == plain.env_steps
+        assert (fast.episode_returns, fast.episode_lengths, fast.episode_end_steps) == (
+            plain.episode_returns,
+            plain.episode_lengths,
+            plain.episode_end_steps,
+        )
+        fast._update(batch)  # both policies take the same step, so the next rollout acts alike
+        plain.policy.load_state_dict(fast.policy.state_dict())
+    assert len(fast.episode_returns) > 5
+    for env in envs:
+        env.close()
