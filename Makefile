@@ -31,7 +31,7 @@ lint: $(VENV)/.dev
 	$(PY) -m mypy
 
 # Two workers (one per core on the 2-core host; "auto" uses every core there is), whole files per
-# worker so a module's server or browser is started once: 240 s instead of ~350 s serially.
+# worker so a module's server or browser is started once (the whole suite: ~3.5 min on the quiet 2-core host).
 test: lint
 	$(PY) -m pytest -n auto --dist loadfile
 

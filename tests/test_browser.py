@@ -111,19 +111,31 @@ def browser():
         chromium.close()
 
 
+#: True once the page has settled: no script run in progress, something drawn, every chart
+#: drawn by plotly (its SVG exists: the chart's code is loaded lazily), and no change to the
+#: page for QUIET_MS. A MutationObserver, installed on the first poll, stamps each change.
+SETTLED = """quietMs => {
+    if (!window.__pgLastChange) {
+        window.__pgLastChange = performance.now();
+        new MutationObserver(() => { window.__pgLastChange = performance.now(); })
+            .observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    }
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (!main || !main.querySelector('[data-testid="stElementContainer"]')) return false;
+    for (const chart of main.querySelectorAll('[data-testid="stPlotlyChart"]'))
+        if (!chart.querySelector('.main-svg')) return false;
+    return performance.now() - window.__pgLastChange >= quietMs;
+}"""
+QUIET_MS = 250
+
+
 def wait_for_run(page: Page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has rendered the page and no script run is in progress."""
+    """Wait until Streamlit has rendered the page, no script run is in progress and the page has
+    stopped changing (plotly included): a condition, not a fixed sleep, so a quick page is
+    checked sooner and a slow one (a loaded host) is waited for as long as it needs."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => {
-            const running = document.querySelector('[data-testid="stStatusWidget"]');
-            const blocks = document.querySelectorAll('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]');
-            return !running && blocks.length > 0;
-        }""",
-        timeout=timeout_ms,
-    )
-    page.wait_for_timeout(600)  # let plotly finish drawing
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_function(SETTLED, arg=QUIET_MS, timeout=timeout_ms, polling=50)
 
 
 def open_from_navigation(page: Page, title: str) -> None:
@@ -146,7 +158,11 @@ def open_from_navigation(page: Page, title: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its main container, so grow the viewport."""
+    """The whole page, for a person to look at (PG_SCREENSHOTS=1; off by default, it asserts
+    nothing and re-lays out every chart at full height). Streamlit scrolls inside its main
+    container, so the viewport grows to the page's height for the picture."""
+    if not os.environ.get("PG_SCREENSHOTS"):
+        return
     size = page.viewport_size or {"width": 1366, "height": 900}
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 9000))})
