@@ -84,6 +84,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from pgcore.cartpole.acting import Actor, logistic_noise
 from pgcore.cartpole.config import (
     EVAL_EPISODES,
     NUM_ACTIONS,
@@ -118,18 +119,6 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 # The training run
 # ---------------------------------------------------------------------------------------
-
-
-def _logistic_thresholds(rng: np.random.Generator, shape: int | tuple[int, ...]) -> Array:
-    """log(u / (1 − u)) for u ~ U(0, 1) drawn from ``rng``: a draw of the logistic noise ε.
-
-    With two actions π(right | s) = σ(z), z = z_right − z_left, and σ(z) > u ⇔ z > log(u / (1 − u)),
-    so "right ⇔ z > ε" samples a ~ π(· | s) (the Gumbel-max trick for two actions). One
-    threshold per environment and step, in the order the uniforms come from ``rng``.
-    """
-    u = rng.random(shape)
-    with np.errstate(divide="ignore"):  # u = 0 exactly (p = 2⁻⁵³): −inf, "right", as σ(z) > 0
-        return np.log(u) - np.log1p(-u)
 
 
 def _stack_batch(
@@ -173,7 +162,10 @@ class TrainingRun:
         self.policy.initialise(generator, config.orthogonal_init, output_gain=0.01)
         self.policy_optimizer = Adam(self.policy.parameters(), lr=config.policy_lr)
         layers = (self.policy.layer1, self.policy.layer2)
-        self._weight_views = tuple(t.detach().numpy() for layer in layers for t in (layer.weight, layer.bias))
+        # numpy views of θ for acting: the optimizer updates the parameters in place
+        self._actor = Actor(
+            [t.detach().numpy() for layer in layers for t in (layer.weight, layer.bias)], config.activation
+        )
         self.value: MLP | None = None
         if config.uses_critic:
             self.value = MLP(config.hidden_size, 1, config.activation)
@@ -343,67 +335,25 @@ class TrainingRun:
         if check_passed(self.eval_mean_return):
             self.steps_to_solve = self.env_steps
 
-    # -- acting ------------------------------------------------------------------------
-    #
-    # Acting runs once per env step, beside a vector-env step that costs ~30 µs (8 envs, 2-core
-    # host), so it is written as a few in-place numpy calls on views of the policy's parameters
-    # (the optimizer updates them in place, so the views always hold the current θ). Measured
-    # against the bare vector env by ``benchmarks/bench_cartpole.py``.
-
-    def _readout(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
-        """(W1ᵀ, b1, w, b) with z_right − z_left = w · act(W1 s + b1) + b for the current θ.
-
-        W1ᵀ ``(4, H)``, b1 ``(H,)`` are views; w = W2[1] − W2[0] ``(H,)`` and b = b2[1] − b2[0] are
-        computed here, so call it again after an update."""
-        w1, b1, w2, b2 = self._weight_views
-        return w1.T, b1, w2[1] - w2[0], float(b2[1] - b2[0])
-
-    def _logit_gap(
-        self,
-        obs: npt.NDArray[np.float32],
-        readout: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], float],
-        hidden: npt.NDArray[np.float32],
-    ) -> npt.NDArray[np.float32]:
-        """w · act(W1 s + b1) for observations ``(N, 4)`` → ``(N,)``: z_right − z_left without the
-        output bias b (the samplers fold b into their thresholds). ``hidden`` ``(N, H)`` is scratch."""
-        w1t, b1, w, _ = readout
-        np.matmul(obs, w1t, out=hidden)
-        hidden += b1
-        if self.config.activation == "relu":
-            np.maximum(hidden, 0.0, out=hidden)
-        else:
-            np.tanh(hidden, out=hidden)
-        return hidden @ w
-
     def _act(self, obs: npt.NDArray[np.float32], rng: np.random.Generator | None = None) -> npt.NDArray[np.int64]:
-        """Sample a ~ π(· | s) for a batch of observations ``(N, 4)`` → actions ``(N,)``.
-
-        Push right ⇔ z_right − z_left > ε, ε = log(u / (1 − u)) logistic noise from the run's own
-        numpy generator (see :func:`_logistic_thresholds`), one u per environment. Not
-        ``torch.distributions.Categorical``: measured on the 2-core host (4 envs), a torch
-        forward with ``Categorical(logits).probs`` takes 83 µs and ``Categorical.sample()`` 109 µs
-        (which would also draw from the global torch RNG), against a vector step of the env of
-        ~30–40 µs (``benchmarks/bench_cartpole.py --categorical``).
-        """
-        readout = self._readout()
-        hidden = np.empty((obs.shape[0], readout[1].shape[0]), dtype=np.float32)
-        thresholds = _logistic_thresholds(self._rng if rng is None else rng, obs.shape[0]) - readout[3]
-        return (self._logit_gap(obs, readout, hidden) > thresholds).astype(np.int64)
+        """a ~ π(· | s) for observations ``(N, 4)`` → actions ``(N,)``, with the current θ and one
+        uniform per environment from ``rng`` (default: the run's own generator). See
+        :mod:`pgcore.cartpole.acting`."""
+        return self._actor.act(obs, self._rng if rng is None else rng)
 
     # -- collecting batches ------------------------------------------------------------
 
     def _collect_episodes(self, env: Any, obs: npt.NDArray[np.float32]) -> Batch:
         """One complete episode per environment, all starting from a fresh reset."""
         n = self.config.num_envs
-        readout = self._readout()
-        hidden = np.empty((n, readout[1].shape[0]), dtype=np.float32)
+        readout = self._actor.readout()
+        hidden = np.empty((n, self._actor.hidden_size), dtype=np.float32)
         observations, actions, rewards, terminated, truncated, active = [obs], [], [], [], [], []
         running = np.ones(n, dtype=np.bool_)
         while running.any():
             # one draw of n uniforms per step, as _act makes: the same stream, the same episodes
-            action = (self._logit_gap(obs, readout, hidden) > _logistic_thresholds(self._rng, n) - readout[3]).astype(
-                np.int64
-            )
+            noise = logistic_noise(self._rng, n) - readout.b
+            action = (self._actor.logit_gap(obs, readout, hidden) > noise).astype(np.int64)
             obs, reward, term, trunc, _ = env.step(action)
             observations.append(obs)
             actions.append(action)
@@ -443,15 +393,15 @@ class TrainingRun:
         stacked arrays, as if tallied step by step.
         """
         steps, n = self.config.rollout_steps, self.config.num_envs
-        readout = self._readout()
-        hidden = np.empty((n, readout[1].shape[0]), dtype=np.float32)
+        readout = self._actor.readout()
+        hidden = np.empty((n, self._actor.hidden_size), dtype=np.float32)
         # All the rollout's noise in one draw: the same uniforms, in the same order, as one
-        # draw of n per step (a Generator fills a (T, N) array row by row).
-        thresholds = _logistic_thresholds(self._rng, (steps, n)) - readout[3]
+        # draw of n per step (see logistic_noise).
+        noise = logistic_noise(self._rng, (steps, n)) - readout.b
         actions = np.empty((steps, n), dtype=np.int64)
         observations, rewards, terminated, truncated = [obs], [], [], []
-        for action, threshold in zip(actions, thresholds):  # row views: a_t (N,), ε_t − b (N,)
-            np.greater(self._logit_gap(obs, readout, hidden), threshold, out=action)
+        for action, threshold in zip(actions, noise):  # row views: a_t (N,), ε_t − b (N,)
+            np.greater(self._actor.logit_gap(obs, readout, hidden), threshold, out=action)
             obs, reward, term, trunc, _ = env.step(action)
             observations.append(obs)
             rewards.append(reward)
