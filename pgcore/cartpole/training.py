@@ -121,26 +121,25 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 
 
+def _rows(arrays: list[np.ndarray]) -> np.ndarray:
+    """Same-shape per-step arrays ``(N, …)`` → one ``(T, N, …)`` array (``np.stack``'s result,
+    through ``np.concatenate``, which skips stack's per-array reshaping: ~3× faster here)."""
+    return np.concatenate(arrays).reshape(len(arrays), *arrays[0].shape)
+
+
 def _stack_batch(
     observations: list[npt.NDArray[np.float32]],
     actions: npt.NDArray[np.int64],
     rewards: list[np.ndarray],
-    terminated: list[np.ndarray],
-    truncated: list[np.ndarray],
+    terminated: npt.NDArray[np.bool_],
+    truncated: npt.NDArray[np.bool_],
     valid: npt.NDArray[np.bool_],
 ) -> Batch:
     """The per-step arrays the env returned (each a fresh array), stacked into a (T, N) :class:`Batch`.
 
     Collecting references and stacking once costs less than copying each step into
     preallocated arrays; the vector env returns new arrays every step, so nothing aliases."""
-    return Batch(
-        np.stack(observations),
-        actions,
-        np.stack(rewards).astype(np.float64),
-        np.stack(terminated),
-        np.stack(truncated),
-        valid,
-    )
+    return Batch(_rows(observations), actions, _rows(rewards).astype(np.float64), terminated, truncated, valid)
 
 
 class TrainingRun:
@@ -300,7 +299,7 @@ class TrainingRun:
         self.episode_lengths.append(int(length))
         self.episode_end_steps.append(int(end_step))
         self._window.append(float(total))
-        if self.window_solved_at is None and window_solved(self._window):
+        if self.window_solved_at is None and window_solved(self._window, validate=False):
             self.window_solved_at = int(end_step)
 
     def _check_due(self) -> bool:
@@ -362,7 +361,7 @@ class TrainingRun:
             truncated.append(trunc)
             active.append(running)
             running = running & ~(term | trunc)
-        batch = _stack_batch(observations, np.stack(actions), rewards, terminated, truncated, np.stack(active))
+        batch = _stack_batch(observations, _rows(actions), rewards, _rows(terminated), _rows(truncated), _rows(active))
         lengths = batch.valid.sum(axis=0)
         # An episode ending at step L_n is stamped with the steps every env had taken by then.
         for env_index in np.lexsort((np.arange(n), lengths)):
@@ -407,11 +406,12 @@ class TrainingRun:
             rewards.append(reward)
             terminated.append(term)
             truncated.append(trunc)
-        done = np.stack(terminated) | np.stack(truncated)  # (T, N)
+        ended, cut = _rows(terminated), _rows(truncated)
+        done = ended | cut  # (T, N)
         valid = np.empty((steps, n), dtype=np.bool_)
         valid[0] = ~needs_reset_step
         valid[1:] = ~done[:-1]
-        batch = _stack_batch(observations, actions, rewards, terminated, truncated, valid)
+        batch = _stack_batch(observations, actions, rewards, ended, cut, valid)
         self._tally_rollout(batch, done, episode_return, episode_length)
         return batch, obs, done[-1]
 
