@@ -614,8 +614,9 @@ with st.expander("What good looks like: reference curves", expanded=not runs, ic
         st.caption(
             "Precomputed with this app's training code"
             + (f" ({'; '.join(notes)})" if notes else "")
-            + ". Your runs will differ: one seed is noisy. The live curve shows the matching "
-            "reference in a pale line."
+            + ". Your runs will differ: one seed is noisy, and float rounding differs between "
+            "machines, so even the same seed can solve at another step count on this server. The "
+            "live curve shows the matching reference in a pale line."
         )
         rows = ["| reference | seeds solved | median steps to solve |", "|---|---|---|"]
         for ref in references:
