@@ -53,11 +53,13 @@ still ≥ 475. Evaluation episodes are not training steps: they are counted apar
 
 **Reproducibility.** ``config.seed`` feeds one ``np.random.SeedSequence`` that seeds the
 environment, the numpy action sampler and a private ``torch.Generator`` for the weight
-initialisation; the global RNGs are never touched. Actions are sampled in numpy from
-logits computed in one batched forward pass under ``torch.inference_mode()``;
-log-probabilities are recomputed in one batched pass at update time. Rollout and update
-run on one CPU thread (``torch.set_num_threads(1)``, set process-wide). Same config →
-identical episode returns, except when a run is cut by ``max_wall_seconds``.
+initialisation; the global RNGs are never touched. Actions are sampled in numpy
+(:mod:`pgcore.cartpole.acting`: a forward pass over views of the policy's parameters and
+logistic noise from the run's generator); log-probabilities are recomputed with torch, in
+one batched pass, at update time. Rollout and update run on one CPU thread
+(``torch.set_num_threads(1)``, set process-wide). Same config on the same machine →
+identical episode returns, except when a run is cut by ``max_wall_seconds`` (float32
+kernels round differently on other CPUs, and a run is chaotic enough to show it).
 
 Progress API (what a page needs):
 
