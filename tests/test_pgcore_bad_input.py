@@ -29,6 +29,7 @@ from pgcore import (
     worked_step,
 )
 from pgcore import returns as ret
+from pgcore.cartpole import acting as cartpole_acting
 from pgcore.cartpole import config as cartpole_config
 from pgcore.cartpole import curves as cartpole_curves
 from pgcore.cartpole import policy as cartpole_policy
@@ -67,6 +68,12 @@ _ended = np.array([[False, False], [False, True], [True, False]])
 _not = np.zeros((3, 2), dtype=bool)
 _values = np.zeros((4, 2))
 _bandit = bandit.Bandit([0.0, 1.0], [1.0, 2.0], 0.5)
+
+
+def _actor_weights() -> list[np.ndarray]:
+    """(W1, b1, W2, b2) of a 3-unit CartPole policy, float32, as the trainer's views are."""
+    weights = cartpole_policy.random_policy(3, 0).weights
+    return [weights[k] for k in ("layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias")]
 
 
 def _episodes() -> grid1d.Episodes:
@@ -295,6 +302,8 @@ CALLS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("preset_config", cartpole_config.preset_config, dict(name="fast", algo="reinforce", seed=0)),
     ("window_solved", cartpole_config.window_solved, dict(returns=[500.0] * 20)),
     ("check_passed", cartpole_config.check_passed, dict(eval_mean_return=480.0)),
+    ("logistic_noise", cartpole_acting.logistic_noise, dict(rng=np.random.default_rng(0), shape=(3, 2))),
+    ("Actor", cartpole_acting.Actor, dict(weights=_actor_weights(), activation="tanh")),
     ("random_policy", cartpole_policy.random_policy, dict(hidden_size=8, seed=0, activation="tanh")),
     ("policy_digest", cartpole_policy.policy_digest, dict(policy=cartpole_policy.random_policy(8, 0))),
     (
@@ -371,6 +380,7 @@ def test_every_public_function_with_arguments_is_covered():
         logtrick,
         cartpole_config,
         cartpole_policy,
+        cartpole_acting,
         cartpole_runs,
         cartpole_curves,
         worked_step,

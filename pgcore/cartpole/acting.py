@@ -27,11 +27,16 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from pgcore._checks import choice, generator
+from pgcore.cartpole.config import ACTIVATIONS
+from pgcore.cartpole.policy import hidden_layer, policy_shapes
 
 __all__ = ["logistic_noise", "Readout", "Actor"]
 
@@ -44,9 +49,23 @@ def logistic_noise(rng: np.random.Generator, shape: int | tuple[int, ...]) -> np
     A ``(T, N)`` draw holds the same uniforms, row by row, as T draws of N (a Generator fills
     arrays in order), so a rollout can take all its noise at once and act exactly as a
     step-by-step loop would."""
-    u = rng.random(shape)
+    u = generator(rng).random(_shape(shape))
     with np.errstate(divide="ignore"):  # u = 0 exactly (p = 2⁻⁵³): −inf, "right", as σ(z) > 0
         return np.log(u) - np.log1p(-u)
+
+
+MAX_DRAW = 10**8  # noise values in one draw (a rollout takes at most 10,000 steps × 1024 envs)
+
+
+def _shape(shape: object) -> int | tuple[int, ...]:
+    """A draw's shape: a whole number >= 0 or a tuple of them, at most MAX_DRAW values in all,
+    else ValueError naming ``shape``."""
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0 for d in dims):
+        raise ValueError(f"shape must be a whole number >= 0 or a tuple of them, got {shape!r}")
+    if math.prod(int(d) for d in dims) > MAX_DRAW:
+        raise ValueError(f"shape must hold at most {MAX_DRAW:,} values, got {shape!r}")
+    return shape  # type: ignore[return-value]
 
 
 class Readout(NamedTuple):
@@ -72,8 +91,14 @@ class Actor:
     """
 
     def __init__(self, weights: Sequence[Float32], activation: str) -> None:
+        self.activation = choice("activation", activation, ACTIVATIONS)
+        if not isinstance(weights, (list, tuple)) or len(weights) != 4:
+            raise ValueError("weights must be the four arrays (W1, b1, W2, b2)")
+        hidden_size = np.shape(weights[1])[0] if np.ndim(weights[1]) == 1 else -1
+        for name, array, shape in zip(("W1", "b1", "W2", "b2"), weights, policy_shapes(max(hidden_size, 1)).values()):
+            if not isinstance(array, np.ndarray) or array.dtype != np.float32 or array.shape != shape:
+                raise ValueError(f"weights: {name} must be a float32 array of shape {shape}, got {array!r:.80}")
         self.weights = tuple(weights)
-        self.activation = activation
 
     @property
     def hidden_size(self) -> int:
@@ -84,16 +109,10 @@ class Actor:
         w1, b1, w2, b2 = self.weights
         return Readout(w1.T, b1, w2[1] - w2[0], float(b2[1] - b2[0]))
 
-    def logit_gap(self, obs: Float32, readout: Readout, hidden: Float32) -> Float32:
+    def logit_gap(self, obs: Float32, readout: Readout, hidden: Float32) -> npt.NDArray[np.floating]:
         """w · act(W1 s + b1) for observations ``(N, 4)`` → ``(N,)``: z_right − z_left without the
         output bias b (the samplers fold b into the noise). ``hidden`` ``(N, H)`` is scratch."""
-        np.matmul(obs, readout.w1t, out=hidden)
-        hidden += readout.b1
-        if self.activation == "relu":
-            np.maximum(hidden, 0.0, out=hidden)
-        else:
-            np.tanh(hidden, out=hidden)
-        return hidden @ readout.w
+        return hidden_layer(obs, readout.w1t, readout.b1, self.activation, out=hidden) @ readout.w
 
     def act(self, obs: Float32, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         """a ~ π(· | s) for observations ``(N, 4)`` → actions ``(N,)`` (0 left, 1 right), one

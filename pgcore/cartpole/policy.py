@@ -95,12 +95,34 @@ class PolicySnapshot:
         if obs.shape[-1:] != (OBS_SIZE,) or obs.ndim > 2:
             raise ValueError(f"observations must have shape (4,) or (B, 4), got {obs.shape}")
         w = {name: value.astype(np.float64) for name, value in self.weights.items()}
-        hidden = obs @ w["layer1.weight"].T + w["layer1.bias"]
-        hidden = np.maximum(hidden, 0.0) if self.activation == "relu" else np.tanh(hidden)
+        hidden = hidden_layer(obs, w["layer1.weight"].T, w["layer1.bias"], self.activation)
         logits = hidden @ w["layer2.weight"].T + w["layer2.bias"]
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def hidden_layer(
+    obs: npt.NDArray[np.floating],
+    w1t: npt.NDArray[np.floating],
+    b1: npt.NDArray[np.floating],
+    activation: str,
+    out: npt.NDArray[np.floating] | None = None,
+) -> npt.NDArray[np.floating]:
+    """act(s · W1ᵀ + b1) for observations ``(N, 4)`` → ``(N, H)``: the network's hidden layer, in
+    numpy. The one numpy forward pass: :meth:`PolicySnapshot.probabilities` and the training
+    sampler (:mod:`pgcore.cartpole.acting`) both build on it. With ``out`` (``(N, H)``, the
+    result's dtype) it writes there and allocates nothing, for the per-step sampler.
+
+    Unchecked, as it runs once per env step: its two callers check their arrays (a snapshot's
+    weights when it is built, an observation on every call of ``probabilities``)."""
+    out = np.matmul(obs, w1t, out=out)
+    out += b1
+    if activation == "relu":
+        np.maximum(out, 0.0, out=out)
+    else:
+        np.tanh(out, out=out)
+    return out
 
 
 def _check_weights(weights: object, hidden_size: int) -> None:
