@@ -125,7 +125,8 @@ def controls(page) -> list[tuple[str, str, object]]:  # noqa: ANN001
     sliders = main.locator('[data-testid="stSlider"]')
     for i in range(sliders.count()):
         box = sliders.nth(i)
-        if box.is_visible():
+        # a disabled slider answers no key press: timing it would time whatever run came next
+        if box.is_visible() and box.locator('input[type="range"]').first.is_enabled():
             label = box.locator('[data-testid="stWidgetLabel"]').inner_text().strip()
             # found again by its label at every use, not by position: a move can add or remove
             # sliders above it (the bandit's Arms K), and the n-th slider is then another one
@@ -134,7 +135,7 @@ def controls(page) -> list[tuple[str, str, object]]:  # noqa: ANN001
     checks = main.locator('[data-testid="stCheckbox"]')
     for i in range(checks.count()):
         box = checks.nth(i)
-        if box.is_visible():
+        if box.is_visible() and box.locator("input").first.is_enabled():
             found.append(("checkbox", box.inner_text().strip(), box.locator("label").first))
     buttons = main.locator('[data-testid="stButton"] button')
     for i in range(buttons.count()):
