@@ -2,8 +2,8 @@
 ``PG_MAX_TRAININGS`` at once across every session of the server.
 
 Why a process: training is CPU-bound Python; in a thread it would hold the GIL and make
-every other visitor's page stutter. A "spawn" child (niced, one torch thread) imports
-torch and :mod:`pgcore.cartpole.training` itself — this module never does — streams one small
+every other visitor's page stutter. A "spawn" child (niced) imports Gymnasium and
+:mod:`pgcore.cartpole.training` itself — this module never does — streams one small
 summary per update over a queue, a copy of the current policy's weights (numpy arrays)
 every ``SNAPSHOT_SECONDS`` so the page can show the newest policy balancing while it
 trains, and the final policy weights at the end.
@@ -33,8 +33,8 @@ Limits (environment variables, read once when the registry is created):
     PG_MAX_TRAIN_STEPS     env-step cap per run (default 200000, at least 1000)
     PG_MAX_TRAIN_SECONDS   wall-clock cap per run in seconds (default 120, at least 1)
     PG_WARM_WORKERS        started, warmed-up workers kept in reserve (default 1, 0–4): Train
-                           then shows progress at once instead of after ~2 s of imports;
-                           each idle one holds ~250 MB
+                           then shows progress at once instead of after the imports;
+                           each idle one holds a Python process with numpy and Gymnasium
 An invalid value (text, NaN, below the minimum) is refused: training is turned off and the
 CartPole page and the server log say which variable is wrong — never a silent fallback to a
 looser default. A value above its ceiling is lowered to the ceiling, with a log line.
@@ -63,7 +63,7 @@ from pgcore.cartpole.runs import RunData
 
 ABANDON_SECONDS = 300.0  # no page view for this long: cancelled (a tab left open on another page)
 DISCONNECT_GRACE_SECONDS = 15.0  # the tab's session gone this long (closed, not a network blip): cancelled
-STARTUP_SECONDS = 30.0  # allowance for a spawned worker to import torch before its caps start
+STARTUP_SECONDS = 30.0  # allowance for a spawned worker to start and import before its caps start
 GRACE_SECONDS = 15.0  # past its caps by this much, a worker is terminated by the server
 TICKET_TTL_SECONDS = 20.0
 POLL_SECONDS = 0.1
@@ -164,9 +164,7 @@ def _policy_message(run: Any, record: Any) -> dict[str, Any]:
     return {
         "update": record.update,
         "env_steps": record.env_steps,
-        "weights": {
-            name: t.detach().cpu().numpy().astype(np.float32, copy=True) for name, t in run.policy.state_dict().items()
-        },
+        "weights": run.policy.state_dict(),  # float32 copies
         "hidden_size": run.config.hidden_size,
         "activation": run.config.activation,
     }
@@ -211,23 +209,18 @@ def _worker_entry(
 
 def warm_up_training() -> None:
     """Everything a training pays for before its first update, paid in advance: importing
-    torch, Gymnasium and pgcore.cartpole.training, building the training's own network and
-    Adam, and one backward pass and step (torch's first backward loads its autograd engine)."""
-    import torch
-
-    torch.set_num_threads(1)
+    Gymnasium and pgcore.cartpole.training, creating a vector env, and one tiny update of
+    the training's own network (numpy's first calls of each kind load their code paths)."""
     import gymnasium
 
-    from pgcore.cartpole import training  # noqa: F401 - imported for its cost, kept in sys.modules
-    from pgcore.cartpole.core import MLP, Adam
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import iter_training
 
     env = gymnasium.make_vec("CartPole-v1", num_envs=1, vectorization_mode="vector_entry_point")
     env.close()
-    network = MLP(hidden_size=4, outputs=2, activation="tanh")
-    network.initialise(torch.Generator().manual_seed(0), orthogonal=True, output_gain=0.01)
-    optimizer = Adam(network.parameters(), lr=1e-3)
-    torch.log_softmax(network(torch.zeros(1, 4)), dim=-1)[0, 0].backward()
-    optimizer.step()
+    run = iter_training(preset_config("fast", "actor_critic", 0, hidden_size=4, num_envs=1, max_env_steps=1))
+    for _ in run:  # one update, then the budget stops it
+        pass
 
 
 WORKER_NAME = "cartpole-training"
@@ -263,7 +256,7 @@ if not hasattr(mp_spawn.get_preparation_data, "__wrapped__"):  # once per proces
 class WorkerProcess:
     """A spawned worker process and its channels; started empty, given one job later.
 
-    Starting a process and importing torch takes seconds; a registry keeps a started,
+    Starting a process and importing takes a while; a registry keeps a started,
     warmed-up one in reserve so that Train shows progress at once."""
 
     def __init__(self, target: Callable[..., None], limits: Limits, warm_up: Callable[[], None] | None = None) -> None:
@@ -305,9 +298,6 @@ def training_worker(
     weights (numpy), ``("error", i, text)``, and ``("finished", None, None)`` last.
     """
     try:
-        import torch
-
-        torch.set_num_threads(1)
         from pgcore.cartpole.config import preset_config
         from pgcore.cartpole.training import iter_training
 

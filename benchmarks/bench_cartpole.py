@@ -6,13 +6,13 @@ one-env, one-forward-per-step loop written like the articles' code.
 Each run is its own process (``python -m pgcore.cartpole``), two at a time (one per core of
 the 2-core host), like ``benchmarks/bench_sb3.py`` (SB3 PPO/A2C with RL Zoo's settings, the
 reference of issue 14): "process s" is timed from outside and includes the process start
-(importing torch, Gymnasium, pgcore); "train s" is the run's own ``wall_seconds``.
+(importing numpy, Gymnasium, pgcore); "train s" is the run's own ``wall_seconds``.
 Steps to solve follow the confirmed-solve rule (:mod:`pgcore.cartpole.config`).
 
     .venv/bin/python benchmarks/bench_cartpole.py              # 10 seeds, all algorithms
     .venv/bin/python benchmarks/bench_cartpole.py --quick      # 3 seeds, short throughput run
     .venv/bin/python benchmarks/bench_cartpole.py --seeds 0,4 --algos actor_critic
-    .venv/bin/python benchmarks/bench_cartpole.py --categorical  # the sampler and losses vs Categorical
+    .venv/bin/python benchmarks/bench_cartpole.py --torch        # acting and one update: numpy vs torch
     .venv/bin/python benchmarks/bench_cartpole.py --articles 3   # also the articles preset (slow)
 
 Prints figures; asserts nothing. A run that does not solve within ``--max-steps`` counts
@@ -31,9 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import gymnasium as gym
 import numpy as np
-import torch
 
-from pgcore.cartpole import training
 from pgcore.cartpole.config import ALGOS, preset_config
 from pgcore.cartpole.training import TrainingRun
 
@@ -60,7 +58,6 @@ def batched_rollout_rate(num_envs: int, env_steps: int) -> float:
     """Env steps per second of the training loop's own collector (actor-critic rollouts)."""
     config = preset_config("fast", "actor_critic", 0, num_envs=num_envs, rollout_steps=256)
     run = TrainingRun(config)
-    torch.set_num_threads(1)
     env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=0)
     needs_reset = np.zeros(num_envs, dtype=bool)
@@ -91,7 +88,9 @@ def bare_env_rate(num_envs: int, env_steps: int) -> float:
 
 
 def per_step_loop_rate(env_steps: int) -> float:
-    """The articles' style: one env, one forward per step, torch.multinomial, .item()."""
+    """The articles' style: one env, one torch forward per step, torch.multinomial, .item()."""
+    import torch
+
     torch.set_num_threads(1)
     torch.manual_seed(0)  # benchmark-only; training never touches the global RNG
     net = torch.nn.Sequential(torch.nn.Linear(4, 128), torch.nn.ReLU(), torch.nn.Linear(128, 2))
@@ -121,52 +120,101 @@ def best_microseconds(fn, calls: int, repeats: int = 7) -> float:
     return min(times) * 1e6
 
 
+def torch_twin(network):
+    """A float32 torch copy of a pgcore MLP (the trainer before it moved to numpy)."""
+    import torch
+
+    hidden, outputs = network.w1.shape[0], network.w2.shape[0]
+    twin = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, outputs))
+    with torch.no_grad():
+        for layer, (w, b) in zip((twin[0], twin[2]), ((network.w1, network.b1), (network.w2, network.b2))):
+            layer.weight.copy_(torch.from_numpy(np.array(w, dtype=np.float32)))
+            layer.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float32)))
+    return twin
+
+
 def acting_timings(num_envs: int) -> dict[str, float]:
-    """µs per vector step: the env, TrainingRun._act, and two Categorical samplers."""
+    """µs per vector step: the env, TrainingRun._act (numpy), and torch samplers on the same policy."""
+    import torch
     from torch.distributions import Categorical
 
     run = TrainingRun(preset_config("fast", "reinforce", 0, num_envs=num_envs))
+    twin = torch_twin(run.policy)
     obs = np.random.default_rng(0).normal(0, 0.1, (num_envs, 4)).astype(np.float32)
     rng = np.random.default_rng(1)
 
     @torch.inference_mode()
-    def categorical_probs() -> np.ndarray:  # same numpy u, probabilities from Categorical
-        p = Categorical(logits=run.policy(torch.from_numpy(obs))).probs.numpy()
-        return (rng.random(num_envs) < p[:, 1]).astype(np.int64)
-
-    @torch.inference_mode()
-    def torch_forward() -> np.ndarray:  # the same sampler on torch's forward (before issue 14)
-        logits = run.policy.forward(torch.from_numpy(obs)).numpy()
-        u = rng.random(num_envs)
-        return (u * (1.0 + np.exp(-(logits[:, 1] - logits[:, 0]))) < 1.0).astype(np.int64)
+    def torch_forward() -> np.ndarray:  # the same sampler on a torch forward
+        logits = twin(torch.from_numpy(obs)).numpy()
+        return (rng.random(num_envs) * (1.0 + np.exp(-(logits[:, 1] - logits[:, 0]))) < 1.0).astype(np.int64)
 
     @torch.inference_mode()
     def categorical_sample() -> np.ndarray:  # draws from the global torch RNG
-        return Categorical(logits=run.policy(torch.from_numpy(obs))).sample().numpy()
+        return Categorical(logits=twin(torch.from_numpy(obs))).sample().numpy()
 
     env = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
     action = np.zeros(num_envs, dtype=np.int64)
     timings = {
         "env.step": best_microseconds(lambda: env.step(action), 20_000),
-        "TrainingRun._act (numpy forward)": best_microseconds(lambda: run._act(obs), 20_000),
+        "TrainingRun._act (numpy)": best_microseconds(lambda: run._act(obs), 20_000),
         "same sampler, torch forward": best_microseconds(torch_forward, 20_000),
-        "Categorical(logits).probs + numpy u": best_microseconds(categorical_probs, 20_000),
         "Categorical.sample()": best_microseconds(categorical_sample, 20_000),
     }
     env.close()
     return timings
 
 
+def torch_update(run: TrainingRun, batch) -> callable:
+    """One update of ``run``'s algorithm written the usual torch way (float32 autograd,
+    log_softmax losses, torch.optim.Adam, one backward per pass for π and V), on torch copies of
+    its networks: what pgcore's numpy update replaced. Returns a function doing one update."""
+    import torch
+
+    from pgcore.cartpole.core import weights
+
+    cfg = run.config
+    policy = torch_twin(run.policy)
+    value = torch_twin(run.value) if run.value is not None else None
+    params = list(policy.parameters()) + (list(value.parameters()) if value is not None else [])
+    optimizer = torch.optim.Adam(params, lr=cfg.policy_lr)
+    valid = batch.valid.reshape(-1)
+    obs = torch.from_numpy(batch.obs.reshape(-1, 4))
+    steps = int(np.prod(batch.actions.shape))
+    step_obs = obs[:steps][torch.from_numpy(valid)]
+    actions = torch.from_numpy(batch.actions.reshape(-1)[valid])
+
+    def update() -> None:
+        values = None
+        if value is not None:
+            with torch.no_grad():
+                values = value(obs).reshape(batch.obs.shape[:2]).double().numpy()
+        psi, targets = weights(cfg, batch, values)
+        w = torch.from_numpy(psi.reshape(-1)[valid]).float()
+        t = torch.from_numpy(targets.reshape(-1)[valid]).float()
+        old = None
+        for epoch in range(cfg.update_epochs):
+            log_probs = torch.log_softmax(policy(step_obs), dim=-1).gather(1, actions[:, None]).squeeze(1)
+            if epoch == 0:
+                old = log_probs.detach()
+                loss = -(w * log_probs).mean()
+            else:
+                ratio = torch.exp(log_probs - old)
+                loss = -torch.min(ratio * w, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * w).mean()
+            if value is not None:
+                loss = loss + ((value(step_obs).squeeze(1) - t) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    return update
+
+
 def update_timings(algo: str) -> tuple[int, float, float]:
-    """(batch steps, µs per update with core.policy_loss, µs with a Categorical policy loss)."""
-    from torch.distributions import Categorical
+    """(batch steps, µs per update with pgcore's numpy update, µs with the torch equivalent)."""
+    import torch
 
-    def categorical_loss(logits, actions, weights, entropy_coef):
-        dist = Categorical(logits=logits)
-        entropy = dist.entropy().mean()
-        return -(weights * dist.log_prob(actions)).mean() - entropy_coef * entropy, entropy
-
+    torch.set_num_threads(1)
     run = TrainingRun(preset_config("fast", algo, 0))
     n = run.config.num_envs
     env = gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
@@ -176,29 +224,38 @@ def update_timings(algo: str) -> tuple[int, float, float]:
     else:
         batch = run._collect_episodes(env, obs)
     env.close()
-    plain = training.policy_loss
-    timings = []
-    try:
-        for loss in (plain, categorical_loss):
-            training.policy_loss = loss
-            timings.append(min(best_microseconds(lambda: run._update(batch), 200) for _ in range(3)))
-    finally:
-        training.policy_loss = plain
-    return int(batch.valid.sum()), timings[0], timings[1]
+    with_torch = torch_update(run, batch)
+    ours = min(best_microseconds(lambda: run._update(batch), 100) for _ in range(3))
+    theirs = min(best_microseconds(with_torch, 100) for _ in range(3))
+    return int(batch.valid.sum()), ours, theirs
 
 
-def categorical_comparison() -> None:
-    """What torch.distributions.Categorical would cost where pgcore does without it: the
-    per-step sampler (TrainingRun._act) and the losses of one update (core.policy_loss)."""
-    torch.set_num_threads(1)
+def torch_comparison() -> None:
+    """What torch would cost where pgcore uses numpy: the per-step sampler and one update; and
+    what importing it costs a fresh process."""
     print("acting, µs per vector step:")
     for num_envs in (4, 8):
         timings = acting_timings(num_envs)
         print(f"  {num_envs} envs: " + ", ".join(f"{name} {us:.1f}" for name, us in timings.items()))
-    print("one update, µs: policy_loss with log_softmax vs with Categorical")
+    print("one update (every pass over the batch), µs: pgcore numpy vs torch autograd + torch.optim.Adam")
     for algo in ("reinforce", "reinforce_value", "actor_critic"):
-        steps, plain, categorical = update_timings(algo)
-        print(f"  {algo:<16} {steps:>3} steps: {plain:6.0f} vs {categorical:6.0f} ({categorical / plain - 1:+.0%})")
+        steps, ours, theirs = update_timings(algo)
+        print(f"  {algo:<16} {steps:>3} steps: {ours:6.0f} vs {theirs:6.0f} ({theirs / ours:.1f}×)")
+    for module in ("numpy", "gymnasium", "pgcore.cartpole.training", "torch"):
+        times = []
+        for _ in range(5):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            times.append(float(out.stdout))
+        print(f"  import {module} in a fresh process: {statistics.median(times):.2f} s (median of 5)")
 
 
 def cli_run(preset: str, algo: str, seed: int, max_steps: int) -> dict:
@@ -232,14 +289,14 @@ def main() -> None:
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time (default 2: one per core)")
     parser.add_argument("--articles", type=int, default=0, metavar="N", help="also N seeds of the articles preset")
-    parser.add_argument("--categorical", action="store_true", help="only: the sampler and losses vs Categorical")
+    parser.add_argument("--torch", action="store_true", help="only: acting and one update, numpy vs torch")
     args = parser.parse_args()
-    if args.categorical:
-        categorical_comparison()
+    if args.torch:
+        torch_comparison()
         return
     seeds = args.seeds if args.seeds is not None else list(range(3 if args.quick else 10))
 
-    print(f"seeds {seeds}, budget {args.max_steps:,} env steps, {args.workers} runs at a time, torch threads 1")
+    print(f"seeds {seeds}, budget {args.max_steps:,} env steps, {args.workers} runs at a time")
     header = (
         f"{'preset / algo':<24}{'solved':>7}{'median steps [min–max]':>28}{'worst':>9}{'train s':>9}{'process s':>11}"
     )

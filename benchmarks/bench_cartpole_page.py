@@ -48,7 +48,7 @@ def synthetic_run_json(algo: str, seed: int, episodes: int = 1000) -> bytes:
 
 
 def trained_policy_bytes() -> bytes:
-    """A policy that balances: trained here (this script may import torch; the page may not)."""
+    """A policy that balances: trained here (the page itself never trains on render)."""
     from pgcore.cartpole.config import preset_config
     from pgcore.cartpole.policy import policy_to_bytes
     from pgcore.cartpole.training import train

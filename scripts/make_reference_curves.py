@@ -3,7 +3,7 @@ same preset, one change), and plain REINFORCE with the articles' preset, on fixe
 write data/reference_curves.json: the learning curves (env steps → mean return of the last
 20 episodes) and confirmed steps to solve that the CartPole page shows and quotes.
 
-    .venv/bin/python scripts/make_reference_curves.py            # ~6–8 minutes on 2 cores
+    .venv/bin/python scripts/make_reference_curves.py            # ~1.5 minutes on 2 cores
 
 Output (JSON, a few tens of KB):
 

@@ -16,7 +16,7 @@ import torch
 
 from pgcore.cartpole.__main__ import main
 from pgcore.cartpole.config import ALGOS, SOLVE_THRESHOLD, SOLVE_WINDOW, TrainConfig, preset_config
-from pgcore.cartpole.core import MLP, per_step_grad_variance
+from pgcore.cartpole.core import per_step_grad_variance
 from pgcore.cartpole.policy import random_policy
 from pgcore.cartpole.runs import running_mean
 from pgcore.cartpole.training import TrainingRun, iter_training, train
@@ -179,17 +179,27 @@ def test_every_algorithm_runs_and_reports_progress(algo):
     )
 
 
+def torch_logits(weights, activation, obs):
+    """The network's logits computed by torch (float64), an implementation independent of pgcore's;
+    ``weights`` maps layer1.weight … layer2.bias to arrays. Differentiable in the weights."""
+    w = {
+        k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v, np.float64)) for k, v in weights.items()
+    }
+    x = torch.from_numpy(np.asarray(obs, dtype=np.float64))
+    hidden = torch.nn.functional.linear(x, w["layer1.weight"], w["layer1.bias"])
+    hidden = torch.relu(hidden) if activation == "relu" else torch.tanh(hidden)
+    return torch.nn.functional.linear(hidden, w["layer2.weight"], w["layer2.bias"])
+
+
 def torch_probabilities(snapshot, obs):
-    """π(·|s) from pgcore's torch MLP (float64) loaded with the snapshot's weights."""
-    net = MLP(snapshot.hidden_size, 2, snapshot.activation).double()
-    net.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in snapshot.weights.items()})
+    """π(·|s) from torch (float64) with the snapshot's weights."""
     with torch.no_grad():
-        return torch.softmax(net(torch.from_numpy(np.asarray(obs, dtype=np.float64))), dim=-1).numpy()
+        return torch.softmax(torch_logits(snapshot.weights, snapshot.activation, obs), dim=-1).numpy()
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_numpy_snapshot_probabilities_match_the_torch_network(activation):
-    # Two implementations of one forward pass: the numpy one animates, the torch one trains.
+    # Two implementations of one forward pass: pgcore's numpy one, and torch's.
     snapshot = random_policy(hidden_size=16, seed=3, activation=activation)
     obs = np.random.default_rng(1).normal(scale=2.0, size=(64, 4))
     got = snapshot.probabilities(obs)
@@ -214,10 +224,22 @@ def test_nstep_estimator_runs():
     assert result.env_steps >= 3000
 
 
-def test_global_torch_rng_is_left_alone():
-    state = torch.get_rng_state().clone()
+def test_global_numpy_rng_is_left_alone():
+    state = np.random.get_state()
     train(small("reinforce_value", max_env_steps=500))
-    assert torch.equal(state, torch.get_rng_state())
+    after = np.random.get_state()
+    assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
+
+
+def test_training_never_imports_torch():
+    """The whole loop is numpy (pgcore.cartpole.core): a run in a fresh interpreter leaves torch unimported."""
+    code = (
+        "import sys; from pgcore.cartpole.config import preset_config; from pgcore.cartpole.training import train;"
+        " from pgcore.cartpole.baseline_bias import measure_baseline_bias;"
+        " train(preset_config('fast', 'actor_critic', 0, max_env_steps=300)); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"
 
 
 def test_cancel_with_should_stop_and_with_break():
@@ -249,22 +271,31 @@ def test_solved_is_the_first_20_episode_mean_at_or_above_475():
     np.testing.assert_allclose(running_mean([1.0, 3.0, 5.0], 2), [1.0, 2.0, 4.0])
 
 
-def test_per_step_grad_variance_matches_a_loop_over_steps():
-    torch.manual_seed(0)
+def test_per_step_grad_variance_matches_torch_autograd_step_by_step():
+    """Per-step gradients −Ψ_t ∇ log π(a_t|s_t) from torch.autograd, one backward per step, then
+    (1/B) Σ ‖g_t − ḡ‖²: the same number as pgcore's outer-product formula."""
     run = TrainingRun(small("reinforce", max_env_steps=100))
-    obs = torch.randn(6, 4)
-    actions = torch.tensor([0, 1, 1, 0, 1, 0])
-    weights = torch.randn(6)
+    rng = np.random.default_rng(0)
+    obs, actions, weights = rng.normal(size=(6, 4)), np.array([0, 1, 1, 0, 1, 0]), rng.normal(size=6)
+    params = {
+        k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in _float64_state(run.policy).items()
+    }
     grads = []
     for s, a, w in zip(obs, actions, weights):
-        run.policy.zero_grad()
-        loss = -w * torch.log_softmax(run.policy(s[None]), dim=-1)[0, a]
-        loss.backward()
-        grads.append(torch.cat([p.grad.reshape(-1) for p in run.policy.parameters()]))
+        loss = -w * torch.log_softmax(torch_logits(params, "tanh", s[None]), dim=-1)[0, a]
+        grads.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, list(params.values()))]))
     flat = torch.stack(grads)
     expected = float(((flat - flat.mean(0)) ** 2).sum(1).mean())
-    got = per_step_grad_variance(run.policy, obs, actions, weights)
-    assert got == pytest.approx(expected, rel=1e-5)
+    assert per_step_grad_variance(run.policy, obs, actions, weights) == pytest.approx(expected, rel=1e-12)
+
+
+def _float64_state(network):
+    """A pgcore MLP's parameters by name, float64 copies (its state_dict is float32)."""
+    views = (network.w1, network.b1, network.w2, network.b2)
+    return {
+        name: np.array(view)
+        for name, view in zip(("layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias"), views)
+    }
 
 
 @pytest.mark.slow

@@ -92,8 +92,8 @@ def test_steps_to_solve_agrees_with_a_real_training_run():
     from pgcore.cartpole.config import preset_config
     from pgcore.cartpole.training import train
 
-    result = train(preset_config("fast", "reinforce_baseline", seed=0, max_env_steps=150_000))
-    assert result.solved, "the fast preset should solve within 150k steps at seed 0"
+    result = train(preset_config("fast", "actor_critic", seed=0, max_env_steps=100_000))
+    assert result.solved, "the fast preset's actor_critic solves seed 0 within 100k steps (~17k measured)"
     assert first_solve_step(result.episode_returns, result.episode_end_steps) == result.window_solved_at
     assert result.window_solved_at <= result.steps_to_solve <= result.env_steps
     assert result.eval_mean_return >= 475.0

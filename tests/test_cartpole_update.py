@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pgcore.cartpole.config import preset_config
-from pgcore.cartpole.core import Adam, clipped_policy_loss, gradient_step, policy_loss, value_loss, weights
+from pgcore.cartpole.core import policy_loss, weights
 from pgcore.cartpole.training import TrainingRun, train
 
 NUM_ENVS = 3
@@ -29,9 +29,24 @@ def one_batch(algo: str, seed: int = 1, **overrides):
     env.close()
     values = None
     if run.value is not None:
-        with torch.no_grad():
-            values = run.value(torch.from_numpy(batch.obs.reshape(-1, 4))).reshape(batch.obs.shape[:2]).double().numpy()
+        values = run.value.forward(batch.obs.reshape(-1, 4))[0].reshape(batch.obs.shape[:2])
     return run, batch, values
+
+
+def torch_params(network):
+    """A pgcore MLP's parameters as float64 torch leaves (W1, b1, W2, b2), for autograd."""
+    return [
+        torch.tensor(np.array(v), dtype=torch.float64, requires_grad=True)
+        for v in (network.w1, network.b1, network.w2, network.b2)
+    ]
+
+
+def torch_logits(params, activation, obs):
+    """The network's output computed by torch from ``params`` (an implementation apart from pgcore's)."""
+    w1, b1, w2, b2 = params
+    hidden = torch.nn.functional.linear(torch.as_tensor(np.asarray(obs, np.float64)), w1, b1)
+    hidden = torch.relu(hidden) if activation == "relu" else torch.tanh(hidden)
+    return torch.nn.functional.linear(hidden, w2, b2)
 
 
 def loop_returns(rewards: np.ndarray, gamma: float) -> list[float]:
@@ -81,71 +96,46 @@ def test_with_normalization_and_one_episode_per_update_they_are_the_same_algorit
 def test_the_policy_gradient_is_the_mean_of_psi_times_the_score(algo):
     run, batch, values = one_batch(algo, seed=2)
     psi, _ = weights(run.config, batch, values)
-    # one step at a time: -(1/B) Σ_t Ψ_t ∇ log π(a_t | s_t), with autograd per step
-    params = list(run.policy.parameters())
-    expected = [torch.zeros_like(p, dtype=torch.float64) for p in params]
+    # one step at a time: -(1/B) Σ_t Ψ_t ∇ log π(a_t | s_t), with torch.autograd per step
+    params = torch_params(run.policy)
+    expected = [torch.zeros_like(p) for p in params]
     steps = [(t, n) for t in range(batch.actions.shape[0]) for n in range(NUM_ENVS) if batch.valid[t, n]]
     for t, n in steps:
-        logits = run.policy(torch.from_numpy(batch.obs[t, n][None]))
-        log_pi = torch.log_softmax(logits, dim=-1)[0, int(batch.actions[t, n])]
-        grads = torch.autograd.grad(log_pi, params)
+        logits = torch_logits(params, run.config.activation, batch.obs[t, n][None])
+        grads = torch.autograd.grad(torch.log_softmax(logits, dim=-1)[0, int(batch.actions[t, n])], params)
         for acc, g in zip(expected, grads):
-            acc -= float(psi[t, n]) * g.double() / len(steps)
-    # the trainer's batched loss (pgcore.cartpole.core.policy_loss), differentiated once
-    run.policy_optimizer.zero_grad()
-    mask = torch.from_numpy(batch.valid.reshape(-1))
-    obs = torch.from_numpy(batch.obs[:-1].reshape(-1, 4))[mask]
-    actions = torch.from_numpy(batch.actions.reshape(-1))[mask]
-    step_weights = torch.from_numpy(psi.reshape(-1)[batch.valid.reshape(-1)]).float()
-    loss, _ = policy_loss(run.policy(obs), actions, step_weights, entropy_coef=0.0)
-    loss.backward()
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.grad.double().numpy(), e.numpy(), rtol=1e-4, atol=1e-6)
-
-
-def test_the_losses_are_the_textbook_formulas_and_agree_with_categorical():
-    """policy_loss is −mean(Ψ log π(a|s)) − β·mean(H), written with log_softmax for speed
-    (see its docstring); torch.distributions.Categorical gives the same to float32 rounding."""
-    generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(50, 2, generator=generator) * 3
-    actions = torch.randint(0, 2, (50,), generator=generator)
-    psi = torch.randn(50, generator=generator)
-    loss, entropy = policy_loss(logits, actions, psi, entropy_coef=0.1)
-    dist = torch.distributions.Categorical(logits=logits)
-    torch.testing.assert_close(entropy, dist.entropy().mean())
-    torch.testing.assert_close(loss, -(psi * dist.log_prob(actions)).mean() - 0.1 * dist.entropy().mean())
-    values, targets = torch.randn(50, generator=generator), torch.randn(50, generator=generator)
-    torch.testing.assert_close(value_loss(values, targets), torch.nn.functional.mse_loss(values, targets))
+            acc -= float(psi[t, n]) * g / len(steps)
+    # the trainer's batched loss (pgcore.cartpole.core.policy_loss) and the network's backward pass
+    valid = batch.valid.reshape(-1)
+    obs = batch.obs[:-1].reshape(-1, 4)[valid]
+    logits, hidden = run.policy.forward(obs)
+    _, _, d_logits = policy_loss(logits, batch.actions.reshape(-1)[valid], psi.reshape(-1)[valid], entropy_coef=0.0)
+    run.policy.backward(obs, hidden, d_logits)
+    for got, e in zip(run.policy._views(run.policy.grad), expected):
+        np.testing.assert_allclose(got, e.numpy(), rtol=1e-10, atol=1e-13)
 
 
 def test_max_grad_norm_clips_the_gradient_the_optimizer_sees():
-    """No preset sets max_grad_norm; it is there for clipping experiments, and it is wired."""
-    run = TrainingRun(preset_config("fast", "reinforce", 0))
-    seen = []
-    step = run.policy_optimizer.step
-
-    def recording_step(*args, **kwargs):
-        seen.append(float(torch.cat([p.grad.reshape(-1) for p in run.policy.parameters()]).norm()))
-        return step(*args, **kwargs)
-
-    run.policy_optimizer.step = recording_step
-    obs = torch.from_numpy(np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32))
-    actions, psi = torch.randint(0, 2, (32,)), torch.full((32,), 50.0)
-    norms = []
+    """No preset sets max_grad_norm; it is there for clipping experiments, and it is wired:
+    the update reports the norm before clipping and Adam receives the clipped gradient."""
+    norms, seen = [], []
     for max_grad_norm in (0.0, 1e-3):
-        loss, _ = policy_loss(run.policy(obs), actions, psi, entropy_coef=0.0)
-        norms.append(gradient_step(loss, [(run.policy, run.policy_optimizer)], max_grad_norm))
-    assert seen[0] == pytest.approx(norms[0], rel=1e-5) and norms[1] > 1e-3  # unclipped, then clipped
-    assert seen[1] == pytest.approx(1e-3, rel=1e-3)
+        run, batch, _ = one_batch("reinforce", max_grad_norm=max_grad_norm)
+        step = run.policy_optimizer.step
+        run.policy_optimizer.step = lambda grad, step=step: (seen.append(float(np.linalg.norm(grad))), step(grad))
+        norms.append(run._update(batch)["grad_norm"])
+    assert norms[0] == pytest.approx(norms[1], rel=1e-12) and norms[0] > 1e-3  # same batch, same gradient
+    assert seen[0] == pytest.approx(norms[0], rel=1e-12)  # unclipped
+    assert seen[1] == pytest.approx(1e-3, rel=1e-3)  # clipped to the norm asked for
 
 
 def test_sampled_actions_follow_pi_within_four_standard_errors():
     run = TrainingRun(preset_config("fast", "reinforce", 0))
-    with torch.no_grad():  # a policy far from 50/50, so a wrong sign or a swapped action shows
-        run.policy.layer2.weight.normal_(0.0, 2.0, generator=torch.Generator().manual_seed(0))
+    # a policy far from 50/50, so a wrong sign or a swapped action shows
+    run.policy.w2[...] = np.random.default_rng(0).normal(0.0, 2.0, run.policy.w2.shape)
     obs = np.random.default_rng(1).normal(0, 0.5, (4, 4)).astype(np.float32)
     with torch.no_grad():
-        p_right = torch.softmax(run.policy(torch.from_numpy(obs)), dim=-1)[:, 1].numpy().astype(float)
+        p_right = torch.softmax(torch_logits(torch_params(run.policy), "tanh", obs), dim=-1)[:, 1].numpy()
     draws = 20_000
     rng = np.random.default_rng(7)
     counts = np.zeros(4)
@@ -194,43 +184,6 @@ def test_the_baseline_bias_measurement_finds_none_for_a_constant_and_some_for_th
     assert episode_mean.gradient_norm == pytest.approx(constant.gradient_norm)  # same episodes, same plain estimate
 
 
-def test_adam_is_torch_adam_step_for_step():
-    """core.Adam (no torch._dynamo import at creation) does torch.optim.Adam's arithmetic,
-    bit for bit, including a rate changed between steps (the linear decay)."""
-    generator = torch.Generator().manual_seed(0)
-    ours = torch.randn(5, 3, generator=generator, requires_grad=True)
-    theirs = ours.detach().clone().requires_grad_(True)
-    optimizers = (Adam([ours], lr=0.01), torch.optim.Adam([theirs], lr=0.01))
-    for i in range(40):
-        x = torch.randn(3, generator=generator)
-        for param, optimizer in zip((ours, theirs), optimizers):
-            optimizer.param_groups[0]["lr"] = 0.01 * (1 - i / 50)
-            optimizer.zero_grad()
-            (param @ x).sin().sum().backward()
-            optimizer.step()
-    assert torch.equal(ours, theirs)
-
-
-def test_the_clipped_surrogate_starts_as_the_policy_gradient_and_stops_past_the_clip():
-    generator = torch.Generator().manual_seed(1)
-    logits = torch.randn(20, 2, generator=generator, requires_grad=True)
-    actions = torch.randint(0, 2, (20,), generator=generator)
-    psi = torch.randn(20, generator=generator)
-    old = torch.log_softmax(logits.detach(), dim=-1).gather(1, actions[:, None]).squeeze(1)
-    (plain_grad,) = torch.autograd.grad(policy_loss(logits, actions, psi, 0.0)[0], logits)
-    (clipped_grad,) = torch.autograd.grad(clipped_policy_loss(logits, actions, psi, old, 0.2, 0.0), logits)
-    torch.testing.assert_close(clipped_grad, plain_grad)
-    # moved far in the direction Ψ asks (ratio > 1.2 where Ψ > 0, < 0.8 where Ψ < 0): no gradient
-    moved = logits.detach().clone()
-    moved[torch.arange(20), actions] += 5.0 * torch.sign(psi)
-    moved.requires_grad_(True)
-    (grad,) = torch.autograd.grad(clipped_policy_loss(moved, actions, psi, old, 0.2, 0.0), moved)
-    ratio = torch.exp(torch.log_softmax(moved.detach(), dim=-1).gather(1, actions[:, None]).squeeze(1) - old)
-    past = torch.where(psi > 0, ratio > 1.2, ratio < 0.8)  # (a probability near 1 cannot rise by 20 %)
-    assert int(past.sum()) >= 10
-    assert float(grad[past].abs().max()) == 0.0 and float(grad[~past].abs().min()) > 0.0
-
-
 def test_update_epochs_and_the_rate_decay_are_wired():
     """update_epochs = k: k Adam steps per network per batch; lr_decay_steps: the rates fall
     linearly with the env steps taken before the update."""
@@ -238,24 +191,24 @@ def test_update_epochs_and_the_rate_decay_are_wired():
     run.env_steps = 25
     run._update(batch)
     assert run.policy_optimizer.steps == 3 and run.value_optimizer.steps == 3
-    assert run.policy_optimizer.param_groups[0]["lr"] == pytest.approx(run.config.policy_lr * 0.75)
-    assert run.value_optimizer.param_groups[0]["lr"] == pytest.approx(run.config.value_lr * 0.75)
+    assert run.policy_optimizer.lr == pytest.approx(run.config.policy_lr * 0.75)
+    assert run.value_optimizer.lr == pytest.approx(run.config.value_lr * 0.75)
     plain, batch, _ = one_batch("reinforce")
     plain._update(batch)
-    assert plain.policy_optimizer.steps == 1 and plain.policy_optimizer.param_groups[0]["lr"] == plain.config.policy_lr
+    assert plain.policy_optimizer.steps == 1 and plain.policy_optimizer.lr == plain.config.policy_lr
 
 
-def test_the_numpy_acting_forward_is_the_torch_network():
-    """_act's numpy forward reads the live parameters: after an optimizer step it still
-    agrees with the torch network's π(right | s)."""
+def test_the_acting_forward_reads_the_live_parameters():
+    """_act's forward reads views of the parameters: after an optimizer step it still agrees
+    with π(right | s) computed by torch from the updated parameters."""
     run, batch, _ = one_batch("actor_critic")
     run._update(batch)
     obs = np.random.default_rng(0).normal(0, 0.5, (64, 4)).astype(np.float32)
     u = np.random.default_rng(1).random(64)
     with torch.no_grad():
-        p_right = torch.softmax(run.policy(torch.from_numpy(obs)), dim=-1)[:, 1].double().numpy()
+        p_right = torch.softmax(torch_logits(torch_params(run.policy), "tanh", obs), dim=-1)[:, 1].numpy()
     actions = run._act(obs, np.random.default_rng(1))
-    decided = np.abs(u - p_right) > 1e-5  # away from float32 rounding at the boundary
+    decided = np.abs(u - p_right) > 1e-9  # away from rounding at the boundary
     np.testing.assert_array_equal(actions[decided], (u < p_right).astype(np.int64)[decided])
 
 
@@ -297,7 +250,53 @@ def test_the_rollout_loop_is_a_step_by_step_loop_of_act():
             plain.episode_end_steps,
         )
         fast._update(batch)  # both policies take the same step, so the next rollout acts alike
-        plain.policy.load_state_dict(fast.policy.state_dict())
+        plain.policy.params[...] = fast.policy.params
     assert len(fast.episode_returns) > 5
     for env in envs:
         env.close()
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "reinforce_value", "actor_critic"])
+def test_one_update_moves_both_networks_as_torch_autograd_and_adam_would(algo):
+    """The trainer's whole update (Ψ_t, the losses, the backward passes, clipped epochs, Adam)
+    against the same update written with torch.autograd and torch.optim.Adam in float64, from
+    the same weights on the same batch: the new parameters agree to rounding."""
+    run, batch, values = one_batch(algo, seed=4, update_epochs=3 if algo == "actor_critic" else 1)
+    cfg = run.config
+    policy = torch_params(run.policy)
+    value = torch_params(run.value) if run.value is not None else None
+    psi, targets = weights(cfg, batch, values)
+    valid = batch.valid.reshape(-1)
+    obs = batch.obs[:-1].reshape(-1, 4)[valid]
+    actions = torch.from_numpy(batch.actions.reshape(-1)[valid])
+    w = torch.from_numpy(psi.reshape(-1)[valid])
+    t = torch.from_numpy(targets.reshape(-1)[valid])
+    optimizers = [torch.optim.Adam(policy, lr=cfg.policy_lr)]
+    if value is not None:
+        optimizers.append(torch.optim.Adam(value, lr=cfg.value_lr))
+    old = None
+    for epoch in range(cfg.update_epochs):
+        log_pi = torch.log_softmax(torch_logits(policy, cfg.activation, obs), dim=-1)[
+            torch.arange(len(actions)), actions
+        ]
+        if epoch == 0:
+            old = log_pi.detach()
+            loss = -(w * log_pi).mean()
+        else:
+            ratio = torch.exp(log_pi - old)
+            loss = -torch.min(ratio * w, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * w).mean()
+        if value is not None:
+            loss = loss + ((torch_logits(value, cfg.activation, obs)[:, 0] - t) ** 2).mean()
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+    run._update(batch)
+    for network, expected in ((run.policy, policy), (run.value, value)):
+        if network is None:
+            continue
+        for got, e in zip((network.w1, network.b1, network.w2, network.b2), expected):
+            np.testing.assert_allclose(got, e.detach().numpy(), rtol=1e-9, atol=1e-12)
+    start = TrainingRun(run.config).policy.params
+    assert np.abs(run.policy.params - start).max() > 1e-4, "the update moved the policy"

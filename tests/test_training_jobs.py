@@ -1,6 +1,6 @@
 """app.training_jobs: worker processes start, stream, finish and cancel; the server-wide
 cap holds and waiting sessions go first come, first served; a dead or abandoned worker
-never holds a slot. Most tests use a scripted worker (no torch: fast); the slow ones run
+never holds a slot. Most tests use a scripted worker (no training: fast); the slow ones run
 the real trainer and check it matches pgcore.cartpole.train exactly."""
 
 from __future__ import annotations
@@ -347,8 +347,8 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
         if snapshot is None:
             continue
         assert snapshot["env_steps"] == record.env_steps
-        for name, tensor in run.policy.state_dict().items():
-            np.testing.assert_array_equal(snapshot["weights"][name], tensor.detach().numpy())
+        for name, array in run.policy.state_dict().items():
+            np.testing.assert_array_equal(snapshot["weights"][name], array)
             assert snapshot["weights"][name].dtype == np.float32
     end = next(payload for kind, _, payload in out.messages if kind == "end")
     np.testing.assert_array_equal(end["returns"], run.result().episode_returns)

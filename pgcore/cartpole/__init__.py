@@ -6,7 +6,8 @@ One module per idea; import a name from the module that owns it:
   the "solved" rule;
 * :mod:`~pgcore.cartpole.policy` — the policy network as numpy arrays: probabilities,
   safetensors files, one episode for an animation;
-* :mod:`~pgcore.cartpole.core` — the torch network, Ψ_t per algorithm, the two losses;
+* :mod:`~pgcore.cartpole.core` — the network and its backward pass, Ψ_t per algorithm, the
+  losses with their gradients, Adam;
 * :mod:`~pgcore.cartpole.training` — the loop: collect, update, report, check for a solve;
 * :mod:`~pgcore.cartpole.records` — what a run reports: per update, and at the end;
 * :mod:`~pgcore.cartpole.baseline_bias` — measuring the episode-mean baseline's bias;
@@ -14,6 +15,6 @@ One module per idea; import a name from the module that owns it:
 * :mod:`~pgcore.cartpole.curves` — bands over seeds, summaries, the reference curves;
 * ``python -m pgcore.cartpole`` — the command line (:mod:`~pgcore.cartpole.__main__`).
 
-Only ``core``, ``training``, ``baseline_bias`` and the command line import torch; ``config``,
-``policy``, ``records``, ``runs`` and ``curves`` never do, so a page that does not train stays light.
+All numpy; nothing here imports torch (the tests use it to check ``core``'s gradients).
+``config``, ``policy``, ``records``, ``runs`` and ``curves`` do not import Gymnasium either.
 """

@@ -1,5 +1,5 @@
 """Acting while training: sample a ~ π_θ(· | s) for a batch of observations with a numpy
-forward pass over the live parameters of the torch policy. No torch here.
+forward pass over the live parameters of the policy being trained.
 
 With two actions, π(right | s) = σ(z), z = z_right − z_left, and for u ~ U(0, 1)
 
@@ -8,12 +8,12 @@ With two actions, π(right | s) = σ(z), z = z_right − z_left, and for u ~ U(0
 so "push right ⇔ z > ε" samples a ~ π(· | s): the Gumbel-max trick for two actions. The
 sampler draws one u per environment and step from the run's own ``np.random.Generator``.
 
-Why numpy and why so terse: acting runs once per env step, beside a vector-env step that
-costs ~30 µs (4 or 8 envs, 2-core host). Measured there (``benchmarks/bench_cartpole.py
---categorical``): a torch forward with ``Categorical(logits)`` costs 46 µs (``.probs``) to
-61 µs (``.sample()``, which also draws from the global torch RNG); :meth:`Actor.act` 9 µs;
-inside a rollout, which draws its noise once, the forward and the comparison ~4 µs. The views stay
-current because the optimizer updates the parameters in place; what is derived from them
+Why so terse: acting runs once per env step, beside a vector-env step that costs ~31 µs
+(8 envs, 2-core host). Measured there (``benchmarks/bench_cartpole.py --torch``, 8 envs):
+:meth:`Actor.act` 11 µs, the same sampler on a torch forward 23 µs, ``Categorical.sample()``
+69 µs (it also draws from the global torch RNG); inside a rollout, which draws its noise
+once, the forward and the comparison take ~4.6 µs. The views stay current because the
+optimizer updates the parameters in place; what is derived from them
 (:meth:`Actor.readout`) is recomputed after each update.
 
 Example:
@@ -41,6 +41,7 @@ from pgcore.cartpole.policy import hidden_layer, policy_shapes
 __all__ = ["logistic_noise", "Readout", "Actor"]
 
 Float32 = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 
 def logistic_noise(rng: np.random.Generator, shape: int | tuple[int, ...]) -> npt.NDArray[np.float64]:
@@ -71,11 +72,11 @@ def _shape(shape: object) -> int | tuple[int, ...]:
 class Readout(NamedTuple):
     """z_right − z_left = w · act(W1 s + b1) + b for the current θ."""
 
-    w1t: Float32
+    w1t: Floats
     """W1ᵀ, ``(4, H)`` (a view of the live parameter)."""
-    b1: Float32
+    b1: Floats
     """``(H,)`` (a view)."""
-    w: Float32
+    w: Floats
     """W2[1] − W2[0], ``(H,)`` (computed: stale after an update)."""
     b: float
     """b2[1] − b2[0] (computed: stale after an update)."""
@@ -85,20 +86,25 @@ class Actor:
     """Samples actions for a batch of observations from the policy whose parameters are ``weights``.
 
     Args:
-        weights: (W1 ``(H, 4)``, b1 ``(H,)``, W2 ``(2, H)``, b2 ``(2,)``), float32 arrays;
-            pass views of the trained parameters to act with the current θ.
+        weights: (W1 ``(H, 4)``, b1 ``(H,)``, W2 ``(2, H)``, b2 ``(2,)``), arrays of one float
+            dtype (float32 or float64); pass views of the trained parameters to act with the
+            current θ.
         activation: ``"relu"`` or ``"tanh"``.
     """
 
-    def __init__(self, weights: Sequence[Float32], activation: str) -> None:
+    def __init__(self, weights: Sequence[Floats], activation: str) -> None:
         self.activation = choice("activation", activation, ACTIVATIONS)
         if not isinstance(weights, (list, tuple)) or len(weights) != 4:
             raise ValueError("weights must be the four arrays (W1, b1, W2, b2)")
         hidden_size = np.shape(weights[1])[0] if np.ndim(weights[1]) == 1 else -1
+        dtype = getattr(weights[0], "dtype", None)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"weights: W1 must be a float32 or float64 array, got {weights[0]!r:.80}")
         for name, array, shape in zip(("W1", "b1", "W2", "b2"), weights, policy_shapes(max(hidden_size, 1)).values()):
-            if not isinstance(array, np.ndarray) or array.dtype != np.float32 or array.shape != shape:
-                raise ValueError(f"weights: {name} must be a float32 array of shape {shape}, got {array!r:.80}")
+            if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != shape:
+                raise ValueError(f"weights: {name} must be a {dtype} array of shape {shape}, got {array!r:.80}")
         self.weights = tuple(weights)
+        self.dtype = dtype
 
     @property
     def hidden_size(self) -> int:
@@ -109,7 +115,7 @@ class Actor:
         w1, b1, w2, b2 = self.weights
         return Readout(w1.T, b1, w2[1] - w2[0], float(b2[1] - b2[0]))
 
-    def logit_gap(self, obs: Float32, readout: Readout, hidden: Float32) -> npt.NDArray[np.floating]:
+    def logit_gap(self, obs: Float32, readout: Readout, hidden: Floats) -> npt.NDArray[np.floating]:
         """w · act(W1 s + b1) for observations ``(N, 4)`` → ``(N,)``: z_right − z_left without the
         output bias b (the samplers fold b into the noise). ``hidden`` ``(N, H)`` is scratch."""
         return hidden_layer(obs, readout.w1t, readout.b1, self.activation, out=hidden) @ readout.w
@@ -118,6 +124,6 @@ class Actor:
         """a ~ π(· | s) for observations ``(N, 4)`` → actions ``(N,)`` (0 left, 1 right), one
         uniform per observation from ``rng``."""
         readout = self.readout()
-        hidden = np.empty((obs.shape[0], self.hidden_size), dtype=np.float32)
+        hidden = np.empty((obs.shape[0], self.hidden_size), dtype=self.dtype)
         noise = logistic_noise(rng, obs.shape[0]) - readout.b
         return (self.logit_gap(obs, readout, hidden) > noise).astype(np.int64)

@@ -9,9 +9,9 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from pgcore.cartpole.config import NUM_ACTIONS, TrainConfig
+from pgcore.cartpole.config import TrainConfig
+from pgcore.cartpole.core import log_prob_gradients
 from pgcore.cartpole.training import TrainingRun
 from pgcore.returns import episode_mean_baseline, padded_reward_to_go
 
@@ -54,18 +54,10 @@ def measure_baseline_bias(config: TrainConfig, episodes: int = 2000, constant: f
             the measurement: its term must average to zero).
     """
     import gymnasium as gym
-    from torch.func import functional_call, grad, vmap
 
     if not isinstance(episodes, int) or not 100 <= episodes <= 100_000:
         raise ValueError(f"episodes must be a whole number from 100 to 100000, got {episodes!r}")
     run = TrainingRun(dataclasses.replace(config, num_envs=100))  # the same initial weights: they depend on the seed
-    policy = run.policy
-    params = {name: p.detach() for name, p in policy.named_parameters()}
-
-    def log_pi(p: dict[str, torch.Tensor], s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return (torch.log_softmax(functional_call(policy, p, (s[None],)), dim=-1)[0] * a).sum()  # a: one-hot
-
-    score = vmap(grad(log_pi), in_dims=(None, 0, 0))  # ∇_θ log π(a_t|s_t), one row per step
     baseline_terms: list[np.ndarray] = []  # one flat gradient term per episode
     plain_terms: list[np.ndarray] = []
     env = gym.make_vec("CartPole-v1", num_envs=100, vectorization_mode="vector_entry_point")
@@ -77,9 +69,8 @@ def measure_baseline_bias(config: TrainConfig, episodes: int = 2000, constant: f
             returns = padded_reward_to_go(batch.rewards, batch.terminated, batch.truncated, config.gamma)
             b = np.full_like(returns, constant) if constant is not None else episode_mean_baseline(returns, batch.valid)
             t_idx, n_idx = np.nonzero(batch.valid)
-            one_hot = torch.nn.functional.one_hot(torch.from_numpy(batch.actions[t_idx, n_idx]), NUM_ACTIONS).float()
-            grads = score(params, torch.from_numpy(batch.obs[t_idx, n_idx]), one_hot)
-            flat = torch.cat([g.reshape(g.shape[0], -1) for g in grads.values()], dim=1).double().numpy()
+            # ∇_θ log π(a_t|s_t), one row per step
+            flat = log_prob_gradients(run.policy, batch.obs[t_idx, n_idx], batch.actions[t_idx, n_idx])
             for n in range(batch.valid.shape[1]):
                 rows = n_idx == n
                 baseline_terms.append((b[t_idx[rows], n][:, None] * flat[rows]).sum(axis=0))

@@ -1,7 +1,7 @@
 """CartPole training settings, torch-free: the algorithms, the frozen ``TrainConfig``, the
 presets, the network's sizes, and the "solved" rule. The leaf of :mod:`pgcore.cartpole`:
 every other module of the package imports from here, this one from none of them, so a page
-reads presets without importing torch (≈2 s of cold start).
+reads presets without importing the trainer or Gymnasium.
 
 **Solved** means what Gymnasium's CartPole-v1 threshold means: the policy averages ≥ 475
 over 100 episodes. The mean return of the last 20 finished *training* episodes reaching
@@ -110,7 +110,7 @@ class TrainConfig:
     activation: str = "tanh"
     """Hidden-layer nonlinearity: ``relu`` or ``tanh``."""
     orthogonal_init: bool = True
-    """Orthogonal weights (policy output gain 0.01: starts at ≈50/50) instead of torch's uniform init."""
+    """Orthogonal weights (policy output gain 0.01: starts at ≈50/50) instead of ``nn.Linear``'s uniform init."""
     num_envs: int = 8
     """Parallel environments; for the REINFORCE variants this is episodes per update."""
     rollout_steps: int = 4
@@ -202,7 +202,7 @@ class TrainConfig:
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # The source articles: γ 0.9, one 128-unit ReLU layer, Adam 3e-4, normalized returns,
-    # one episode per update, torch's default init. actor_critic has no article setting;
+    # one episode per update, nn.Linear's default init. actor_critic has no article setting;
     # it gets the same network and step size with 1 env and 32-step rollouts.
     "articles": {
         algo: dict(
@@ -273,18 +273,21 @@ def preset_config(name: str, algo: str, seed: int = 0, **overrides: Any) -> Trai
         "reinforce" has no baseline at all and the four algorithms differ only in Ψ_t
         (normalization is a batch-mean baseline plus a rescaled step: a separate option).
         The REINFORCE variants share one setting so the page compares estimators, not
-        tunings: 8 episodes per update and Adam 2e-2 for the policy, 1e-2 for V_φ. Under the
-        confirmed-solve rule (issue 14, seeds 0–9, budget 200k) 4 episodes per update had
-        smaller medians for reinforce_baseline (31k against 44k) but plain reinforce missed
-        one seed (9/10, median 50k); with 8 all three solve 10/10 (reinforce 66k, worst
-        156k). Rate 1e-2 or 6 episodes were worse; 3e-2 with 8 lost a reinforce_baseline
-        seed. actor_critic is PPO-like: 8 envs × 16-step rollouts, GAE(0.99, 0.99), and 10
-        passes over each 128-step batch (the first a plain policy-gradient step, the next
-        nine on PPO's clipped surrogate, ε 0.2; V_φ one step per pass), policy rate 3e-3:
-        median 22k steps [19k–29k] over seeds 0–9, against 50k [23k–67k] for the earlier
-        one step per 8 × 4-step batch at 6e-3. 4 passes (24k, worst 66k), 5 passes at 5e-3
-        (34k), 8-step rollouts (22k, worst 43k), RL Zoo's γ 0.98/λ 0.8 (with 4 passes over 8-step rollouts: 31k) and a linear
-        rate decay over 60k steps (25k, worst 40k) were not better.
+        tunings: 8 episodes per update and Adam 2e-2 for the policy, 1e-2 for V_φ.
+        actor_critic is PPO-like: 8 envs × 16-step rollouts, GAE(0.99, 0.99), and 10 passes
+        over each 128-step batch (the first a plain policy-gradient step, the next nine on
+        PPO's clipped surrogate, ε 0.2; V_φ one step per pass), policy rate 3e-3.
+
+        The search was run with the earlier torch trainer (the same algorithms and
+        settings, float32, other random streams), under the confirmed-solve rule, seeds
+        0–9, budget 200k. There, 4 episodes per update had a smaller median for
+        reinforce_baseline (31k against 44k) but plain reinforce missed one seed (9/10);
+        rate 1e-2 or 6 episodes were worse; 3e-2 with 8 lost a reinforce_baseline seed.
+        For actor_critic, one step per 8 × 4-step batch at 6e-3 had median 50k against 22k
+        for the chosen setting; 4 passes (24k, worst 66k), 5 passes at 5e-3 (34k), 8-step
+        rollouts (22k, worst 43k), RL Zoo's γ 0.98/λ 0.8 (with 4 passes over 8-step
+        rollouts: 31k) and a linear rate decay over 60k steps (25k, worst 40k) were not
+        better. The numpy trainer's own figures for the chosen settings are in README.md.
 
     Args:
         name: ``articles`` or ``fast``.

@@ -1,33 +1,41 @@
 """The networks and the math of one policy-gradient update on CartPole, in the pieces
-Spinning Up's VPG is read in (``core.py`` beside ``vpg.py``): the network, Ψ_t per
-algorithm (:func:`weights`), the two losses (:func:`policy_loss`, :func:`value_loss`) and
-one optimizer step (:func:`gradient_step`). :mod:`pgcore.cartpole.training` collects the
-batches and calls these; nothing here knows about environments or budgets.
+Spinning Up's VPG is read in (``core.py`` beside ``vpg.py``): the network with its
+backward pass (:class:`MLP`), Ψ_t per algorithm (:func:`weights`), the two losses with
+their gradients (:func:`policy_loss`, :func:`clipped_policy_loss`, :func:`value_loss`) and
+one optimizer step (:class:`Adam`, :func:`clip_grad_norm`). :mod:`pgcore.cartpole.training`
+collects the batches and calls these; nothing here knows about environments or budgets.
+
+All numpy, float64, every gradient written out by hand. Why not torch: the networks are
+tiny (4 → 32 → 2), so an update is a few dozen calls on arrays of a few hundred numbers,
+and per call numpy costs ~1 µs where torch's dispatch and autograd cost 5–10 µs; and
+``import torch`` alone took 0.8 s of a 2.6 s training process (issue 14's "≤ 2 s including
+process start"). Every gradient here is tested against finite differences and against
+``torch.autograd`` (tests/test_cartpole_core.py).
 
 Shapes: a batch is T steps × N environments (:class:`Batch`); the losses see only its
-B valid steps, flattened.
+B valid steps, flattened. A network's parameters live in one flat vector (``params``,
+``(P,)``) with named views; its gradient in another of the same layout (``grad``).
 
 Example:
-    >>> import torch
-    >>> logits = torch.zeros(3, 2)             # π = 50/50 at three steps
-    >>> loss, entropy = policy_loss(logits, torch.tensor([0, 1, 1]), torch.tensor([1.0, 2.0, 3.0]), 0.0)
-    >>> round(float(loss), 4), round(float(entropy), 4)   # −mean(Ψ) · log ½ = 2 ln 2; ln 2
+    >>> logits = np.zeros((3, 2))                 # π = 50/50 at three steps
+    >>> loss, entropy, d_logits = policy_loss(logits, np.array([0, 1, 1]), np.array([1.0, 2.0, 3.0]), 0.0)
+    >>> round(loss, 4), round(entropy, 4)         # −mean(Ψ) · log ½ = 2 ln 2; ln 2
     (1.3863, 0.6931)
+    >>> d_logits[0].tolist()                      # −Ψ₀ (onehot(a₀) − π) / B
+    [-0.16666666666666666, 0.16666666666666666]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch import nn
 
-from pgcore.cartpole.config import NUM_ACTIONS, OBS_SIZE, TrainConfig
-from pgcore.cartpole.policy import PolicySnapshot
+from pgcore._checks import choice, generator
+from pgcore.cartpole.config import ACTIVATIONS, OBS_SIZE, TrainConfig
+from pgcore.cartpole.policy import PolicySnapshot, hidden_layer
 from pgcore.returns import episode_mean_baseline, gae_advantages, n_step_targets, padded_reward_to_go
 
 __all__ = [
@@ -38,9 +46,11 @@ __all__ = [
     "policy_loss",
     "clipped_policy_loss",
     "value_loss",
-    "Adam",
-    "gradient_step",
+    "log_softmax",
+    "log_prob_gradients",
     "per_step_grad_variance",
+    "clip_grad_norm",
+    "Adam",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -51,57 +61,103 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 
 
-class _UninitialisedLinear(nn.Linear):
-    """``nn.Linear`` with its parameters left empty (``torch.empty``): :meth:`MLP.initialise`
-    fills them. Not ``device="meta"`` then ``to_empty``: that first ``to_empty`` imports
-    sympy through torch's symbolic shapes, 0.3–0.4 s of a training process's start."""
-
-    def reset_parameters(self) -> None:
-        pass
-
-
-class MLP(nn.Module):
-    """One hidden layer, ``layer2(act(layer1(x)))``: x ``(B, 4)`` → ``(B, outputs)``.
+class MLP:
+    """One hidden layer, ``act(x W1ᵀ + b1) W2ᵀ + b2``: x ``(B, 4)`` → ``(B, outputs)``.
 
     The policy π_θ has 2 outputs (the logits of push-left, push-right), the critic V_φ one.
-    Parameters are created empty, then initialised from a private generator
-    (:meth:`initialise`), so the global torch RNG is never used. Its numpy twin is
-    :meth:`pgcore.cartpole.policy.PolicySnapshot.probabilities` (tested to agree).
+    Its numpy twin for a saved policy is :meth:`pgcore.cartpole.policy.PolicySnapshot.probabilities`
+    (the same :func:`~pgcore.cartpole.policy.hidden_layer`).
+
+    Attributes:
+        params: every parameter, one flat float64 vector ``(P,)``, P = 4H + H + outputs·H + outputs.
+        grad: the gradient of the last :meth:`backward`, same layout.
+        w1, b1, w2, b2: views into ``params``: ``(H, 4)``, ``(H,)``, ``(outputs, H)``, ``(outputs,)``.
+            An optimizer updates ``params`` in place, so the views (and anyone holding them,
+            like the sampler) always see the current θ.
     """
 
     def __init__(self, hidden_size: int, outputs: int, activation: str) -> None:
-        super().__init__()
-        self.layer1 = _UninitialisedLinear(OBS_SIZE, hidden_size)
-        self.layer2 = _UninitialisedLinear(hidden_size, outputs)
-        self.activation = activation
+        self.activation = choice("activation", activation, ACTIVATIONS)
+        self.hidden_size, self.outputs = int(hidden_size), int(outputs)
+        self.shapes = {
+            "layer1.weight": (self.hidden_size, OBS_SIZE),
+            "layer1.bias": (self.hidden_size,),
+            "layer2.weight": (self.outputs, self.hidden_size),
+            "layer2.bias": (self.outputs,),
+        }
+        self.params = np.zeros(sum(math.prod(s) for s in self.shapes.values()))
+        self.grad = np.zeros_like(self.params)
+        self.w1, self.b1, self.w2, self.b2 = self._views(self.params)
+        self._grads = self._views(self.grad)
 
-    def initialise(self, generator: torch.Generator, orthogonal: bool, output_gain: float) -> None:
-        """Orthogonal weights (gain √2, then ``output_gain``) and zero biases, or torch's
-        ``nn.Linear`` default U(−1/√fan_in, 1/√fan_in), drawn from ``generator``."""
-        with torch.no_grad():
-            for layer, gain in ((self.layer1, math.sqrt(2.0)), (self.layer2, output_gain)):
-                if orthogonal:
-                    nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
-                    layer.bias.zero_()
-                else:
-                    bound = 1.0 / math.sqrt(layer.in_features)
-                    nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
-                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    def _views(self, flat: Array) -> list[Array]:
+        views, start = [], 0
+        for shape in self.shapes.values():
+            size = math.prod(shape)
+            views.append(flat[start : start + size].reshape(shape))
+            start += size
+        return views
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Functional calls rather than the submodules', and the activation in place: this
-        # pass runs once per env step while acting, where module calls and an extra tensor
-        # cost ~3 µs of its ~16 (2-core host). In place is safe under autograd: linear's
-        # backward does not need its output, tanh's and relu's use their result.
-        hidden = nn.functional.linear(x, self.layer1.weight, self.layer1.bias)
-        hidden = hidden.relu_() if self.activation == "relu" else hidden.tanh_()
-        return nn.functional.linear(hidden, self.layer2.weight, self.layer2.bias)
+    def initialise(self, rng: np.random.Generator, orthogonal: bool, output_gain: float) -> None:
+        """Orthogonal weights (gain √2 for the hidden layer, ``output_gain`` for the output)
+        and zero biases, or ``nn.Linear``'s default U(−1/√fan_in, 1/√fan_in) for weights and
+        biases; drawn from ``rng`` in the order W1, (b1,) W2, (b2)."""
+        rng = generator(rng)
+        for w, b, gain in ((self.w1, self.b1, math.sqrt(2.0)), (self.w2, self.b2, output_gain)):
+            fan_in = w.shape[1]
+            if orthogonal:
+                w[...] = orthogonal_matrix(rng, w.shape, gain)
+                b[...] = 0.0
+            else:
+                bound = 1.0 / math.sqrt(fan_in)
+                w[...] = rng.uniform(-bound, bound, size=w.shape)
+                b[...] = rng.uniform(-bound, bound, size=b.shape)
+
+    def forward(self, x: npt.NDArray[np.floating]) -> tuple[Array, Array]:
+        """The outputs ``(B, outputs)`` and the hidden activations h = act(x W1ᵀ + b1) ``(B, H)``
+        (what :meth:`backward` needs)."""
+        hidden: Array = np.empty((len(x), self.hidden_size))
+        hidden_layer(x, self.w1.T, self.b1, self.activation, out=hidden)
+        return hidden @ self.w2.T + self.b2, hidden
+
+    def backward(self, x: npt.NDArray[np.floating], hidden: Array, d_out: Array) -> Array:
+        """Backpropagate ∂L/∂outputs ``(B, outputs)`` into ``self.grad`` (overwritten) and return it:
+
+        ∂L/∂W2 = d_outᵀ h,  ∂L/∂b2 = Σ_rows d_out,
+        δ = (d_out W2) ⊙ act'(pre),  act' = 1 − h² (tanh) or [h > 0] (ReLU),
+        ∂L/∂W1 = δᵀ x,  ∂L/∂b1 = Σ_rows δ.
+        """
+        g_w1, g_b1, g_w2, g_b2 = self._grads
+        np.matmul(d_out.T, hidden, out=g_w2)
+        d_out.sum(axis=0, out=g_b2)
+        delta = d_out @ self.w2
+        if self.activation == "tanh":
+            delta *= 1.0 - hidden * hidden
+        else:
+            delta *= hidden > 0.0
+        np.matmul(delta.T, x, out=g_w1)
+        delta.sum(axis=0, out=g_b1)
+        return self.grad
+
+    def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Tensor name → float32 copy (the names and shapes of :mod:`pgcore.cartpole.policy`'s files)."""
+        return {name: view.astype(np.float32) for name, view in zip(self.shapes, self._views(self.params))}
+
+
+def orthogonal_matrix(rng: np.random.Generator, shape: tuple[int, ...], gain: float) -> Array:
+    """A random ``(rows, cols)`` matrix with orthonormal rows or columns (whichever are fewer),
+    times ``gain``: the QR decomposition of a standard normal matrix, signs fixed by R's diagonal
+    so the result is uniform over such matrices (Saxe et al. 2014; torch's ``orthogonal_``)."""
+    rows, cols = shape
+    flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    return gain * (q.T if rows < cols else q)
 
 
 def snapshot(policy: MLP, config: TrainConfig) -> PolicySnapshot:
     """The policy network's weights as float32 numpy copies (for saving, animating, the page)."""
-    arrays = {name: t.detach().cpu().numpy().astype(np.float32).copy() for name, t in policy.state_dict().items()}
-    return PolicySnapshot(arrays, config.hidden_size, config.activation, config.algo)
+    return PolicySnapshot(policy.state_dict(), config.hidden_size, config.activation, config.algo)
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,171 +226,179 @@ def weights(config: TrainConfig, batch: Batch, values: Array | None) -> tuple[Ar
 
 
 # ---------------------------------------------------------------------------------------
-# The losses and the step
+# The losses, each with its gradient
 # ---------------------------------------------------------------------------------------
 
 
+def log_softmax(logits: Array) -> Array:
+    """log π(· | s) = z − logsumexp(z), row-wise, ``(B, 2)`` → ``(B, 2)``."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _entropy_and_gradient(log_probs: Array, probs: Array, entropy_coef: float) -> tuple[float, Array]:
+    """The mean entropy H̄ = (1/B) Σ_t H(π(· | s_t)), H = −Σ_a π(a) log π(a), and the gradient of
+    −β·H̄ with respect to the logits, ``(B, 2)``: ∂H/∂z_a = −π(a)(log π(a) + H)."""
+    entropy = -(probs * log_probs).sum(axis=1)  # (B,)
+    d_logits = (entropy_coef / len(probs)) * probs * (log_probs + entropy[:, None])
+    return float(entropy.mean()), d_logits
+
+
 def policy_loss(
-    logits: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor, entropy_coef: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The surrogate whose gradient is the policy-gradient estimate, and the mean entropy:
+    logits: Array, actions: npt.NDArray[np.int64], weights: Array, entropy_coef: float
+) -> tuple[float, float, Array]:
+    """The surrogate whose gradient is the policy-gradient estimate, the mean entropy, and
+    the surrogate's gradient with respect to the logits:
 
         L_π(θ) = −(1/B) Σ_t Ψ_t log π_θ(a_t | s_t) − β · (1/B) Σ_t H(π_θ(· | s_t)),
-        H(π) = −Σ_a π(a) log π(a)  (nats; at most ln 2 with two actions).
+        ∂L_π/∂z_t = −(Ψ_t / B) (onehot(a_t) − π(· | s_t)) + (β / B) π (log π + H),
+
+    with H in nats (at most ln 2 with two actions).
 
     Args:
         logits: ``(B, 2)``, the policy network's output at the B valid steps.
         actions: ``(B,)`` int64, the actions taken.
-        weights: ``(B,)`` float32, Ψ_t (constants: no gradient flows into them).
+        weights: ``(B,)``, Ψ_t (constants: no gradient flows into them).
         entropy_coef: β ≥ 0.
 
     Returns:
-        ``(L_π, mean entropy)``, two scalar tensors (the loss with its graph).
-
-    Written with ``log_softmax`` rather than ``torch.distributions.Categorical``
-    (``dist.log_prob(a)``, ``dist.entropy()``): measured on the 2-core host, Categorical makes
-    the whole update 14–22 % slower (reinforce, 68-step batch: 720 → 882 µs; actor_critic,
-    32 steps: 1235 → 1402 µs, +10 % of its update cycle with the rollout), and its
-    log-probabilities differ from these in the last float32 bit, which would change every
-    seeded run (``benchmarks/bench_cartpole.py --categorical``). The sampler is apart: see
-    ``TrainingRun._act``.
+        ``(L_π, mean entropy, ∂L_π/∂logits (B, 2))``.
     """
-    log_probs = torch.log_softmax(logits, dim=-1)  # log π(· | s_t), (B, 2)
-    log_prob_taken = log_probs.gather(1, actions[:, None]).squeeze(1)  # log π(a_t | s_t), (B,)
-    entropy = -(log_probs.exp() * log_probs).sum(dim=-1).mean()
-    return -(weights * log_prob_taken).mean() - entropy_coef * entropy, entropy
+    log_probs = log_softmax(logits)
+    probs = np.exp(log_probs)
+    rows = np.arange(len(actions))
+    entropy, d_logits = _entropy_and_gradient(log_probs, probs, entropy_coef)
+    scale = weights / len(actions)  # Ψ_t / B
+    d_logits += scale[:, None] * probs
+    d_logits[rows, actions] -= scale
+    loss = -float((weights * log_probs[rows, actions]).mean()) - entropy_coef * entropy
+    return loss, entropy, d_logits
 
 
 def clipped_policy_loss(
-    logits: torch.Tensor,
-    actions: torch.Tensor,
-    weights: torch.Tensor,
-    old_log_probs: torch.Tensor,
+    logits: Array,
+    actions: npt.NDArray[np.int64],
+    weights: Array,
+    old_log_probs: Array,
     clip_range: float,
     entropy_coef: float,
-) -> torch.Tensor:
-    """PPO's clipped surrogate, for the passes after the first over one batch:
+) -> tuple[float, Array]:
+    """PPO's clipped surrogate, for the passes after the first over one batch, and its gradient
+    with respect to the logits:
 
         L(θ) = −(1/B) Σ_t min(r_t Ψ_t, clip(r_t, 1 − ε, 1 + ε) Ψ_t) − β · mean entropy,
         r_t = π_θ(a_t | s_t) / π_old(a_t | s_t),
+        ∂L/∂z_t = −(Ψ_t r_t / B) (onehot(a_t) − π(· | s_t)) where the unclipped term is the
+        smaller (else 0), plus the entropy term as in :func:`policy_loss`,
 
     with π_old the policy that collected the batch (``old_log_probs``, ``(B,)``). At θ = θ_old
-    its gradient is :func:`policy_loss`'s; afterwards a step stops pushing a probability once it
-    has moved by more than ε in the direction Ψ_t asks.
+    (r = 1) its gradient is :func:`policy_loss`'s; afterwards a step stops pushing a probability
+    once it has moved by more than ε in the direction Ψ_t asks.
+
+    Returns:
+        ``(L, ∂L/∂logits (B, 2))``.
     """
-    log_probs = torch.log_softmax(logits, dim=-1)
-    ratio = torch.exp(log_probs.gather(1, actions[:, None]).squeeze(1) - old_log_probs)
-    surrogate = torch.min(ratio * weights, ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * weights)
-    entropy = -(log_probs.exp() * log_probs).sum(dim=-1).mean()
-    return -surrogate.mean() - entropy_coef * entropy
+    log_probs = log_softmax(logits)
+    probs = np.exp(log_probs)
+    rows = np.arange(len(actions))
+    ratio = np.exp(log_probs[rows, actions] - old_log_probs)
+    unclipped, clipped = ratio * weights, np.clip(ratio, 1.0 - clip_range, 1.0 + clip_range) * weights
+    entropy, d_logits = _entropy_and_gradient(log_probs, probs, entropy_coef)
+    # Where the two terms are equal (r inside the clip range) both have gradient r Ψ: take it.
+    scale = np.where(unclipped <= clipped, unclipped, 0.0) / len(actions)  # r_t Ψ_t / B where it flows
+    d_logits += scale[:, None] * probs
+    d_logits[rows, actions] -= scale
+    loss = -float(np.minimum(unclipped, clipped).mean()) - entropy_coef * entropy
+    return loss, d_logits
 
 
-def value_loss(values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """L_V(φ) = (1/B) Σ_t (V_φ(s_t) − target_t)², ``values`` and ``targets`` of shape ``(B,)``
-    (targets are constants: G_t, or Ψ_t + V_φ(s_t) from before the step)."""
-    return ((values - targets) ** 2).mean()
+def value_loss(values: Array, targets: Array) -> tuple[float, Array]:
+    """L_V(φ) = (1/B) Σ_t (V_φ(s_t) − target_t)² and ∂L_V/∂V = 2 (V − target) / B, for
+    ``values`` and ``targets`` of shape ``(B,)`` (targets are constants: G_t, or
+    Ψ_t + V_φ(s_t) from before the step)."""
+    error = values - targets
+    return float((error * error).mean()), (2.0 / len(error)) * error
 
 
-class Adam:
-    """Adam (Kingma & Ba), the arithmetic of ``torch.optim.Adam``'s single-tensor path with its
-    defaults (β 0.9, 0.999, ε 1e-8, no weight decay), step for step; a test checks the two
-    agree. Not ``torch.optim.Adam`` itself: creating the first one imports ``torch._dynamo``,
-    0.8–0.9 s of every training process's start on the 2-core host, for a tiny network.
-
-    ``param_groups[0]["lr"]`` is the rate (the trainer's linear decay sets it).
-    """
-
-    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
-        self.params = list(params)
-        self.param_groups = [{"lr": float(lr)}]
-        self.betas = (0.9, 0.999)
-        self.eps = 1e-8
-        self.steps = 0
-        self.exp_avg = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """θ ← θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with m ← lerp(m, g, 1 − β₁) and
-        v ← β₂ v + (1 − β₂) g², over every parameter with a gradient.
-
-        Each line is one ``torch._foreach_*`` call over all the parameters (the same kernels,
-        per tensor, as torch.optim.Adam's single-tensor path: bit for bit the same numbers),
-        rather than a Python loop of six calls per parameter: for a 4-tensor network that is
-        7 calls instead of 24, and the optimizer runs 10–20 times per batch."""
-        beta1, beta2 = self.betas
-        self.steps += 1
-        step_size = self.param_groups[0]["lr"] / (1 - beta1**self.steps)
-        correction2_sqrt = math.sqrt(1 - beta2**self.steps)
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]
-        if not live:
-            return
-        params = [self.params[i] for i in live]
-        grads = [self.params[i].grad for i in live]
-        exp_avg = [self.exp_avg[i] for i in live]
-        exp_avg_sq = [self.exp_avg_sq[i] for i in live]
-        torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
-        torch._foreach_mul_(exp_avg_sq, beta2)
-        torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - beta2)
-        denominator = torch._foreach_sqrt(exp_avg_sq)
-        torch._foreach_div_(denominator, correction2_sqrt)
-        torch._foreach_add_(denominator, self.eps)
-        torch._foreach_addcdiv_(params, exp_avg, denominator, value=-step_size)
+def log_prob_gradients(policy: MLP, obs: npt.NDArray[np.floating], actions: npt.NDArray[np.int64]) -> Array:
+    """∇_θ log π_θ(a_t | s_t) for each of B steps, flattened in ``policy.params``' layout:
+    ``(B, P)``. Each row is :meth:`MLP.backward` of one step with ∂/∂z = onehot(a_t) − π(· | s_t),
+    all rows at once (outer products instead of sums over the batch)."""
+    logits, hidden = policy.forward(obs)
+    d_logits = -np.exp(log_softmax(logits))
+    d_logits[np.arange(len(actions)), actions] += 1.0  # onehot(a) − π, (B, 2)
+    delta = d_logits @ policy.w2  # (B, H)
+    delta *= (1.0 - hidden * hidden) if policy.activation == "tanh" else (hidden > 0.0)
+    x = np.asarray(obs, dtype=np.float64)
+    parts = (
+        (delta[:, :, None] * x[:, None, :]).reshape(len(x), -1),  # ∂/∂W1, (B, H·4)
+        delta,  # ∂/∂b1
+        (d_logits[:, :, None] * hidden[:, None, :]).reshape(len(x), -1),  # ∂/∂W2, (B, 2·H)
+        d_logits,  # ∂/∂b2
+    )
+    return np.concatenate(parts, axis=1)
 
 
-def gradient_step(
-    loss: torch.Tensor, networks: Sequence[tuple[nn.Module, Adam]], max_grad_norm: float, report_norm: bool = True
-) -> float | None:
-    """One step on ``loss`` for each of ``networks`` ((module, optimizer) pairs): zero their
-    gradients, backpropagate once, clip each network's gradient to L2 norm ``max_grad_norm``
-    when that is > 0, step each optimizer.
-
-    ``loss`` may be a sum of losses of networks with disjoint graphs (the policy's and V_φ's):
-    one backward pass then gives each network exactly its own loss's gradient (∂(L_π + L_V)/∂θ =
-    ∂L_π/∂θ), for half the autograd calls of two steps.
-
-    Returns the first network's gradient norm before clipping (None if not ``report_norm``).
-    """
-    for _, optimizer in networks:
-        optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    norm = grad_norm(networks[0][0]) if report_norm else None
-    for module, optimizer in networks:
-        if max_grad_norm > 0:
-            nn.utils.clip_grad_norm_(module.parameters(), max_grad_norm)
-        optimizer.step()
-    return norm
-
-
-def grad_norm(module: nn.Module) -> float:
-    """‖∇‖₂ over every parameter of ``module`` that has a gradient (0 if none has)."""
-    squares = [p.grad.detach().pow(2).sum() for p in module.parameters() if p.grad is not None]
-    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
-
-
-def per_step_grad_variance(policy: MLP, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor) -> float:
+def per_step_grad_variance(
+    policy: MLP, obs: npt.NDArray[np.floating], actions: npt.NDArray[np.int64], weights: Array
+) -> float:
     """(1/B) Σ_t ‖g_t − ḡ‖² for g_t = −Ψ_t ∇_θ log π(a_t | s_t): the spread of the per-step
     contributions whose mean is the policy gradient (the variance of that mean is this / B).
 
     Args:
         policy: π_θ.
         obs: ``(B, 4)``; actions: ``(B,)`` int64; weights: ``(B,)``, Ψ_t.
-
-    Per-step gradients come from ``torch.func`` (vmap over the batch; the network is tiny).
     """
-    from torch.func import functional_call, grad, vmap
+    per_step = -np.asarray(weights, dtype=np.float64)[:, None] * log_prob_gradients(policy, obs, actions)
+    return float(((per_step - per_step.mean(axis=0)) ** 2).sum(axis=1).mean())
 
-    params = {name: p.detach() for name, p in policy.named_parameters()}
-    one_hot = torch.nn.functional.one_hot(actions, NUM_ACTIONS).float()
 
-    def step_loss(p: dict[str, torch.Tensor], s: torch.Tensor, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        log_probs = torch.log_softmax(functional_call(policy, p, (s[None],)), dim=-1)[0]
-        return -w * (log_probs * a).sum()
+# ---------------------------------------------------------------------------------------
+# The step
+# ---------------------------------------------------------------------------------------
 
-    per_step = vmap(grad(step_loss), in_dims=(None, 0, 0, 0))(params, obs, one_hot, weights)
-    flat = torch.cat([g.reshape(g.shape[0], -1) for g in per_step.values()], dim=1)
-    return float(((flat - flat.mean(dim=0)) ** 2).sum(dim=1).mean())
+
+def clip_grad_norm(grad: Array, max_norm: float) -> float:
+    """Scale ``grad`` in place so that its L2 norm is at most ``max_norm`` (by
+    max_norm / (‖g‖ + 1e-6), as ``torch.nn.utils.clip_grad_norm_``); return ‖g‖ before."""
+    norm = float(np.sqrt(grad @ grad))
+    coefficient = max_norm / (norm + 1e-6)
+    if coefficient < 1.0:
+        grad *= coefficient
+    return norm
+
+
+class Adam:
+    """Adam (Kingma & Ba) with torch's defaults (β 0.9, 0.999, ε 1e-8, no weight decay) on
+    one flat parameter vector, updated in place:
+
+        m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
+        θ ← θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε).
+
+    A test checks it against ``torch.optim.Adam`` step for step. ``lr`` is the rate (the
+    trainer's linear decay sets it before each update).
+    """
+
+    def __init__(self, params: Array, lr: float) -> None:
+        self.params = params
+        self.lr = float(lr)
+        self.betas = (0.9, 0.999)
+        self.eps = 1e-8
+        self.steps = 0
+        self.exp_avg = np.zeros_like(params)
+        self.exp_avg_sq = np.zeros_like(params)
+        self._scratch = np.empty_like(params)
+
+    def step(self, grad: Array) -> None:
+        """One update of ``params`` with gradient ``grad`` (same shape)."""
+        beta1, beta2 = self.betas
+        self.steps += 1
+        m, v, denominator = self.exp_avg, self.exp_avg_sq, self._scratch
+        m *= beta1
+        m += (1.0 - beta1) * grad
+        v *= beta2
+        v += (1.0 - beta2) * grad * grad
+        np.sqrt(v, out=denominator)
+        denominator /= math.sqrt(1.0 - beta2**self.steps)
+        denominator += self.eps
+        self.params -= (self.lr / (1.0 - beta1**self.steps)) * m / denominator

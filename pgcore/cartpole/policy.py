@@ -1,8 +1,8 @@
 """A CartPole policy network as plain numpy arrays: evaluate it, save/load it with
 safetensors, and roll it out in one environment for an animation. No torch needed.
 
-The network is the one :mod:`pgcore.cartpole.training` trains (its torch twin is
-:class:`pgcore.cartpole.core.MLP`; a test checks that the two forward passes agree),
+The network is the one :mod:`pgcore.cartpole.training` trains (:class:`pgcore.cartpole.core.MLP`,
+whose forward pass uses this module's :func:`hidden_layer`; a test checks both against torch),
 
     logits = W2 · act(W1 · s + b1) + b2,   π(a | s) = softmax(logits)_a,
 

@@ -52,14 +52,13 @@ still ≥ 475. Evaluation episodes are not training steps: they are counted apar
 (``eval_env_steps``). Training stops after a successful check if ``stop_when_solved``.
 
 **Reproducibility.** ``config.seed`` feeds one ``np.random.SeedSequence`` that seeds the
-environment, the numpy action sampler and a private ``torch.Generator`` for the weight
-initialisation; the global RNGs are never touched. Actions are sampled in numpy
-(:mod:`pgcore.cartpole.acting`: a forward pass over views of the policy's parameters and
-logistic noise from the run's generator); log-probabilities are recomputed with torch, in
-one batched pass, at update time. Rollout and update run on one CPU thread
-(``torch.set_num_threads(1)``, set process-wide). Same config on the same machine →
-identical episode returns, except when a run is cut by ``max_wall_seconds`` (float32
-kernels round differently on other CPUs, and a run is chaotic enough to show it).
+environment, the numpy action sampler and a generator for the weight initialisation; the
+global RNGs are never touched. Actions are sampled by :mod:`pgcore.cartpole.acting` (a
+forward pass over views of the policy's parameters and logistic noise from the run's
+generator); log-probabilities are recomputed in one batched pass at update time. Everything
+is numpy in float64 (:mod:`pgcore.cartpole.core`: no torch). Same config on the same machine
+→ identical episode returns, except when a run is cut by ``max_wall_seconds`` (a BLAS
+built for another CPU may round differently, and a run is chaotic enough to show it).
 
 Progress API (what a page needs):
 
@@ -84,7 +83,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from pgcore.cartpole.acting import Actor, logistic_noise
 from pgcore.cartpole.config import (
@@ -100,8 +98,9 @@ from pgcore.cartpole.core import (
     MLP,
     Adam,
     Batch,
+    clip_grad_norm,
     clipped_policy_loss,
-    gradient_step,
+    log_softmax,
     per_step_grad_variance,
     policy_loss,
     snapshot,
@@ -156,22 +155,20 @@ class TrainingRun:
             raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
         self.config = config
         seeds = np.random.SeedSequence(config.seed).generate_state(3)
-        self._env_seed, action_seed, torch_seed = (int(s) for s in seeds)
+        self._env_seed, action_seed, init_seed = (int(s) for s in seeds)
         self._rng = np.random.default_rng(action_seed)
-        generator = torch.Generator().manual_seed(torch_seed)
+        init_rng = np.random.default_rng(init_seed)
         self.policy = MLP(config.hidden_size, NUM_ACTIONS, config.activation)
-        self.policy.initialise(generator, config.orthogonal_init, output_gain=0.01)
-        self.policy_optimizer = Adam(self.policy.parameters(), lr=config.policy_lr)
-        layers = (self.policy.layer1, self.policy.layer2)
-        # numpy views of θ for acting: the optimizer updates the parameters in place
-        self._actor = Actor(
-            [t.detach().numpy() for layer in layers for t in (layer.weight, layer.bias)], config.activation
-        )
+        self.policy.initialise(init_rng, config.orthogonal_init, output_gain=0.01)
+        self.policy_optimizer = Adam(self.policy.params, lr=config.policy_lr)
+        # views of θ for acting: the optimizer updates the parameters in place
+        p = self.policy
+        self._actor = Actor((p.w1, p.b1, p.w2, p.b2), config.activation)
         self.value: MLP | None = None
         if config.uses_critic:
             self.value = MLP(config.hidden_size, 1, config.activation)
-            self.value.initialise(generator, config.orthogonal_init, output_gain=1.0)
-            self.value_optimizer = Adam(self.value.parameters(), lr=config.value_lr)
+            self.value.initialise(init_rng, config.orthogonal_init, output_gain=1.0)
+            self.value_optimizer = Adam(self.value.params, lr=config.value_lr)
         self.env_steps = 0
         self.updates = 0
         self.episode_returns: list[float] = []
@@ -212,11 +209,7 @@ class TrainingRun:
     def result(self) -> TrainResult:
         """The run so far as a :class:`TrainResult` (call any time; typically at the end)."""
         end = self._finished_at if self._finished_at is not None else time.perf_counter()
-        value_weights = None
-        if self.value is not None:
-            value_weights = {
-                k: v.detach().numpy().astype(np.float32).copy() for k, v in self.value.state_dict().items()
-            }
+        value_weights = None if self.value is None else self.value.state_dict()
         return TrainResult(
             config=self.config,
             episode_returns=np.array(self.episode_returns, dtype=np.float64),
@@ -241,7 +234,6 @@ class TrainingRun:
     def _run(self) -> Generator[UpdateRecord, None, None]:
         import gymnasium as gym
 
-        torch.set_num_threads(1)
         cfg = self.config
         env = gym.make_vec("CartPole-v1", num_envs=cfg.num_envs, vectorization_mode="vector_entry_point")
         self._started = time.perf_counter()
@@ -348,7 +340,7 @@ class TrainingRun:
         """One complete episode per environment, all starting from a fresh reset."""
         n = self.config.num_envs
         readout = self._actor.readout()
-        hidden = np.empty((n, self._actor.hidden_size), dtype=np.float32)
+        hidden = np.empty((n, self._actor.hidden_size), dtype=self._actor.dtype)
         observations, actions, rewards, terminated, truncated, active = [obs], [], [], [], [], []
         running = np.ones(n, dtype=np.bool_)
         while running.any():
@@ -395,7 +387,7 @@ class TrainingRun:
         """
         steps, n = self.config.rollout_steps, self.config.num_envs
         readout = self._actor.readout()
-        hidden = np.empty((n, self._actor.hidden_size), dtype=np.float32)
+        hidden = np.empty((n, self._actor.hidden_size), dtype=self._actor.dtype)
         # All the rollout's noise in one draw: the same uniforms, in the same order, as one
         # draw of n per step (see logistic_noise).
         noise = logistic_noise(self._rng, (steps, n)) - readout.b
@@ -444,31 +436,34 @@ class TrainingRun:
 
     # -- the update --------------------------------------------------------------------
 
-    def _networks(self) -> list[tuple[torch.nn.Module, Adam]]:
-        """(network, optimizer) for π_θ, then V_φ if the algorithm has a critic."""
-        networks: list[tuple[torch.nn.Module, Adam]] = [(self.policy, self.policy_optimizer)]
-        if self.value is not None:
-            networks.append((self.value, self.value_optimizer))
-        return networks
+    def _step(self, network: MLP, optimizer: Adam, x: np.ndarray, hidden: Array, d_out: Array) -> float:
+        """Backpropagate ``d_out`` through ``network``, clip the gradient to ``max_grad_norm``
+        when that is > 0, take one Adam step; return the gradient's norm before clipping."""
+        grad = network.backward(x, hidden, d_out)
+        max_norm = self.config.max_grad_norm
+        norm = clip_grad_norm(grad, max_norm) if max_norm > 0 else float(np.sqrt(grad @ grad))
+        optimizer.step(grad)
+        return norm
 
     def _more_epochs(
         self,
-        cfg: TrainConfig,
-        obs: torch.Tensor,
-        actions: torch.Tensor,
-        psi: torch.Tensor,
-        first_logits: torch.Tensor,
-        targets: torch.Tensor | None,
+        obs: np.ndarray,
+        actions: npt.NDArray[np.int64],
+        psi: Array,
+        old_log_probs: Array,
+        targets: Array | None,
     ) -> None:
         """Passes 2 … ``update_epochs`` over one batch: the policy on PPO's clipped surrogate
-        (ratios to the policy that collected the batch), V_φ on the same targets, one backward
-        pass for both (see :func:`pgcore.cartpole.core.gradient_step`)."""
-        old_log_probs = torch.log_softmax(first_logits, dim=-1).gather(1, actions[:, None]).squeeze(1)
+        (ratios to the policy that collected the batch), V_φ on the same targets."""
+        cfg = self.config
         for _ in range(cfg.update_epochs - 1):
-            total = clipped_policy_loss(self.policy(obs), actions, psi, old_log_probs, cfg.clip_range, cfg.entropy_coef)
+            logits, hidden = self.policy.forward(obs)
+            _, d_logits = clipped_policy_loss(logits, actions, psi, old_log_probs, cfg.clip_range, cfg.entropy_coef)
+            self._step(self.policy, self.policy_optimizer, obs, hidden, d_logits)
             if self.value is not None and targets is not None:  # V_φ's pass k
-                total = total + value_loss(self.value(obs).reshape(-1), targets)
-            gradient_step(total, self._networks(), cfg.max_grad_norm, report_norm=False)
+                values, hidden = self.value.forward(obs)
+                _, d_values = value_loss(values[:, 0], targets)
+                self._step(self.value, self.value_optimizer, obs, hidden, d_values[:, None])
 
     def _update(self, batch: Batch) -> dict[str, Any]:
         """One gradient step for each network on ``batch`` (``update_epochs`` of them); returns
@@ -476,13 +471,12 @@ class TrainingRun:
         cfg = self.config
         steps, n = batch.actions.shape
         valid = batch.valid.reshape(-1)  # (T·N,)
-        mask = torch.from_numpy(valid)
-        obs = torch.from_numpy(batch.obs.reshape(-1, OBS_SIZE))  # ((T + 1)·N, 4)
+        obs = batch.obs.reshape(-1, OBS_SIZE)  # ((T + 1)·N, 4)
 
-        values = None
+        values = value_hidden = None
         if self.value is not None:
-            predicted = self.value(obs).reshape(steps + 1, n)  # V(s_0) … V(s_T), with grad
-            values = predicted.detach().numpy().astype(np.float64)
+            predicted, value_hidden = self.value.forward(obs)  # V(s_0) … V(s_T)
+            values = predicted.reshape(steps + 1, n)
         psi, value_targets = weights(cfg, batch, values)
         raw = psi[batch.valid]  # before normalization: the variance a baseline should shrink
         if cfg.normalize_returns:
@@ -490,28 +484,34 @@ class TrainingRun:
 
         if cfg.lr_decay_steps:
             fraction = max(0.0, 1.0 - self.env_steps / cfg.lr_decay_steps)
-            self.policy_optimizer.param_groups[0]["lr"] = cfg.policy_lr * fraction
+            self.policy_optimizer.lr = cfg.policy_lr * fraction
             if self.value is not None:
-                self.value_optimizer.param_groups[0]["lr"] = cfg.value_lr * fraction
+                self.value_optimizer.lr = cfg.value_lr * fraction
 
-        step_obs = obs[: steps * n][mask]  # s_t at the B valid steps, (B, 4)
-        step_actions = torch.from_numpy(batch.actions.reshape(-1))[mask]  # (B,)
-        step_weights = torch.from_numpy(psi.reshape(-1)[valid]).float()  # (B,)
-        logits = self.policy(step_obs)
-        loss, entropy = policy_loss(logits, step_actions, step_weights, cfg.entropy_coef)
-        total, critic_loss, targets = loss, None, None
+        step_obs = obs[: steps * n][valid]  # s_t at the B valid steps, (B, 4)
+        step_actions = batch.actions.reshape(-1)[valid]  # (B,)
+        step_weights = psi.reshape(-1)[valid]  # (B,)
+        logits, hidden = self.policy.forward(step_obs)
+        old_log_probs = None
+        if cfg.update_epochs > 1:  # π_old(a_t | s_t), before this batch's first step
+            old_log_probs = log_softmax(logits)[np.arange(len(step_actions)), step_actions]
+        loss, entropy, d_logits = policy_loss(logits, step_actions, step_weights, cfg.entropy_coef)
+        grad_norm = self._step(self.policy, self.policy_optimizer, step_obs, hidden, d_logits)
+        critic_loss, targets = None, None
         if self.value is not None:
-            targets = torch.from_numpy(value_targets.reshape(-1)[valid]).float()
-            critic_loss = value_loss(predicted[:-1].reshape(-1)[mask], targets)
-            total = loss + critic_loss
-        grad_norm = gradient_step(total, self._networks(), cfg.max_grad_norm)
-        if cfg.update_epochs > 1:
-            self._more_epochs(cfg, step_obs, step_actions, step_weights, logits.detach(), targets)
+            assert values is not None and value_hidden is not None
+            targets = value_targets.reshape(-1)[valid]
+            critic_loss, d_step_values = value_loss(values[:-1].reshape(-1)[valid], targets)
+            d_values = np.zeros((len(obs), 1))  # only the valid steps s_t are in the loss
+            d_values[: steps * n][valid, 0] = d_step_values
+            self._step(self.value, self.value_optimizer, obs, value_hidden, d_values)
+        if old_log_probs is not None:
+            self._more_epochs(step_obs, step_actions, step_weights, old_log_probs, targets)
 
         return {
-            "policy_loss": float(loss.detach()),
-            "value_loss": None if critic_loss is None else float(critic_loss.detach()),
-            "entropy": float(entropy.detach()),
+            "policy_loss": loss,
+            "value_loss": critic_loss,
+            "entropy": entropy,
             "weight_mean": float(raw.mean()),
             "weight_variance": float(raw.var()),
             "grad_norm": grad_norm,
