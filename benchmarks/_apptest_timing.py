@@ -17,8 +17,10 @@ os.chdir(ROOT)
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 
-def page(name: str) -> AppTest:
+def page(name: str, query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app" / "views" / f"{name}.py"), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -40,6 +40,7 @@ def main() -> None:
     )
     at = page("policies")
     theta = median_rerun_ms(at, lambda a, i: a.slider(key="pol_theta").set_value(-5.0 + (i % 20) * 0.5))
+    at = page("policies", {"section": "Softmax · K actions"})
     temp = median_rerun_ms(at, lambda a, i: a.slider(key="pol_temperature").set_value(0.5 + (i % 10) * 0.3))
     pref = median_rerun_ms(at, lambda a, i: a.slider(key="pol_h1").set_value(-2.0 + (i % 8) * 0.5))
     print(

@@ -350,9 +350,8 @@ def test_at_1280_px_no_tab_or_button_label_is_cut_off(server, browser):
 def test_a_formula_wider_than_its_column_scrolls_and_shows_that_it_does(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{server}/policies?k=6")
+    page.goto(f"{server}/policies?section=Softmax+%C2%B7+K+actions&k=6")
     wait_for_run(page)
-    page.locator('[data-testid="stMain"] [role="tab"]').nth(1).click()
     wide_formulas = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .katex-display'))
         .filter(d => d.offsetParent !== null && d.scrollWidth > d.clientWidth + 1)
         .map(d => [getComputedStyle(d).overflowX, getComputedStyle(d).backgroundImage.includes('gradient')])"""

@@ -7,6 +7,9 @@ import pytest
 
 from devtools.app_testing import assert_healthy, chart_specs, page_app, shown_text, sweep_every_widget, trace_arrays
 
+SOFTMAX = {"section": "Softmax · K actions"}
+LINEAR = {"section": "Linear features"}
+
 
 def latex(at) -> str:
     return "\n".join(el.value for el in at.latex)
@@ -36,7 +39,7 @@ def test_moving_theta_changes_numbers():
 
 
 def test_worked_preset_gives_063_023_014():
-    at = page_app("policies")
+    at = page_app("policies", query=SOFTMAX)
     at.slider(key="pol_h0").set_value(-1.0).run()
     at.button(key="pol_preset").click().run()
     assert_healthy(at)
@@ -53,7 +56,7 @@ def test_worked_preset_gives_063_023_014():
 
 
 def test_score_row_is_one_hot_minus_pi():
-    at = page_app("policies")
+    at = page_app("policies", query=SOFTMAX)
     at.select_slider(key="pol_action").set_value("a2").run()
     assert_healthy(at)
     # worked preferences: π = (0.629, 0.231, 0.140) → score of a2 = (−0.629, 0.769, −0.140)
@@ -61,7 +64,7 @@ def test_score_row_is_one_hot_minus_pi():
 
 
 def test_shrinking_k_below_chosen_action_is_fine():
-    at = page_app("policies")
+    at = page_app("policies", query=SOFTMAX)
     at.slider(key="pol_k").set_value(6).run()
     at.select_slider(key="pol_action").set_value("a6").run()
     at.slider(key="pol_k").set_value(2).run()
@@ -70,13 +73,14 @@ def test_shrinking_k_below_chosen_action_is_fine():
 
 
 @pytest.mark.slow
-def test_every_widget_through_its_extremes():
-    runs = sweep_every_widget("policies")
-    assert runs > 40
+@pytest.mark.parametrize(("query", "at_least"), [(None, 8), (SOFTMAX, 30), (LINEAR, 20)])
+def test_every_widget_through_its_extremes(query, at_least):
+    """Each section's widgets, one at a time through their probe values (only the chosen section is built)."""
+    assert sweep_every_widget("policies", query=query) >= at_least
 
 
 def test_no_rounding_noise_is_blown_up_and_no_minus_zero_is_shown():
-    at = page_app("policies")
+    at = page_app("policies", query=SOFTMAX)
     at.slider(key="pol_k").set_value(2).run()
     at.slider(key="pol_temperature").set_value(0.1)
     at.slider(key="pol_h0").set_value(-5.0)
@@ -93,9 +97,9 @@ def test_no_rounding_noise_is_blown_up_and_no_minus_zero_is_shown():
 
 
 def test_a_shared_link_keeps_the_feature_table():
-    at = page_app("policies")
+    at = page_app("policies", query=LINEAR)
     at.number_input(key="pol_phi_2_1").set_value(-3.5).run()
-    assert at.query_params.get("phi32") == "-3.5"
+    assert at.query_params.get("phi32") == "-3.5" and at.query_params.get("section") == "Linear features"
     reopened = page_app("policies", query=dict(at.query_params))
     assert reopened.number_input(key="pol_phi_2_1").value == -3.5
 
@@ -119,16 +123,30 @@ def test_a_prediction_is_checked_only_once_the_control_decides_it_and_then_with_
 
 
 def test_the_temperature_task_knows_when_every_preference_is_equal():
-    at = page_app("policies", query={"h1": "1", "h2": "1", "h3": "1", "T": "0.3"})
+    at = page_app("policies", query={**SOFTMAX, "h1": "1", "h2": "1", "h3": "1", "T": "0.3"})
     at.segmented_control(key="pol_guess_temperature").set_value("more likely").run()
     assert any("Not *more likely* but **no change**" in v for v in _verdicts(at)), _verdicts(at)
-    at = page_app("policies", query={"T": "0.3"})
+    at = page_app("policies", query={**SOFTMAX, "T": "0.3"})
     at.segmented_control(key="pol_guess_temperature").set_value("more likely").run()
     p = np.exp(np.array([2.0, 1.0, 0.5]) / 0.3)
     assert any(f"π(a1) = {p[0] / p.sum():.3f} at T = 0.30 against 0.629 at T = 1" in v for v in _verdicts(at))
 
 
 def test_shifting_every_preference_is_checked_as_they_stay():
-    at = page_app("policies", query={"shift": "5"})
+    at = page_app("policies", query={**SOFTMAX, "shift": "5"})
     at.segmented_control(key="pol_guess_shift").set_value("they stay").run()
     assert any(v.startswith("**They stay**, as you predicted: with c = 5.0") for v in _verdicts(at))
+
+
+def test_only_the_chosen_section_is_built_and_the_others_keep_their_values():
+    """The section picker shows one section; a value set in another survives the switch (and the link)."""
+    at = page_app("policies")
+    assert [spec["layout"]["title"]["text"] for spec in chart_specs(at)] == ["The sigmoid policy and its gradients"]
+    at.slider(key="pol_theta").set_value(1.5).run()
+    at.segmented_control(key="pol_section").set_value("Softmax · K actions").run()
+    assert_healthy(at)
+    assert "Action probabilities π(a)" in [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
+    assert not any(s.key == "pol_theta" for s in at.slider)
+    assert at.query_params.get("theta") == "1.5"
+    at.segmented_control(key="pol_section").set_value("Sigmoid · 2 actions").run()
+    assert at.slider(key="pol_theta").value == 1.5
