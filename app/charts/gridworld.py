@@ -163,7 +163,8 @@ def episode_path(cells: npt.NDArray[np.int_], size: int) -> list[dict[str, Any]]
     them and a dot at each end.
 
     Shapes, not a trace: a new episode under the same policy then leaves the figure's traces
-    (the arrows) as they were, and the browser redraws the shapes only (see data_revision)."""
+    (the arrows) as they were, so Plotly.react can redraw the shapes only (see data_revision
+    for why Streamlit 1.67 re-creates the chart anyway)."""
     # a small drift per step keeps a path that revisits a cell from drawing over itself
     drift = np.linspace(-0.18, 0.18, cells.size)
     xs, ys = (cells % size) + drift, (cells // size) + drift

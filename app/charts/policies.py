@@ -34,7 +34,8 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         for name, values, _, color, dash in series
     ]
     # The current values are layout shapes, not a trace: moving θ leaves every trace as it
-    # was, so the browser redraws the shapes only, not the six curves (see data_revision).
+    # was, so Plotly.react could redraw the shapes only (see data_revision: Streamlit 1.67
+    # re-creates a changed chart instead).
     markers = [point(theta_now, float(now), COLORS[color]) for _, _, now, color, _ in series]
     return make_figure(
         traces,
