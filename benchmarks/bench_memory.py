@@ -115,7 +115,10 @@ def main() -> None:
             server_rss, total = rss_mb(server.pid)
             print(f"3 sessions, every page visited: server {server_rss:.0f} MB, with children {total:.0f} MB")
 
-            trainer = sessions[0]  # already on the CartPole page (the last page)
+            trainer = sessions[0]
+            cartpole = next(info for info in pages if info.url_path == "cartpole")
+            trainer.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=cartpole.title).first.click()
+            wait_for_run(trainer)
             trainer.get_by_role("button", name="Train").click()
             peak_server, peak_total, samples = 0.0, 0.0, 0
             stop = time.monotonic() + 40
