@@ -120,26 +120,19 @@ def best_microseconds(fn, calls: int, repeats: int = 7) -> float:
     return min(times) * 1e6
 
 
-def torch_twin(network):
-    """A float32 torch copy of a pgcore MLP (the trainer before it moved to numpy)."""
-    import torch
-
-    hidden, outputs = network.w1.shape[0], network.w2.shape[0]
-    twin = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, outputs))
-    with torch.no_grad():
-        for layer, (w, b) in zip((twin[0], twin[2]), ((network.w1, network.b1), (network.w2, network.b2))):
-            layer.weight.copy_(torch.from_numpy(np.array(w, dtype=np.float32)))
-            layer.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float32)))
-    return twin
-
-
 def acting_timings(num_envs: int) -> dict[str, float]:
     """µs per vector step: the env, TrainingRun._act (numpy), and torch samplers on the same policy."""
     import torch
     from torch.distributions import Categorical
 
+    from devtools.torch_reference import torch_logits, torch_params
+
     run = TrainingRun(preset_config("fast", "reinforce", 0, num_envs=num_envs))
-    twin = torch_twin(run.policy)
+    params = [p.detach() for p in torch_params(run.policy, torch.float32)]
+
+    def twin(x: torch.Tensor) -> torch.Tensor:
+        return torch_logits(params, "tanh", x)
+
     obs = np.random.default_rng(0).normal(0, 0.1, (num_envs, 4)).astype(np.float32)
     rng = np.random.default_rng(1)
 
@@ -165,54 +158,12 @@ def acting_timings(num_envs: int) -> dict[str, float]:
     return timings
 
 
-def torch_update(run: TrainingRun, batch) -> callable:
-    """One update of ``run``'s algorithm written the usual torch way (float32 autograd,
-    log_softmax losses, torch.optim.Adam, one backward per pass for π and V), on torch copies of
-    its networks: what pgcore's numpy update replaced. Returns a function doing one update."""
-    import torch
-
-    from pgcore.cartpole.core import weights
-
-    cfg = run.config
-    policy = torch_twin(run.policy)
-    value = torch_twin(run.value) if run.value is not None else None
-    params = list(policy.parameters()) + (list(value.parameters()) if value is not None else [])
-    optimizer = torch.optim.Adam(params, lr=cfg.policy_lr)
-    valid = batch.valid.reshape(-1)
-    obs = torch.from_numpy(batch.obs.reshape(-1, 4))
-    steps = int(np.prod(batch.actions.shape))
-    step_obs = obs[:steps][torch.from_numpy(valid)]
-    actions = torch.from_numpy(batch.actions.reshape(-1)[valid])
-
-    def update() -> None:
-        values = None
-        if value is not None:
-            with torch.no_grad():
-                values = value(obs).reshape(batch.obs.shape[:2]).double().numpy()
-        psi, targets = weights(cfg, batch, values)
-        w = torch.from_numpy(psi.reshape(-1)[valid]).float()
-        t = torch.from_numpy(targets.reshape(-1)[valid]).float()
-        old = None
-        for epoch in range(cfg.update_epochs):
-            log_probs = torch.log_softmax(policy(step_obs), dim=-1).gather(1, actions[:, None]).squeeze(1)
-            if epoch == 0:
-                old = log_probs.detach()
-                loss = -(w * log_probs).mean()
-            else:
-                ratio = torch.exp(log_probs - old)
-                loss = -torch.min(ratio * w, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * w).mean()
-            if value is not None:
-                loss = loss + ((value(step_obs).squeeze(1) - t) ** 2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-    return update
-
-
 def update_timings(algo: str) -> tuple[int, float, float]:
-    """(batch steps, µs per update with pgcore's numpy update, µs with the torch equivalent)."""
+    """(batch steps, µs per update with pgcore's numpy update, µs with the torch equivalent:
+    devtools.torch_reference, float32 autograd + torch.optim.Adam on copies of the networks)."""
     import torch
+
+    from devtools.torch_reference import torch_update
 
     torch.set_num_threads(1)
     run = TrainingRun(preset_config("fast", algo, 0))
@@ -224,7 +175,7 @@ def update_timings(algo: str) -> tuple[int, float, float]:
     else:
         batch = run._collect_episodes(env, obs)
     env.close()
-    with_torch = torch_update(run, batch)
+    with_torch, _, _ = torch_update(run, batch, dtype=torch.float32)
     ours = min(best_microseconds(lambda: run._update(batch), 100) for _ in range(3))
     theirs = min(best_microseconds(with_torch, 100) for _ in range(3))
     return int(batch.valid.sum()), ours, theirs

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from devtools.torch_reference import torch_logits, torch_params
 from pgcore.cartpole.__main__ import main
 from pgcore.cartpole.config import ALGOS, SOLVE_THRESHOLD, SOLVE_WINDOW, TrainConfig, preset_config
 from pgcore.cartpole.core import per_step_grad_variance
@@ -179,22 +180,12 @@ def test_every_algorithm_runs_and_reports_progress(algo):
     )
 
 
-def torch_logits(weights, activation, obs):
-    """The network's logits computed by torch (float64), an implementation independent of pgcore's;
-    ``weights`` maps layer1.weight … layer2.bias to arrays. Differentiable in the weights."""
-    w = {
-        k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v, np.float64)) for k, v in weights.items()
-    }
-    x = torch.from_numpy(np.asarray(obs, dtype=np.float64))
-    hidden = torch.nn.functional.linear(x, w["layer1.weight"], w["layer1.bias"])
-    hidden = torch.relu(hidden) if activation == "relu" else torch.tanh(hidden)
-    return torch.nn.functional.linear(hidden, w["layer2.weight"], w["layer2.bias"])
-
-
 def torch_probabilities(snapshot, obs):
     """π(·|s) from torch (float64) with the snapshot's weights."""
+    names = ("layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias")
+    params = [torch.from_numpy(snapshot.weights[name].astype(np.float64)) for name in names]
     with torch.no_grad():
-        return torch.softmax(torch_logits(snapshot.weights, snapshot.activation, obs), dim=-1).numpy()
+        return torch.softmax(torch_logits(params, snapshot.activation, obs), dim=-1).numpy()
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
@@ -277,25 +268,14 @@ def test_per_step_grad_variance_matches_torch_autograd_step_by_step():
     run = TrainingRun(small("reinforce", max_env_steps=100))
     rng = np.random.default_rng(0)
     obs, actions, weights = rng.normal(size=(6, 4)), np.array([0, 1, 1, 0, 1, 0]), rng.normal(size=6)
-    params = {
-        k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in _float64_state(run.policy).items()
-    }
+    params = torch_params(run.policy)
     grads = []
     for s, a, w in zip(obs, actions, weights):
         loss = -w * torch.log_softmax(torch_logits(params, "tanh", s[None]), dim=-1)[0, a]
-        grads.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, list(params.values()))]))
+        grads.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, params)]))
     flat = torch.stack(grads)
     expected = float(((flat - flat.mean(0)) ** 2).sum(1).mean())
     assert per_step_grad_variance(run.policy, obs, actions, weights) == pytest.approx(expected, rel=1e-12)
-
-
-def _float64_state(network):
-    """A pgcore MLP's parameters by name, float64 copies (its state_dict is float32)."""
-    views = (network.w1, network.b1, network.w2, network.b2)
-    return {
-        name: np.array(view)
-        for name, view in zip(("layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias"), views)
-    }
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from devtools.torch_reference import torch_logits, torch_params, torch_update
 from pgcore.cartpole.config import preset_config
 from pgcore.cartpole.core import policy_loss, weights
 from pgcore.cartpole.training import TrainingRun, train
@@ -31,22 +32,6 @@ def one_batch(algo: str, seed: int = 1, **overrides):
     if run.value is not None:
         values = run.value.forward(batch.obs.reshape(-1, 4))[0].reshape(batch.obs.shape[:2])
     return run, batch, values
-
-
-def torch_params(network):
-    """A pgcore MLP's parameters as float64 torch leaves (W1, b1, W2, b2), for autograd."""
-    return [
-        torch.tensor(np.array(v), dtype=torch.float64, requires_grad=True)
-        for v in (network.w1, network.b1, network.w2, network.b2)
-    ]
-
-
-def torch_logits(params, activation, obs):
-    """The network's output computed by torch from ``params`` (an implementation apart from pgcore's)."""
-    w1, b1, w2, b2 = params
-    hidden = torch.nn.functional.linear(torch.as_tensor(np.asarray(obs, np.float64)), w1, b1)
-    hidden = torch.relu(hidden) if activation == "relu" else torch.tanh(hidden)
-    return torch.nn.functional.linear(hidden, w2, b2)
 
 
 def loop_returns(rewards: np.ndarray, gamma: float) -> list[float]:
@@ -261,37 +246,9 @@ def test_one_update_moves_both_networks_as_torch_autograd_and_adam_would(algo):
     """The trainer's whole update (Ψ_t, the losses, the backward passes, clipped epochs, Adam)
     against the same update written with torch.autograd and torch.optim.Adam in float64, from
     the same weights on the same batch: the new parameters agree to rounding."""
-    run, batch, values = one_batch(algo, seed=4, update_epochs=3 if algo == "actor_critic" else 1)
-    cfg = run.config
-    policy = torch_params(run.policy)
-    value = torch_params(run.value) if run.value is not None else None
-    psi, targets = weights(cfg, batch, values)
-    valid = batch.valid.reshape(-1)
-    obs = batch.obs[:-1].reshape(-1, 4)[valid]
-    actions = torch.from_numpy(batch.actions.reshape(-1)[valid])
-    w = torch.from_numpy(psi.reshape(-1)[valid])
-    t = torch.from_numpy(targets.reshape(-1)[valid])
-    optimizers = [torch.optim.Adam(policy, lr=cfg.policy_lr)]
-    if value is not None:
-        optimizers.append(torch.optim.Adam(value, lr=cfg.value_lr))
-    old = None
-    for epoch in range(cfg.update_epochs):
-        log_pi = torch.log_softmax(torch_logits(policy, cfg.activation, obs), dim=-1)[
-            torch.arange(len(actions)), actions
-        ]
-        if epoch == 0:
-            old = log_pi.detach()
-            loss = -(w * log_pi).mean()
-        else:
-            ratio = torch.exp(log_pi - old)
-            loss = -torch.min(ratio * w, ratio.clamp(1 - cfg.clip_range, 1 + cfg.clip_range) * w).mean()
-        if value is not None:
-            loss = loss + ((torch_logits(value, cfg.activation, obs)[:, 0] - t) ** 2).mean()
-        for optimizer in optimizers:
-            optimizer.zero_grad()
-        loss.backward()
-        for optimizer in optimizers:
-            optimizer.step()
+    run, batch, _ = one_batch(algo, seed=4, update_epochs=3 if algo == "actor_critic" else 1)
+    with_torch, policy, value = torch_update(run, batch)  # copies of the networks as they are now
+    with_torch()
     run._update(batch)
     for network, expected in ((run.policy, policy), (run.value, value)):
         if network is None:
