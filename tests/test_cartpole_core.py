@@ -206,7 +206,7 @@ def test_mlp_backward_matches_finite_differences(activation, outputs):
     grad = mlp.backward(x, hidden, d_out).copy()
     numeric = central_difference(lambda: float((d_out * mlp.forward(x)[0]).sum()), mlp.params)
     assert_fd_close(grad, numeric)
-    assert np.array_equal(grad, mlp.grad)
+    assert np.array_equal(grad, mlp.grad)  # the forward passes since backward left its gradient alone
 
 
 # ---------------------------------------------------------------------------------------
