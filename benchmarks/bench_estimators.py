@@ -34,10 +34,13 @@ def estimates_per_second(baseline: str, n: int, repeats: int) -> float:
     return n / min(times)
 
 
-def page_rerun_ms(key: str, values: list[float]) -> float:
+def page_rerun_ms(key: str, values: list[float], section: str) -> float:
+    """Median rerun of the page's ``section`` (only the chosen section is built) while ``key`` moves."""
     at = AppTest.from_file(str(ROOT / "app" / "views" / "baselines.py"), default_timeout=120)
+    at.query_params["section"] = section
     at.run()
-    at.slider(key="bl_n").set_value(10_000).run()
+    if any(s.key == "bl_n" for s in at.slider):
+        at.slider(key="bl_n").set_value(10_000).run()
     assert not at.exception
     times = []
     for value in values:
@@ -56,15 +59,16 @@ def main() -> None:
             print(f"  N = {n:>9,}  baseline = {str(baseline):<8}  {rate / 1e6:6.1f} million estimates/s")
     print("== app/views/baselines.py rerun under AppTest, N = 10,000 (median of 30 moves)")
     rng = np.random.default_rng(0)
-    moves = {
-        "bl_theta1": [round(float(v), 1) for v in rng.uniform(-4, 4, 30)],
-        "bl_b": [round(float(v) * 20) / 20 for v in rng.uniform(-2, 3, 30)],
-        "bl_offset": [round(float(v), 1) for v in rng.uniform(-2, 2, 30)],
-        "bl_bandit_b": [round(float(v), 1) for v in rng.uniform(-15, 15, 30)],
-        "bl_alpha": [float(v) for v in rng.choice(np.arange(0.5, 6.01, 0.5), 30)],  # re-runs the 80 learners
+    moves = {  # key: (values, the section it lives in)
+        "bl_theta1": ([round(float(v), 1) for v in rng.uniform(-4, 4, 30)], "Five baselines"),
+        "bl_b": ([round(float(v) * 20) / 20 for v in rng.uniform(-2, 3, 30)], "Five baselines"),
+        "bl_offset": ([round(float(v), 1) for v in rng.uniform(-2, 2, 30)], "Five baselines"),
+        "bl_bandit_b": ([round(float(v), 1) for v in rng.uniform(-15, 15, 30)], "Bandit, exact"),
+        # re-runs the 80 learners
+        "bl_alpha": ([float(v) for v in rng.choice(np.arange(0.5, 6.01, 0.5), 30)], "Learning race"),
     }
-    for key, values in moves.items():
-        print(f"  {key:<12} median rerun {page_rerun_ms(key, values):6.1f} ms")
+    for key, (values, section) in moves.items():
+        print(f"  {key:<12} median rerun {page_rerun_ms(key, values, section):6.1f} ms  ({section})")
 
 
 if __name__ == "__main__":
