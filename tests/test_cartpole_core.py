@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from devtools.torch_reference import torch_logits, torch_params
 from pgcore.cartpole.core import (
     MLP,
     Adam,
@@ -116,12 +117,10 @@ def make_mlp(rng: np.random.Generator, outputs: int, activation: str, orthogonal
 
 
 def torch_forward(mlp: MLP, x: np.ndarray):
-    """The same two-layer net in torch float64, on leaf copies of the MLP's own weights."""
-    leaves = [torch.tensor(v.copy(), dtype=torch.float64, requires_grad=True) for v in (mlp.w1, mlp.b1, mlp.w2, mlp.b2)]
-    w1, b1, w2, b2 = leaves
-    act = torch.tanh if mlp.activation == "tanh" else torch.relu
-    hidden = act(F.linear(torch.tensor(x, dtype=torch.float64), w1, b1))
-    return F.linear(hidden, w2, b2), leaves
+    """The same two-layer net by torch (devtools.torch_reference), float64, on leaf copies of
+    the MLP's own weights: (outputs, leaves)."""
+    leaves = torch_params(mlp)
+    return torch_logits(leaves, mlp.activation, x), leaves
 
 
 def flat_torch_grad(leaves) -> np.ndarray:

@@ -130,14 +130,17 @@ class MLP:
         g_w1, g_b1, g_w2, g_b2 = self._grads
         np.matmul(d_out.T, hidden, out=g_w2)
         d_out.sum(axis=0, out=g_b2)
-        delta = d_out @ self.w2
-        if self.activation == "tanh":
-            delta *= 1.0 - hidden * hidden
-        else:
-            delta *= hidden > 0.0
+        delta = self.hidden_delta(hidden, d_out)
         np.matmul(delta.T, x, out=g_w1)
         delta.sum(axis=0, out=g_b1)
         return self.grad
+
+    def hidden_delta(self, hidden: Array, d_out: Array) -> Array:
+        """δ = (d_out W2) ⊙ act'(pre), ``(B, H)``: ∂L/∂(pre-activations), from the hidden
+        activations h (tanh' = 1 − h², ReLU' = [h > 0])."""
+        delta = d_out @ self.w2
+        delta *= (1.0 - hidden * hidden) if self.activation == "tanh" else (hidden > 0.0)
+        return delta
 
     def state_dict(self) -> dict[str, npt.NDArray[np.float32]]:
         """Tensor name → float32 copy (the names and shapes of :mod:`pgcore.cartpole.policy`'s files)."""
@@ -327,8 +330,7 @@ def log_prob_gradients(policy: MLP, obs: npt.NDArray[np.floating], actions: npt.
     logits, hidden = policy.forward(obs)
     d_logits = -np.exp(log_softmax(logits))
     d_logits[np.arange(len(actions)), actions] += 1.0  # onehot(a) − π, (B, 2)
-    delta = d_logits @ policy.w2  # (B, H)
-    delta *= (1.0 - hidden * hidden) if policy.activation == "tanh" else (hidden > 0.0)
+    delta = policy.hidden_delta(hidden, d_logits)  # (B, H)
     x = np.asarray(obs, dtype=np.float64)
     parts = (
         (delta[:, :, None] * x[:, None, :]).reshape(len(x), -1),  # ∂/∂W1, (B, H·4)
