@@ -596,3 +596,22 @@ def test_the_page_says_when_a_preset_takes_several_clipped_passes_per_batch():
     at.selectbox(key="cp_algo").set_value("reinforce").run()
     assert preset_config("fast", "reinforce").update_epochs == 1
     assert "passes of Adam" not in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_what_to_try_first_holds_pressing_train_with_the_defaults_usually_solves():
+    """The page's first tip says Train with its defaults usually solves: the defaults it opens with
+    (algorithm, preset, step budget) solve at least 4 of seeds 0-4 within that budget."""
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import train
+
+    at = page_app(PAGE)
+    tip = next(m.value for m in at.markdown if "with the defaults" in m.value)
+    algo, preset = at.selectbox(key="cp_algo").value, at.radio(key="cp_preset").value
+    budget_label = at.select_slider(key="cp_budget").value
+    budget = int(float(budget_label.removesuffix("k")) * 1000)
+    assert f"{budget_label} step budget" in tip
+    at.select_slider(key="cp_budget").set_value("2k").run()  # the tip speaks of the defaults, whatever is set now
+    assert tip in [m.value for m in at.markdown]
+    solved = [train(preset_config(preset, algo, seed, max_env_steps=budget)).solved for seed in range(5)]
+    assert sum(solved) >= 4, (algo, preset, budget, solved)
