@@ -116,7 +116,7 @@ def hidden_layer(
 
     Unchecked, as it runs once per env step: its two callers check their arrays (a snapshot's
     weights when it is built, an observation on every call of ``probabilities``)."""
-    out = np.matmul(obs, w1t, out=out)
+    out = np.dot(obs, w1t, out=out)  # np.dot: less per-call overhead than np.matmul on small arrays
     out += b1
     if activation == "relu":
         np.maximum(out, 0.0, out=out)

@@ -417,21 +417,29 @@ class TrainingRun:
 
         An episode of env n that ends at step t has return = what it carried in (if it began
         before this rollout) + the rewards since env n's previous end, read off running sums."""
-        reward_sums = np.cumsum(batch.rewards, axis=0).tolist()  # [t][n]: Σ rewards up to step t
-        valid_sums = np.cumsum(batch.valid, axis=0).tolist()  # [t][n]: Σ valid steps up to step t
-        steps_after = (self.env_steps + np.cumsum(batch.valid.sum(axis=1))).tolist()  # env steps after step t
+        reward_sums = np.cumsum(batch.rewards, axis=0)  # (T, N): Σ rewards up to step t
+        valid_sums = np.cumsum(batch.valid, axis=0)  # (T, N): Σ valid steps up to step t
+        steps_after = self.env_steps + np.cumsum(batch.valid.sum(axis=1))  # (T,): env steps after step t
+        ends_t, ends_n = np.nonzero(done)  # row-major: step order, then env order
+        # only the rows where an episode ends are read, as Python numbers (the loop is per episode)
+        ends = zip(
+            ends_n.tolist(),
+            reward_sums[ends_t, ends_n].tolist(),
+            valid_sums[ends_t, ends_n].tolist(),
+            steps_after[ends_t].tolist(),
+        )
         carried_return, carried_length = episode_return.tolist(), episode_length.tolist()
         at_last_end = [(0.0, 0)] * done.shape[1]  # (reward sum, valid sum) at env n's previous end
-        ends_t, ends_n = np.nonzero(done)  # row-major: step order, then env order
-        for t, n in zip(ends_t.tolist(), ends_n.tolist()):
-            total = carried_return[n] + reward_sums[t][n] - at_last_end[n][0]
-            length = carried_length[n] + valid_sums[t][n] - at_last_end[n][1]
-            self._record_episode(total, length, steps_after[t])
+        for n, reward_sum, valid_sum, stamp in ends:
+            total = carried_return[n] + reward_sum - at_last_end[n][0]
+            length = carried_length[n] + valid_sum - at_last_end[n][1]
+            self._record_episode(total, length, stamp)
             carried_return[n], carried_length[n] = 0.0, 0
-            at_last_end[n] = (reward_sums[t][n], valid_sums[t][n])
+            at_last_end[n] = (reward_sum, valid_sum)
+        final_rewards, final_valid = reward_sums[-1].tolist(), valid_sums[-1].tolist()
         for n, (reward_sum, valid_sum) in enumerate(at_last_end):  # the episodes still running carry over
-            episode_return[n] = carried_return[n] + reward_sums[-1][n] - reward_sum
-            episode_length[n] = carried_length[n] + valid_sums[-1][n] - valid_sum
+            episode_return[n] = carried_return[n] + final_rewards[n] - reward_sum
+            episode_length[n] = carried_length[n] + final_valid[n] - valid_sum
         self.env_steps = int(steps_after[-1])
 
     # -- the update --------------------------------------------------------------------
