@@ -8,13 +8,19 @@ With two actions, π(right | s) = σ(z), z = z_right − z_left, and for u ~ U(0
 so "push right ⇔ z > ε" samples a ~ π(· | s): the Gumbel-max trick for two actions. The
 sampler draws one u per environment and step from the run's own ``np.random.Generator``.
 
+**In float32.** The forward pass runs on float32 copies of θ (:meth:`Actor.readout`), the
+precision of the observations Gymnasium returns, so ``np.dot`` takes BLAS's float32 path with
+no cast of the observations. The copy moves z by ~1e-7 relative, so π(right | s) by at most
+~1e-7 (``tests/test_cartpole_update.py`` bounds it by 1e-6 for |z| up to ~30): an action
+differs from a float64 forward's only when u falls within that of σ(z). Learning is all
+float64 (:mod:`pgcore.cartpole.core`): log π(a | s) and its gradient are recomputed from θ.
+
 Why so terse: acting runs once per env step, beside a vector-env step that costs ~31 µs
-(8 envs, 2-core host). Measured there (``benchmarks/bench_cartpole.py --torch``, 8 envs):
-:meth:`Actor.act` 11 µs, the same sampler on a torch forward 23 µs, ``Categorical.sample()``
-69 µs (it also draws from the global torch RNG); inside a rollout, which draws its noise
-once, the forward and the comparison take ~4.6 µs. The views stay current because the
-optimizer updates the parameters in place; what is derived from them
-(:meth:`Actor.readout`) is recomputed after each update.
+(8 envs, 2-core host, quiet). A rollout draws its noise once, so per step it pays the
+forward (one ``np.dot``, the bias, the activation, one read-out ``dot``) and one
+comparison: about 3 µs measured alone, ~10 µs more per vector step once it is interleaved
+with the env's own numpy calls. ``benchmarks/bench_cartpole.py --torch`` compares it with
+torch samplers. The copies are remade after each update (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
@@ -39,6 +45,9 @@ from pgcore.cartpole.config import ACTIVATIONS
 from pgcore.cartpole.policy import hidden_layer, policy_shapes
 
 __all__ = ["logistic_noise", "Readout", "Actor"]
+
+ACTING_DTYPE = np.float32
+"""The forward pass's precision while acting (see the module docstring)."""
 
 Float32 = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
@@ -70,18 +79,18 @@ def _shape(shape: object) -> int | tuple[int, ...]:
 
 
 class Readout(NamedTuple):
-    """z_right − z_left = w · act(W1 s + b1) + b for the current θ."""
+    """z_right − z_left = w · act(W1 s + b1) + b for the current θ, in :data:`ACTING_DTYPE`
+    copies: computed, so stale after an update."""
 
-    w1t: Floats
-    """W1ᵀ, ``(4, H)``, a C-contiguous copy (computed: stale after an update). Contiguous, so
-    ``np.dot`` takes BLAS's plain path: 0.75 µs per step at 8 envs against 1.3 µs for
-    ``np.matmul`` on the transposed view."""
-    b1: Floats
-    """``(H,)`` (a view)."""
-    w: Floats
-    """W2[1] − W2[0], ``(H,)`` (computed: stale after an update)."""
+    w1t: Float32
+    """W1ᵀ, ``(4, H)``, C-contiguous, so ``np.dot`` takes BLAS's plain path (at 8 envs, float64:
+    0.75 µs against 1.3 µs for ``np.matmul`` on the transposed view; float32: 0.5 µs)."""
+    b1: Float32
+    """``(H,)``."""
+    w: Float32
+    """W2[1] − W2[0], ``(H,)``."""
     b: float
-    """b2[1] − b2[0] (computed: stale after an update)."""
+    """b2[1] − b2[0], in float64 (it shifts the float64 noise)."""
 
 
 class Actor:
@@ -106,20 +115,29 @@ class Actor:
             if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != shape:
                 raise ValueError(f"weights: {name} must be a {dtype} array of shape {shape}, got {array!r:.80}")
         self.weights = tuple(weights)
-        self.dtype = dtype
 
     @property
     def hidden_size(self) -> int:
         return int(self.weights[1].shape[0])
 
     def readout(self) -> Readout:
-        """What :meth:`logit_gap` needs, for the parameters as they are now."""
+        """What :meth:`logit_gap` needs, for the parameters as they are now (float32 copies)."""
         w1, b1, w2, b2 = self.weights
-        return Readout(np.ascontiguousarray(w1.T), b1, w2[1] - w2[0], float(b2[1] - b2[0]))
+        return Readout(
+            np.ascontiguousarray(w1.T, dtype=ACTING_DTYPE),
+            b1.astype(ACTING_DTYPE),
+            (w2[1] - w2[0]).astype(ACTING_DTYPE),
+            float(b2[1] - b2[0]),
+        )
 
-    def logit_gap(self, obs: Float32, readout: Readout, hidden: Floats) -> npt.NDArray[np.floating]:
+    def scratch(self, batch: int) -> Float32:
+        """The ``(batch, H)`` buffer :meth:`logit_gap` writes the hidden layer into."""
+        return np.empty((batch, self.hidden_size), dtype=ACTING_DTYPE)
+
+    def logit_gap(self, obs: Float32, readout: Readout, hidden: Float32) -> npt.NDArray[np.float32]:
         """w · act(W1 s + b1) for observations ``(N, 4)`` → ``(N,)``: z_right − z_left without the
-        output bias b (the samplers fold b into the noise). ``hidden`` ``(N, H)`` is scratch."""
+        output bias b (the samplers fold b into the noise). ``hidden`` (:meth:`scratch`) is
+        overwritten."""
         # ndarray.dot, not @: on (8, H) it costs half as much (0.4 against 0.65 µs), and it runs every env step
         return hidden_layer(obs, readout.w1t, readout.b1, self.activation, out=hidden).dot(readout.w)
 
@@ -127,6 +145,6 @@ class Actor:
         """a ~ π(· | s) for observations ``(N, 4)`` → actions ``(N,)`` (0 left, 1 right), one
         uniform per observation from ``rng``."""
         readout = self.readout()
-        hidden = np.empty((obs.shape[0], self.hidden_size), dtype=self.dtype)
+        hidden = self.scratch(obs.shape[0])
         noise = logistic_noise(rng, obs.shape[0]) - readout.b
         return (self.logit_gap(obs, readout, hidden) > noise).astype(np.int64)

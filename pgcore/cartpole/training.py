@@ -340,7 +340,7 @@ class TrainingRun:
         """One complete episode per environment, all starting from a fresh reset."""
         n = self.config.num_envs
         readout = self._actor.readout()
-        hidden = np.empty((n, self._actor.hidden_size), dtype=self._actor.dtype)
+        hidden = self._actor.scratch(n)
         observations, actions, rewards, terminated, truncated, active = [obs], [], [], [], [], []
         running = np.ones(n, dtype=np.bool_)
         while running.any():
@@ -387,7 +387,7 @@ class TrainingRun:
         """
         steps, n = self.config.rollout_steps, self.config.num_envs
         readout = self._actor.readout()
-        hidden = np.empty((n, self._actor.hidden_size), dtype=self._actor.dtype)
+        hidden = self._actor.scratch(n)
         # All the rollout's noise in one draw: the same uniforms, in the same order, as one
         # draw of n per step (see logistic_noise).
         noise = logistic_noise(self._rng, (steps, n)) - readout.b
