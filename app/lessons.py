@@ -185,13 +185,17 @@ def learning_note(curves: dict[str, tuple[Any, Any]], labels: dict[str, str]) ->
 
 
 def solve_story(window_at: int | None, check_mean: float | None, solved_at: int | None, episodes: int) -> str:
-    """One run's solve, in the order it happened: the training window, then the check."""
+    """One run's solve, in the order it happened: the training window, then the checks.
+
+    A check runs whenever the window says solved (at most one per 20 episodes), so checks that
+    fell short may come between ``window_at`` and ``solved_at``: the story names the first
+    check to *pass*, not the one right after the window."""
     if window_at is None:
         return "the 20-episode training mean never reached 475: not solved."
     story = f"the 20-episode training mean reached 475 at {window_at:,} env steps"
     if solved_at is not None and check_mean is not None:
         return story + (
-            f"; the check on {episodes} fresh episodes then averaged {check_mean:.0f}: solved at {solved_at:,} steps."
+            f"; the first check on {episodes} fresh episodes to pass averaged {check_mean:.0f}: solved at {solved_at:,} steps."
         )
     if check_mean is not None:
         return story + f", but the latest check on {episodes} fresh episodes averaged {check_mean:.0f}: not solved."
