@@ -444,6 +444,9 @@ def cartpole_animation(frames: CartPoleFrames, *, title: str, color: str, frame_
         len=1.0,
         pad=dict(t=70, b=0),
         currentvalue=dict(prefix="step ", font=dict(size=11)),
+        # plotly labels every n-th step and draws a minor tick at each of the others: over a
+        # 500-step episode those merge into a black band, so only the labelled ones get a tick
+        minorticklen=0,
         steps=[
             dict(
                 method="animate",
