@@ -68,6 +68,10 @@ GRACE_SECONDS = 15.0  # past its caps by this much, a worker is terminated by th
 TICKET_TTL_SECONDS = 20.0
 POLL_SECONDS = 0.1
 SNAPSHOT_SECONDS = 3.0  # a worker sends its current policy's weights after update 1, then this often
+# The policy is also kept, for the replay under "Watch it balance", after update 1 and at the first
+# update whose 20-episode training mean reaches each of these returns: a fast run is over in a
+# second or two, too soon for the live view to show much of the learning.
+REPLAY_MILESTONES = (50.0, 100.0, 200.0, 300.0, 400.0)
 
 MAX_TRAININGS_CEILING = 64
 MAX_STEPS_CEILING = 10_000_000
@@ -157,13 +161,16 @@ def _update_message(record: Any) -> dict[str, Any]:
     }
 
 
-def _policy_message(run: Any, record: Any) -> dict[str, Any]:
+def _policy_message(run: Any, record: Any, milestone: bool = False) -> dict[str, Any]:
     """The policy network of ``run`` (a :class:`pgcore.cartpole.training.TrainingRun`) right after
     ``record``'s update, as float32 numpy copies. Reading the weights changes nothing in the
-    run (no random numbers are drawn), so a run with snapshots trains exactly as one without."""
+    run (no random numbers are drawn), so a run with snapshots trains exactly as one without.
+    ``milestone``: keep it for the run's replay (see :data:`REPLAY_MILESTONES`)."""
     return {
         "update": record.update,
         "env_steps": record.env_steps,
+        "avg_return": record.avg_return,
+        "milestone": milestone,
         "weights": run.policy.state_dict(),  # float32 copies
         "hidden_size": run.config.hidden_size,
         "activation": run.config.activation,
@@ -294,7 +301,8 @@ def training_worker(
     Messages: ``("start", i, config_dict)``, ``("update", i, summary)`` per update,
     ``("policy", i, weights)`` after the first update and then after the first update at
     least ``snapshot_seconds`` after the previous one (the current policy's numpy weights,
-    see :func:`_policy_message`), ``("end", i, result)`` with the final arrays and policy
+    see :func:`_policy_message`), and at each replay milestone (marked as one; see
+    :data:`REPLAY_MILESTONES`), ``("end", i, result)`` with the final arrays and policy
     weights (numpy), ``("error", i, text)``, and ``("finished", None, None)`` last.
     """
     try:
@@ -323,11 +331,16 @@ def training_worker(
             out.put(("start", index, config.to_dict()))
             run = iter_training(config)
             last_snapshot: float | None = None
+            milestones_passed = 0
             for record in run:
                 out.put(("update", index, _update_message(record)))
                 now = time.monotonic()
-                if last_snapshot is None or now - last_snapshot >= snapshot_seconds:
-                    out.put(("policy", index, _policy_message(run, record)))
+                # NaN (no episode finished yet) reaches no milestone
+                reached = sum(record.avg_return >= m for m in REPLAY_MILESTONES)
+                milestone = record.update == 1 or reached > milestones_passed
+                milestones_passed = max(milestones_passed, reached)
+                if milestone or last_snapshot is None or now - last_snapshot >= snapshot_seconds:
+                    out.put(("policy", index, _policy_message(run, record, milestone)))
                     last_snapshot = now
                 if cancel.is_set():
                     run.close()
@@ -366,12 +379,14 @@ def training_worker(
 
 @dataclass(frozen=True)
 class FinishedRun:
-    """A completed (or stopped) run: its numbers and its policy's weights."""
+    """A completed (or stopped) run: its numbers, its policy's weights, and the policies kept
+    along the way for its replay (``milestones``, oldest first; see :data:`REPLAY_MILESTONES`)."""
 
     data: RunData
     policy_weights: dict[str, np.ndarray]
     hidden_size: int
     activation: str
+    milestones: tuple[LivePolicy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -383,12 +398,16 @@ class LivePolicy:
         update: the update it is the result of (1-based).
         env_steps: the run's training env steps at that update.
         key: :func:`pgcore.cartpole.policy.policy_digest` of ``policy``: a cache key by content.
+        avg_return: the 20-episode training mean at that update (NaN before any episode ended).
+        milestone: kept for the run's replay.
     """
 
     policy: PolicySnapshot
     update: int
     env_steps: int
     key: str
+    avg_return: float = float("nan")
+    milestone: bool = False
 
 
 def _live_policy(payload: Any, algo: str) -> LivePolicy:
@@ -397,7 +416,14 @@ def _live_policy(payload: Any, algo: str) -> LivePolicy:
     try:
         weights = {str(name): np.asarray(value) for name, value in payload["weights"].items()}
         policy = PolicySnapshot(weights, int(payload["hidden_size"]), str(payload["activation"]), algo)
-        return LivePolicy(policy, int(payload["update"]), int(payload["env_steps"]), policy_digest(policy))
+        return LivePolicy(
+            policy,
+            int(payload["update"]),
+            int(payload["env_steps"]),
+            policy_digest(policy),
+            float(payload.get("avg_return", float("nan"))),
+            payload.get("milestone") is True,
+        )
     except (KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"malformed policy snapshot: {err}") from err
 
@@ -418,6 +444,7 @@ class _LiveRun:
     steps_per_second: float = 0.0
     wall_seconds: float = 0.0
     snapshot: LivePolicy | None = None
+    milestones: list[LivePolicy] = field(default_factory=list)
     final: dict[str, Any] | None = None
     done: FinishedRun | None = None
     error: str | None = None
@@ -669,6 +696,8 @@ class Job:
                 run.wall_seconds = payload["wall_seconds"]
             elif kind == "policy":
                 run.snapshot = snapshot
+                if snapshot is not None and snapshot.milestone:
+                    run.milestones.append(snapshot)
             elif kind == "end":
                 run.final = payload
                 run.env_steps = int(payload["env_steps"])
@@ -747,7 +776,9 @@ def _finished(run: _LiveRun, index: int) -> FinishedRun:
         steps_to_solve=final.get("steps_to_solve"),
         eval_mean_return=final.get("eval_mean_return"),
     )
-    return FinishedRun(data, final["policy_weights"], int(final["hidden_size"]), str(final["activation"]))
+    return FinishedRun(
+        data, final["policy_weights"], int(final["hidden_size"]), str(final["activation"]), tuple(run.milestones)
+    )
 
 
 class TrainingRegistry:

@@ -264,6 +264,31 @@ def test_training_a_tiny_budget_shows_progress_curve_and_table(free_slot):
 
 
 @pytest.mark.slow
+def test_a_trained_run_replays_how_it_learned(free_slot):
+    """After training, *Watch it balance* offers the policy at update 1 and at each milestone of
+    the training mean, then the end; an early moment is a different policy that falls sooner."""
+    at = page_app(PAGE)
+    at.selectbox(key="cp_algo").set_value("actor_critic").run()
+    at.button(key="cp_train").click().run()
+    poll(at, lambda a: runs(a) and idle(a))
+    (name,) = runs(at)
+    moment = at.select_slider(key="cp_anim_moment")
+    labels = list(moment.options)
+    assert len(labels) >= 4 and labels[0].startswith("update 1 · ") and labels[-1].startswith("the end · update ")
+    assert moment.value == labels[-1]
+    assert chart(at, "cp_anim_trained")["layout"]["title"]["text"] == f"Trained: {name}"
+    end_steps = len(chart(at, "cp_anim_trained")["frames"])
+    moment.set_value(labels[0]).run()
+    assert_healthy(at)
+    early = chart(at, "cp_anim_trained")
+    assert early["layout"]["title"]["text"] == f"{name}: after update 1"
+    assert any("This episode lasted" in c.value for c in at.caption)
+    # after one update the policy is still near 50/50: the pole falls long before the solved
+    # policy's episode ends (frames: one per step up to 200, so fewer frames = a shorter episode)
+    assert len(early["frames"]) < end_steps
+
+
+@pytest.mark.slow
 def test_stop_ends_the_run_early_and_keeps_it(free_slot):
     at = page_app(PAGE)
     at.radio(key="cp_preset").set_value("articles").run()  # slow learner: will not solve soon

@@ -316,6 +316,61 @@ class _Outbox:
         self.messages.append(message)
 
 
+def replay_milestones(records) -> list[int]:
+    """The updates whose policy a run keeps for its replay: update 1, and the first update at
+    which the 20-episode mean reaches each of REPLAY_MILESTONES (one update may pass several)."""
+    kept, passed = [], set()
+    for record in records:
+        newly = {m for m in jobs.REPLAY_MILESTONES if record.avg_return >= m} - passed
+        if record.update == 1 or newly:
+            kept.append(record.update)
+        passed |= newly
+    return kept
+
+
+@pytest.mark.slow
+def test_the_real_worker_keeps_a_policy_at_each_milestone_of_the_training_mean():
+    """A run that solves passes every milestone: its policy is sent, marked, at update 1 and at
+    the first update whose 20-episode mean reaches 50, 100, 200, 300 and 400; the job keeps
+    those for the finished run's replay, oldest first, each the policy of its update."""
+    import threading
+
+    from pgcore.cartpole.config import preset_config
+    from pgcore.cartpole.training import iter_training
+
+    config = preset_config("fast", "actor_critic", 0, max_env_steps=30_000)
+    out = _Outbox()
+    jobs.training_worker(
+        [RunRequest("fast", "actor_critic", 0, {"max_env_steps": 30_000}, name="w")],
+        Limits(),
+        out,
+        threading.Event(),
+        snapshot_seconds=1e9,  # no timed snapshots: only update 1 and the milestones
+    )
+    records = list(iter_training(config))
+    expected = replay_milestones(records)
+    means = {r.update: r.avg_return for r in records}
+    assert len(expected) >= 4, "a run that solves should pass several milestones"
+    snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
+    assert [s["update"] for s in snapshots] == expected
+    assert all(s["milestone"] is True for s in snapshots)
+    assert [s["avg_return"] for s in snapshots[1:]] == [means[u] for u in expected[1:]]
+    assert max(s["avg_return"] for s in snapshots) >= max(jobs.REPLAY_MILESTONES)
+
+    job = Job([RunRequest("fast", "actor_critic", 0, {"max_env_steps": 30_000}, name="w")], Limits())
+    assert job.wait(120)
+    (finished,) = job.view().finished
+    assert [m.update for m in finished.milestones] == expected
+    assert all(m.milestone for m in finished.milestones)
+    run = iter_training(config)
+    for record in run:
+        if record.update == expected[2]:
+            kept = finished.milestones[2].policy.weights
+            for name, array in run.policy.state_dict().items():
+                np.testing.assert_array_equal(kept[name], array)
+            break
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("every", [0.0, 1e9])
 def test_the_real_worker_sends_the_policy_as_it_trains(every):
@@ -338,9 +393,10 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
     snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
     updates = kinds.count("update")
     assert updates > 3 and kinds[-1] == "finished"
-    assert [s["update"] for s in snapshots] == (list(range(1, updates + 1)) if every == 0 else [1])
-    assert kinds.index("policy") == kinds.index("update") + 1, "the first snapshot follows the first update"
     run = iter_training(preset_config("fast", "reinforce", 2, max_env_steps=2000))
+    milestones = replay_milestones(iter_training(preset_config("fast", "reinforce", 2, max_env_steps=2000)))
+    assert [s["update"] for s in snapshots] == (list(range(1, updates + 1)) if every == 0 else milestones)
+    assert kinds.index("policy") == kinds.index("update") + 1, "the first snapshot follows the first update"
     by_update = {s["update"]: s for s in snapshots}
     for record in run:
         snapshot = by_update.get(record.update)

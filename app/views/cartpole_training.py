@@ -26,7 +26,7 @@ from app.format import num, plain
 from app.lessons import baseline_bias_note, baseline_lesson, progress_text, solve_story, value_baseline_task
 from app.state import Param, bind, mirror, show_notices
 from app.theme import COLORS, PLOTLY_CONFIG
-from app.training_jobs import SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
+from app.training_jobs import REPLAY_MILESTONES, SNAPSHOT_SECONDS, FinishedRun, LivePolicy, RunRequest, shared_registry
 from app.ui import next_page_link, predict_task
 from pgcore.cartpole.config import ALGOS, EVAL_EPISODES, SOLVE_THRESHOLD, SOLVE_WINDOW, preset_config, read_presets
 from pgcore.cartpole.curves import parse_reference_curves, seed_band, summarize_by_algo
@@ -209,11 +209,28 @@ def leave_queue() -> None:
     state["cp_pending"] = None
 
 
-def store_run(data, policy: PolicySnapshot | None) -> None:
+def replay_moments(
+    data, policy: PolicySnapshot, key: str, milestones: tuple[LivePolicy, ...]
+) -> list[tuple[str, PolicySnapshot, str]]:
+    """(label, policy, cache key) for each policy a run kept on its way, oldest first, ending
+    with the final one: what *Watch it balance* can replay."""
+    updates = len(data.update_steps)
+    moments = []
+    for m in milestones:
+        if m.update >= updates:  # the last update's policy is the final one, listed last
+            continue
+        mean = "no episode finished yet" if not np.isfinite(m.avg_return) else f"training mean {m.avg_return:.0f}"
+        moments.append((f"update {m.update:,} · {mean}", m.policy, m.key))
+    moments.append((f"the end · update {updates:,}", policy, key))
+    return moments
+
+
+def store_run(data, policy: PolicySnapshot | None, milestones: tuple[LivePolicy, ...] = ()) -> None:
     """Keep a run in the session (oldest dropped past MAX_STORED_RUNS) and show it."""
     runs = state["cp_runs"]
     key = hashlib.sha1(policy_to_bytes(policy)).hexdigest() if policy is not None else ""
-    runs[data.name] = {"data": data, "policy": policy, "key": key}
+    moments = replay_moments(data, policy, key, milestones) if policy is not None else []
+    runs[data.name] = {"data": data, "policy": policy, "key": key, "moments": moments}
     while len(runs) > MAX_STORED_RUNS:
         runs.pop(next(iter(runs)))
     state.setdefault("cp_show_new", []).append(data.name)  # merged into the multiselect before it is drawn
@@ -262,7 +279,7 @@ def collect(finished: list[FinishedRun]) -> None:
             run.activation,
             run.data.algo,
         )
-        store_run(run.data, policy)
+        store_run(run.data, policy, run.milestones)
     state["cp_stored_from_job"] = max(done, len(finished))
 
 
@@ -299,7 +316,8 @@ with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
         "- Tick **Normalize Ψ_t** for plain REINFORCE: that adds a batch-mean baseline and rescales "
         "the step, two changes at once.\n"
         "- Train **several seeds**: one run is an anecdote; the band shows how much luck is involved.\n"
-        "- Watch the trained policy balance, then the untrained one fall within a few dozen steps."
+        "- Watch the trained policy balance, then the untrained one fall within a few dozen steps; "
+        "slide **Moment of training** back to replay how the policy learned."
     )
 
 # --- controls -----------------------------------------------------------------------------
@@ -759,11 +777,28 @@ with trained_col:
         policy = entry["policy"] if entry is not None else state["cp_policies"][choice]
         # cached by the weights themselves, never by a name two visitors could share
         key = entry["key"] if entry is not None else hashlib.sha1(policy_to_bytes(policy)).hexdigest()
+        moments = entry.get("moments", []) if entry is not None else []
+        title = f"Trained: {choice}"
+        if len(moments) > 1:
+            labels = [label for label, _, _ in moments]
+            if state.get("cp_anim_moment") not in labels:
+                state["cp_anim_moment"] = labels[-1]
+            moment = st.select_slider(
+                "Moment of training",
+                labels,
+                key="cp_anim_moment",
+                help="The policy as it was after update 1, and when the mean return of the last "
+                f"{SOLVE_WINDOW} training episodes first reached "
+                f"{', '.join(f'{m:.0f}' for m in REPLAY_MILESTONES)}, and at the end: replay how it learned.",
+            )
+            if moment != labels[-1]:
+                _, policy, key = moments[labels.index(moment)]
+                title = f"{choice}: after {moment.split(' · ')[0]}"
         frames, total, fell = episode_frames(key, policy, anim_seed, policy.hidden_size)
         st.plotly_chart(
             cartpole_animation(
                 frames,
-                title=f"Trained: {choice}",
+                title=title,
                 color=COLORS[policy.algo] if policy.algo in COLORS else COLORS["right"],
             ),
             config=PLOTLY_CONFIG,
