@@ -787,9 +787,10 @@ with trained_col:
                 "Moment of training",
                 labels,
                 key="cp_anim_moment",
-                help="The policy as it was after update 1, and when the mean return of the last "
-                f"{SOLVE_WINDOW} training episodes first reached "
-                f"{', '.join(f'{m:.0f}' for m in REPLAY_MILESTONES)}, and at the end: replay how it learned.",
+                help="Replay how it learned: the policy as it was after update 1, after the first update "
+                f"at which the mean return of the last {SOLVE_WINDOW} training episodes reached each of "
+                f"{', '.join(f'{m:.0f}' for m in REPLAY_MILESTONES)} (those this run reached before its "
+                "last update), and at the end.",
             )
             if moment != labels[-1]:
                 _, policy, key = moments[labels.index(moment)]
