@@ -282,7 +282,7 @@ def episode_part(policy: str, margin: float) -> None:
     score0 = factors.score[ENV.start]
     st.markdown(
         "**The article's closing question: why does the log help?** The log turns the product into a sum, "
-        "and p(s₀) and every P(s_{t+1}|s_t, a_t) do not depend on θ, so their gradients vanish. Only the "
+        "and $p(s_0)$ and every $P(s_{t+1} \\mid s_t, a_t)$ do not depend on θ, so their gradients vanish. Only the "
         "policy's terms are left:"
     )
     st.latex(
