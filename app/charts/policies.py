@@ -30,6 +30,7 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
             name=name,
             mode="lines",
             line=dict(color=COLORS[color], dash=dash, width=2.5 if dash == "solid" else 2),
+            hovertemplate="%{y:.4f}",
         )
         for name, values, _, color, dash in series
     ]
@@ -44,6 +45,9 @@ def sigmoid_curves(curve: TwoActionPolicy, current: TwoActionPolicy) -> go.Figur
         "π, ∇π and ∇log π",
         height=420,
         yaxis=dict(range=[-1.05, 1.05]),
+        # hovering anywhere reads all six curves at that θ, in the browser, with no rerun
+        hovermode="x unified",
+        xaxis=dict(hoverformat=".2f"),
         shapes=[vline(theta_now), *markers],
     )
 
