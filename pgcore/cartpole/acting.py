@@ -1,5 +1,5 @@
 """Acting while training: sample a ~ π_θ(· | s) for a batch of observations with a numpy
-forward pass over the live parameters of the policy being trained.
+forward pass over the current parameters of the policy being trained.
 
 With two actions, π(right | s) = σ(z), z = z_right − z_left, and for u ~ U(0, 1)
 
@@ -19,8 +19,10 @@ Why so terse: acting runs once per env step, beside a vector-env step that costs
 (8 envs, 2-core host, quiet). A rollout draws its noise once, so per step it pays the
 forward (one ``np.dot``, the bias, the activation, one read-out ``dot``) and one
 comparison: about 3 µs measured alone, ~10 µs more per vector step once it is interleaved
-with the env's own numpy calls. ``benchmarks/bench_cartpole.py --torch`` compares it with
-torch samplers. The copies are remade after each update (:meth:`Actor.readout`).
+with the env's own numpy calls (on an AVX-512 CPU, mostly the switches in and out of numpy's
+and OpenBLAS's AVX-512 kernels; disabling those for the process narrows the gap but slows the
+updates more than it saves). ``benchmarks/bench_cartpole.py --torch`` compares it with torch
+samplers. The copies are remade for every rollout (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
