@@ -316,6 +316,15 @@ class _Outbox:
         self.messages.append(message)
 
 
+def worker_messages(request: RunRequest, snapshot_seconds: float) -> list:
+    """Everything the real worker sends for ``request``, run in this process."""
+    import threading
+
+    out = _Outbox()
+    jobs.training_worker([request], Limits(), out, threading.Event(), snapshot_seconds=snapshot_seconds)
+    return out.messages
+
+
 def replay_milestones(records) -> list[int]:
     """The updates whose policy a run keeps for its replay: update 1, and the first update at
     which the 20-episode mean reaches each of REPLAY_MILESTONES (one update may pass several)."""
@@ -333,31 +342,23 @@ def test_the_real_worker_keeps_a_policy_at_each_milestone_of_the_training_mean()
     """A run that solves passes every milestone: its policy is sent, marked, at update 1 and at
     the first update whose 20-episode mean reaches 50, 100, 200, 300 and 400; the job keeps
     those for the finished run's replay, oldest first, each the policy of its update."""
-    import threading
-
     from pgcore.cartpole.config import preset_config
     from pgcore.cartpole.training import iter_training
 
     config = preset_config("fast", "actor_critic", 0, max_env_steps=30_000)
-    out = _Outbox()
-    jobs.training_worker(
-        [RunRequest("fast", "actor_critic", 0, {"max_env_steps": 30_000}, name="w")],
-        Limits(),
-        out,
-        threading.Event(),
-        snapshot_seconds=1e9,  # no timed snapshots: only update 1 and the milestones
-    )
+    request = RunRequest("fast", "actor_critic", 0, {"max_env_steps": 30_000}, name="w")
+    messages = worker_messages(request, snapshot_seconds=1e9)  # no timed snapshots: update 1 and milestones
     records = list(iter_training(config))
     expected = replay_milestones(records)
     means = {r.update: r.avg_return for r in records}
     assert len(expected) >= 4, "a run that solves should pass several milestones"
-    snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
+    snapshots = [payload for kind, _, payload in messages if kind == "policy"]
     assert [s["update"] for s in snapshots] == expected
     assert all(s["milestone"] is True for s in snapshots)
     assert [s["avg_return"] for s in snapshots[1:]] == [means[u] for u in expected[1:]]
     assert max(s["avg_return"] for s in snapshots) >= max(jobs.REPLAY_MILESTONES)
 
-    job = Job([RunRequest("fast", "actor_critic", 0, {"max_env_steps": 30_000}, name="w")], Limits())
+    job = Job([request], Limits())
     assert job.wait(120)
     (finished,) = job.view().finished
     assert [m.update for m in finished.milestones] == expected
@@ -376,21 +377,12 @@ def test_the_real_worker_keeps_a_policy_at_each_milestone_of_the_training_mean()
 def test_the_real_worker_sends_the_policy_as_it_trains(every):
     """Snapshots after update 1 and then every ``snapshot_seconds``; each one is exactly the
     policy pgcore.cartpole has after that update, and sending them changes nothing."""
-    import threading
-
     from pgcore.cartpole.config import preset_config
     from pgcore.cartpole.training import iter_training
 
-    out = _Outbox()
-    jobs.training_worker(
-        [RunRequest("fast", "reinforce", 2, {"max_env_steps": 2000}, name="w")],
-        Limits(),
-        out,
-        threading.Event(),
-        snapshot_seconds=every,
-    )
-    kinds = [kind for kind, _, _ in out.messages]
-    snapshots = [payload for kind, _, payload in out.messages if kind == "policy"]
+    messages = worker_messages(RunRequest("fast", "reinforce", 2, {"max_env_steps": 2000}, name="w"), every)
+    kinds = [kind for kind, _, _ in messages]
+    snapshots = [payload for kind, _, payload in messages if kind == "policy"]
     updates = kinds.count("update")
     assert updates > 3 and kinds[-1] == "finished"
     run = iter_training(preset_config("fast", "reinforce", 2, max_env_steps=2000))
@@ -406,7 +398,7 @@ def test_the_real_worker_sends_the_policy_as_it_trains(every):
         for name, array in run.policy.state_dict().items():
             np.testing.assert_array_equal(snapshot["weights"][name], array)
             assert snapshot["weights"][name].dtype == np.float32
-    end = next(payload for kind, _, payload in out.messages if kind == "end")
+    end = next(payload for kind, _, payload in messages if kind == "end")
     np.testing.assert_array_equal(end["returns"], run.result().episode_returns)
 
 
