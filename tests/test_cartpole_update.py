@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from devtools.torch_reference import torch_logits, torch_params, torch_update
-from pgcore.cartpole.config import preset_config
+from pgcore.cartpole.config import preset_config, window_solved
 from pgcore.cartpole.core import policy_loss, weights
 from pgcore.cartpole.training import TrainingRun, train
 
@@ -142,6 +142,33 @@ def test_a_window_that_says_solved_is_not_enough():
     assert run.evaluations == 1 and run.eval_mean_return < 100 and not run.solved
     assert not run._check_due(), "the next check waits for 20 more finished episodes"
     assert run.eval_env_steps > 0 and run.env_steps == 0  # checks are not training steps
+
+
+@pytest.mark.parametrize(
+    "returns",
+    [
+        [30.0] * 25 + [500.0] * 20 + [10.0] * 5,  # solves at the 20th 500
+        [500.0] * 19 + [474.0] * 2 + [500.0] * 30,  # two dips delay it
+        [float(np.nextafter(475.0, 0.0))] * 30,  # just below the threshold: rounding decides
+        [474.9] * 40,  # never
+    ],
+)
+def test_recording_episodes_in_bulk_finds_the_window_a_one_by_one_record_finds(returns):
+    """The rollout tally records a rollout's episodes at once and skips the window check when
+    no return is near 475; it must stamp the same ``window_solved_at`` as recording them one
+    at a time, for any split of the episodes into rollouts."""
+    config = preset_config("fast", "actor_critic", 0)
+    one_by_one, in_bulk = TrainingRun(config), TrainingRun(config)
+    stamps = [100 * (i + 1) for i in range(len(returns))]
+    for total, stamp in zip(returns, stamps):
+        one_by_one._record_episode(total, 1, stamp)
+    for start, stop in ((0, 7), (7, 20), (20, 21), (21, 44), (44, len(returns))):
+        in_bulk._record_episodes(returns[start:stop], [1] * (stop - start), stamps[start:stop])
+    assert in_bulk.window_solved_at == one_by_one.window_solved_at
+    assert in_bulk.episode_returns == one_by_one.episode_returns == returns
+    assert list(in_bulk._window) == list(one_by_one._window)
+    expected = next((stamps[i] for i in range(len(returns)) if window_solved(returns[: i + 1])), None)
+    assert one_by_one.window_solved_at == expected
 
 
 @pytest.mark.slow

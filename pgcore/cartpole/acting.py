@@ -16,13 +16,14 @@ differs from a float64 forward's only when u falls within that of σ(z). Learnin
 float64 (:mod:`pgcore.cartpole.core`): log π(a | s) and its gradient are recomputed from θ.
 
 Why so terse: acting runs once per env step, beside a vector-env step that costs ~31 µs
-(8 envs, 2-core host, quiet). A rollout draws its noise once, so per step it pays the
-forward (one ``np.dot``, the bias, the activation, one read-out ``dot``) and one
-comparison: about 3 µs measured alone, ~10 µs more per vector step once it is interleaved
-with the env's own numpy calls (on an AVX-512 CPU, mostly the switches in and out of numpy's
-and OpenBLAS's AVX-512 kernels; disabling those for the process narrows the gap but slows the
-updates more than it saves). ``benchmarks/bench_cartpole.py --torch`` compares it with torch
-samplers. The copies are remade for every rollout (:meth:`Actor.readout`).
+(8 envs, 2-core host, quiet). A rollout (:meth:`Actor.step_through`) draws its noise once, as
+float32 thresholds ε − b (:meth:`Actor.thresholds`), so per step it pays the forward (one
+``np.dot``, a same-shape bias add, the activation, one read-out ``dot``) and one float32
+comparison: about 3 µs measured alone, ~8 µs more per vector step once it is interleaved with
+the env's own numpy calls (on an AVX-512 CPU, mostly the switches in and out of numpy's
+AVX-512 kernels; disabling those for the process narrows the gap but slows the updates by
+~40 %). Measured in ``benchmarks/bench_cartpole.py --throughput``; ``--torch`` compares the
+sampler with torch's. The copies are remade for every rollout (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
@@ -36,8 +37,8 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,7 @@ ACTING_DTYPE = np.float32
 
 Float32 = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+Actions = npt.NDArray[np.int64]
 
 
 def logistic_noise(rng: np.random.Generator, shape: int | tuple[int, ...]) -> npt.NDArray[np.float64]:
@@ -143,10 +145,64 @@ class Actor:
         # ndarray.dot, not @: on (8, H) it costs half as much (0.4 against 0.65 µs), and it runs every env step
         return hidden_layer(obs, readout.w1t, readout.b1, self.activation, out=hidden).dot(readout.w)
 
+    def thresholds(self, rng: np.random.Generator, shape: int | tuple[int, ...], readout: Readout) -> Float32:
+        """ε − b for a draw of ``shape`` (``(N,)`` for one step, ``(T, N)`` for a rollout), in
+        float32: "push right ⇔ w · h > ε − b" is then one comparison of two float32 arrays, with
+        no cast per step. Rounding ε to float32 moves it by ≤ 6e-8 relative: like the float32
+        forward, it can flip an action only when u falls that close to σ(z)."""
+        return (logistic_noise(rng, shape) - readout.b).astype(ACTING_DTYPE)
+
     def act(self, obs: Float32, rng: np.random.Generator) -> npt.NDArray[np.int64]:
         """a ~ π(· | s) for observations ``(N, 4)`` → actions ``(N,)`` (0 left, 1 right), one
         uniform per observation from ``rng``."""
         readout = self.readout()
         hidden = self.scratch(obs.shape[0])
-        noise = logistic_noise(rng, obs.shape[0]) - readout.b
-        return (self.logit_gap(obs, readout, hidden) > noise).astype(np.int64)
+        return (self.logit_gap(obs, readout, hidden) > self.thresholds(rng, obs.shape[0], readout)).astype(np.int64)
+
+    def step_through(
+        self,
+        step: Callable[[Actions], tuple[Any, ...]],
+        obs: Float32,
+        readout: Readout,
+        thresholds: Float32,
+        actions: Actions,
+    ) -> tuple[list[Float32], list[Any], list[Any], list[Any]]:
+        """Act and step T times with the current θ: for t = 0 … T − 1, a_t = [z_t − b > thresholds[t]]
+        is written into ``actions[t]`` and the vector env's ``step(a_t)`` is called.
+
+        The same actions as :meth:`act` step by step given the same uniforms (tested), written
+        out with local names because it runs once per env step: it is the one loop the rollout
+        speed depends on. The forward here is :func:`~pgcore.cartpole.policy.hidden_layer`'s.
+
+        Args:
+            step: the vector env's ``step``.
+            obs: s_0, ``(N, 4)`` float32.
+            readout: :meth:`readout` for the current θ (the one ``thresholds`` were made with).
+            thresholds: ``(T, N)`` from :meth:`thresholds`.
+            actions: ``(T, N)`` int64, overwritten.
+
+        Returns:
+            The observations s_0 … s_T (T + 1 arrays ``(N, 4)``) and the T rewards, terminated
+            and truncated arrays ``(N,)`` the env returned (its own fresh arrays, not copies).
+        """
+        hidden = self.scratch(obs.shape[0])
+        # b1 repeated for every env: a same-shape add skips numpy's broadcasting set-up (~2 % of
+        # the rollout's rate, measured at 4 and 8 envs)
+        w1t, b1, w = readout.w1t, np.tile(readout.b1, (obs.shape[0], 1)), readout.w
+        dot, greater = np.dot, np.greater
+        tanh = self.activation == "tanh"
+        observations, rewards, terminated, truncated = [obs], [], [], []
+        for action, threshold in zip(actions, thresholds):  # row views: a_t (N,), ε_t − b (N,)
+            dot(obs, w1t, out=hidden)
+            np.add(hidden, b1, out=hidden)
+            if tanh:
+                np.tanh(hidden, out=hidden)
+            else:
+                np.maximum(hidden, 0.0, out=hidden)
+            greater(hidden.dot(w), threshold, out=action)
+            obs, reward, term, trunc, _ = step(action)
+            observations.append(obs)
+            rewards.append(reward)
+            terminated.append(term)
+            truncated.append(trunc)
+        return observations, rewards, terminated, truncated

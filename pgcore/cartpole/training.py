@@ -84,11 +84,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pgcore.cartpole.acting import Actor, logistic_noise
+from pgcore.cartpole.acting import Actor
 from pgcore.cartpole.config import (
     EVAL_EPISODES,
     NUM_ACTIONS,
     OBS_SIZE,
+    SOLVE_THRESHOLD,
     SOLVE_WINDOW,
     TrainConfig,
     check_passed,
@@ -120,6 +121,13 @@ Array = npt.NDArray[np.float64]
 # ---------------------------------------------------------------------------------------
 # The training run
 # ---------------------------------------------------------------------------------------
+
+
+def _could_solve(returns: list[float]) -> bool:
+    """False only when no window of these returns can average ≥ SOLVE_THRESHOLD: all of them
+    are below it by more than rounding could make up (a sum of 20 returns ≤ 500 errs by
+    < 1e-10, the margin here is ~1e-5). Lets the tally skip the per-episode window check."""
+    return bool(returns) and max(returns) >= SOLVE_THRESHOLD * (1 - 1e-9)
 
 
 def _rows(arrays: list[np.ndarray]) -> np.ndarray:
@@ -289,12 +297,21 @@ class TrainingRun:
             env.close()
 
     def _record_episode(self, total: float, length: int, end_step: int) -> None:
-        self.episode_returns.append(float(total))
-        self.episode_lengths.append(int(length))
-        self.episode_end_steps.append(int(end_step))
-        self._window.append(float(total))
-        if self.window_solved_at is None and window_solved(self._window, validate=False):
-            self.window_solved_at = int(end_step)
+        self._record_episodes([float(total)], [int(length)], [int(end_step)])
+
+    def _record_episodes(self, totals: list[float], lengths: list[int], end_steps: list[int]) -> None:
+        """Record finished episodes, in the order they finished, and the env step at which the
+        last SOLVE_WINDOW returns first average ≥ SOLVE_THRESHOLD (``window_solved_at``)."""
+        self.episode_returns += totals
+        self.episode_lengths += lengths
+        self.episode_end_steps += end_steps
+        if self.window_solved_at is not None or not _could_solve(list(self._window) + totals):
+            self._window.extend(totals)
+            return
+        for total, end_step in zip(totals, end_steps):  # rare: some return is near the threshold
+            self._window.append(total)
+            if self.window_solved_at is None and window_solved(self._window, validate=False):
+                self.window_solved_at = end_step
 
     def _check_due(self) -> bool:
         """A check runs when the window says solved and 20 episodes have finished since the last one."""
@@ -345,8 +362,8 @@ class TrainingRun:
         running = np.ones(n, dtype=np.bool_)
         while running.any():
             # one draw of n uniforms per step, as _act makes: the same stream, the same episodes
-            noise = logistic_noise(self._rng, n) - readout.b
-            action = (self._actor.logit_gap(obs, readout, hidden) > noise).astype(np.int64)
+            threshold = self._actor.thresholds(self._rng, n, readout)
+            action = (self._actor.logit_gap(obs, readout, hidden) > threshold).astype(np.int64)
             obs, reward, term, trunc, _ = env.step(action)
             observations.append(obs)
             actions.append(action)
@@ -358,11 +375,13 @@ class TrainingRun:
         batch = _stack_batch(observations, _rows(actions), rewards, _rows(terminated), _rows(truncated), _rows(active))
         lengths = batch.valid.sum(axis=0)
         # An episode ending at step L_n is stamped with the steps every env had taken by then.
+        totals, episode_lengths, stamps = [], [], []
         for env_index in np.lexsort((np.arange(n), lengths)):
             length = int(lengths[env_index])
-            stamp = self.env_steps + int(np.minimum(lengths, length).sum())
-            total = float(batch.rewards[:length, env_index].sum())
-            self._record_episode(total, length, stamp)
+            stamps.append(self.env_steps + int(np.minimum(lengths, length).sum()))
+            totals.append(float(batch.rewards[:length, env_index].sum()))
+            episode_lengths.append(length)
+        self._record_episodes(totals, episode_lengths, stamps)
         self.env_steps += int(lengths.sum())
         return batch
 
@@ -386,20 +405,15 @@ class TrainingRun:
         stacked arrays, as if tallied step by step.
         """
         steps, n = self.config.rollout_steps, self.config.num_envs
-        readout = self._actor.readout()
-        hidden = self._actor.scratch(n)
         # All the rollout's noise in one draw: the same uniforms, in the same order, as one
         # draw of n per step (see logistic_noise).
-        noise = logistic_noise(self._rng, (steps, n)) - readout.b
+        readout = self._actor.readout()
+        thresholds = self._actor.thresholds(self._rng, (steps, n), readout)
         actions = np.empty((steps, n), dtype=np.int64)
-        observations, rewards, terminated, truncated = [obs], [], [], []
-        for action, threshold in zip(actions, noise):  # row views: a_t (N,), ε_t − b (N,)
-            np.greater(self._actor.logit_gap(obs, readout, hidden), threshold, out=action)
-            obs, reward, term, trunc, _ = env.step(action)
-            observations.append(obs)
-            rewards.append(reward)
-            terminated.append(term)
-            truncated.append(trunc)
+        observations, rewards, terminated, truncated = self._actor.step_through(
+            env.step, obs, readout, thresholds, actions
+        )
+        obs = observations[-1]
         ended, cut = _rows(terminated), _rows(truncated)
         done = ended | cut  # (T, N)
         valid = np.empty((steps, n), dtype=np.bool_)
@@ -421,25 +435,29 @@ class TrainingRun:
         valid_sums = np.cumsum(batch.valid, axis=0)  # (T, N): Σ valid steps up to step t
         steps_after = self.env_steps + np.cumsum(batch.valid.sum(axis=1))  # (T,): env steps after step t
         ends_t, ends_n = np.nonzero(done)  # row-major: step order, then env order
-        # only the rows where an episode ends are read, as Python numbers (the loop is per episode)
-        ends = zip(
-            ends_n.tolist(),
-            reward_sums[ends_t, ends_n].tolist(),
-            valid_sums[ends_t, ends_n].tolist(),
-            steps_after[ends_t].tolist(),
-        )
-        carried_return, carried_length = episode_return.tolist(), episode_length.tolist()
-        at_last_end = [(0.0, 0)] * done.shape[1]  # (reward sum, valid sum) at env n's previous end
-        for n, reward_sum, valid_sum, stamp in ends:
-            total = carried_return[n] + reward_sum - at_last_end[n][0]
-            length = carried_length[n] + valid_sum - at_last_end[n][1]
-            self._record_episode(total, length, stamp)
-            carried_return[n], carried_length[n] = 0.0, 0
-            at_last_end[n] = (reward_sum, valid_sum)
-        final_rewards, final_valid = reward_sums[-1].tolist(), valid_sums[-1].tolist()
-        for n, (reward_sum, valid_sum) in enumerate(at_last_end):  # the episodes still running carry over
-            episode_return[n] = carried_return[n] + final_rewards[n] - reward_sum
-            episode_length[n] = carried_length[n] + final_valid[n] - valid_sum
+        # Sorted by env, then step, each episode's previous end (if it had one in this rollout)
+        # is the entry just before it; an env's first end adds what it carried in instead.
+        order = np.lexsort((ends_t, ends_n))
+        t_o, n_o = ends_t[order], ends_n[order]
+        first = np.ones(len(order), dtype=np.bool_)
+        first[1:] = n_o[1:] != n_o[:-1]
+        reward_o, valid_o = reward_sums[t_o, n_o], valid_sums[t_o, n_o]
+        before_r, before_v = np.roll(reward_o, 1), np.roll(valid_o, 1)
+        before_r[first] = -episode_return[n_o[first]]  # x − (−carried) = carried + x, exactly
+        before_v[first] = -episode_length[n_o[first]]
+        totals, lengths = np.empty(len(order)), np.empty(len(order), dtype=np.int64)
+        totals[order], lengths[order] = reward_o - before_r, valid_o - before_v
+        self._record_episodes(totals.tolist(), lengths.tolist(), steps_after[ends_t].tolist())
+        # The episodes still running carry over: what they carried in (0 if they ended here) plus
+        # the rewards and valid steps since their env's last end.
+        last = np.ones(len(order), dtype=np.bool_)
+        last[:-1] = first[1:]
+        ended = n_o[last]
+        since_r, since_v = np.zeros(done.shape[1]), np.zeros(done.shape[1], dtype=np.int64)
+        since_r[ended], since_v[ended] = reward_o[last], valid_o[last]
+        episode_return[ended], episode_length[ended] = 0.0, 0
+        episode_return[...] = episode_return + reward_sums[-1] - since_r
+        episode_length[...] = episode_length + valid_sums[-1] - since_v
         self.env_steps = int(steps_after[-1])
 
     # -- the update --------------------------------------------------------------------
