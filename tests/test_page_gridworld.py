@@ -71,7 +71,7 @@ def test_the_sampled_episode_factor_table_matches_pgcore():
     episodes = sample_episodes(ENV, theta, 1, np.random.default_rng(3))
     states, actions, _ = episodes.path(0)
     factors = ENV.trajectory_factors(theta, states, actions)
-    table = next(m.value for m in at.markdown if "| t | s_t | a_t |" in m.value)
+    table = next(m.value for m in at.markdown if "| t | sₜ | aₜ |" in m.value)
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == actions.size  # one row per action taken
     assert [row[0].lstrip("| ") for row in rows] == [str(t) for t in range(actions.size)]

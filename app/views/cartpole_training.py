@@ -329,8 +329,8 @@ with left:
         ALGOS,
         key="cp_algo",
         on_change=apply_preset,
-        help="reinforce: Ψ_t = G_t, no baseline. reinforce_baseline: G_t − the mean of the same "
-        "episode's G (the articles' choice). reinforce_value: G_t − V(s_t). actor_critic: GAE "
+        help="reinforce: Ψₜ = Gₜ, no baseline. reinforce_baseline: Gₜ − the mean of the same "
+        "episode's G (the articles' choice). reinforce_value: Gₜ − V(sₜ). actor_critic: GAE "
         "advantage from a learned V.",
     )
     fast, articles = PRESET_TABLE["fast"]["reinforce"], PRESET_TABLE["articles"]["reinforce"]

@@ -623,8 +623,8 @@ def log_trick_section(theta: float, theta2: float, gamma: float, v_hat: float) -
 
     st.subheader("Why ∇log π and not ∇π?")
     st.markdown(
-        "Drop the division by π and use Σ_t ∇π(a_t|s_t) in place of the score. Each step is then "
-        "weighted by one extra factor π(a_t|s_t) — the probability of the very action that was "
+        r"Drop the division by π and use $\sum_t \nabla\pi(a_t \mid s_t)$ in place of the score. Each step "
+        r"is then weighted by one extra factor $\pi(a_t \mid s_t)$ — the probability of the very action that was "
         "sampled, counted twice. The average converges, but to the wrong number:"
     )
     st.latex(

@@ -255,11 +255,11 @@ def episode_part(policy: str, margin: float) -> None:
         rows = [
             {
                 "t": str(t),
-                "s_t": cell_name(int(factors.states[t])),
-                "a_t": f"{ARROWS[a]} {ACTIONS[a]}",
-                "π(a_t|s_t)": f"{factors.policy[t]:.4f}",
-                "P(s_t+1|s_t,a_t)": num(float(factors.transition[t]), 0),
-                "r_t": num(float(factors.rewards[t]), 0),
+                "sₜ": cell_name(int(factors.states[t])),
+                "aₜ": f"{ARROWS[a]} {ACTIONS[a]}",
+                "π(aₜ | sₜ)": f"{factors.policy[t]:.4f}",
+                "P(sₜ₊₁ | sₜ, aₜ)": num(float(factors.transition[t]), 0),
+                "rₜ": num(float(factors.rewards[t]), 0),
                 "log π": f"{log_pi[t]:.4f}",
             }
             for t, a in enumerate(int(a) for a in factors.actions)
@@ -269,7 +269,7 @@ def episode_part(policy: str, margin: float) -> None:
         with st.container(height=min(30 * (steps + 1) + 12, 320), border=False, key="gw_factor_table"):
             st.markdown(markdown_table(rows), unsafe_allow_html=True)
         ending = "reached the goal" if reached else f"was cut after T = {ENV.max_steps} actions"
-        st.caption(f"The episode {ending}; its return is R(τ) = Σ r_t = {num(factors.ret, 0)}.")
+        st.caption(rf"The episode {ending}; its return is $R(\tau) = \sum_t r_t = {num(factors.ret, 0)}$.")
     st.latex(
         rf"\begin{{aligned}}P(\tau \mid \theta) &= p(s_0)\prod_t \pi_\theta(a_t \mid s_t)\,P(s_{{t+1}} \mid s_t, a_t)\\"
         rf"&= {num(factors.start_probability, 0)} \cdot {tex_number(float(np.prod(factors.policy)))} \cdot "
