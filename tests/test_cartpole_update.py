@@ -240,11 +240,12 @@ def test_acting_in_float32_moves_pi_by_less_than_1e6():
     assert np.abs(p32 - p64).max() < 1e-6
 
 
-def test_the_rollout_loop_is_a_step_by_step_loop_of_act():
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_rollout_loop_is_a_step_by_step_loop_of_act(activation):
     """_collect_rollout draws the rollout's noise at once and tallies episodes after its loop;
     a plain loop of _act (n uniforms a step from the same generator) and a running tally per
     step give the same actions, batch, episode records and env-step count, across updates."""
-    config = preset_config("fast", "actor_critic", 3, num_envs=4, rollout_steps=40)
+    config = preset_config("fast", "actor_critic", 3, num_envs=4, rollout_steps=40, activation=activation)
     fast, plain = TrainingRun(config), TrainingRun(config)
     envs = [gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point") for _ in range(2)]
     obs_fast, _ = envs[0].reset(seed=5)
