@@ -19,11 +19,14 @@ Why so terse: acting runs once per env step, beside a vector-env step that costs
 (8 envs, 2-core host, quiet). A rollout (:meth:`Actor.step_through`) draws its noise once, as
 float32 thresholds ε − b (:meth:`Actor.thresholds`), so per step it pays the forward (one
 ``np.dot``, a same-shape bias add, the activation, one read-out ``dot``) and one float32
-comparison: about 3 µs measured alone, ~8 µs more per vector step once it is interleaved with
-the env's own numpy calls (on an AVX-512 CPU, mostly the switches in and out of numpy's
-AVX-512 kernels; disabling those for the process narrows the gap but slows the updates by
-~40 %). Measured in ``benchmarks/bench_cartpole.py --throughput``; ``--torch`` compares the
-sampler with torch's. The copies are remade for every rollout (:meth:`Actor.readout`).
+comparison: about 3 µs measured alone, ~10 µs per vector step in the loop. Most of the
+difference is the env's own step getting slower right after the forward (timed separately on
+a busy host: 54 → 58 µs after one ``np.dot``, 59 µs after one ``np.tanh``, 60 µs after
+numpy's SSE-only non-BLAS matmul), so it is not only AVX-512 frequency changes; fewer numpy
+calls per step is what helps. Disabling numpy's AVX-512 kernels for the process narrows the
+gap a little but slows the updates by ~40 %. Measured in ``benchmarks/bench_cartpole.py
+--throughput``; ``--torch`` compares the sampler with torch's. The copies are remade for
+every rollout (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
