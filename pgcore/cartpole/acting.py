@@ -23,8 +23,8 @@ comparison: about 3 µs measured alone, ~10 µs per vector step in the loop. Mos
 difference is the env's own step getting slower right after the forward (timed separately on
 a busy host: 54 → 58 µs after one ``np.dot``, 59 µs after one ``np.tanh``, 60 µs after
 numpy's SSE-only non-BLAS matmul), so it is not only AVX-512 frequency changes; fewer numpy
-calls per step is what helps. Disabling numpy's AVX-512 kernels for the process narrows the
-gap a little but slows the updates by ~40 %. Measured in ``benchmarks/bench_cartpole.py
+calls per step is what helps. Disabling numpy's and OpenBLAS's AVX-512 kernels together
+narrowed the gap in a synthetic loop, but numpy's alone slows the updates by ~40 %. Measured in ``benchmarks/bench_cartpole.py
 --throughput``; ``--torch`` compares the sampler with torch's. The copies are remade for
 every rollout (:meth:`Actor.readout`).
 
