@@ -243,7 +243,7 @@ def episode_part(policy: str, margin: float) -> None:
     s2.button("Sample another", on_click=resample, key="gw_resample", icon=":material/casino:", width="stretch")
     factors, reached = sampled_episode(policy, margin, seed)
     steps = int(factors.actions.size)
-    path_col, table_col = st.columns([3, 2], gap="large")
+    path_col, table_col = st.columns([1, 1], gap="medium")
     with path_col:
         st.plotly_chart(
             policy_grid(pi, size, f"Episode with seed {seed}: {steps} actions", path=factors.states),
@@ -257,8 +257,8 @@ def episode_part(policy: str, margin: float) -> None:
                 "t": str(t),
                 "sₜ": cell_name(int(factors.states[t])),
                 "aₜ": f"{ARROWS[a]} {ACTIONS[a]}",
-                "π(aₜ | sₜ)": f"{factors.policy[t]:.4f}",
-                "P(sₜ₊₁ | sₜ, aₜ)": num(float(factors.transition[t]), 0),
+                "π(aₜ|sₜ)": f"{factors.policy[t]:.4f}",
+                "P(sₜ₊₁|sₜ,aₜ)": num(float(factors.transition[t]), 0),
                 "rₜ": num(float(factors.rewards[t]), 0),
                 "log π": f"{log_pi[t]:.4f}",
             }
