@@ -595,8 +595,10 @@ def log_trick_section(theta: float, theta2: float, gamma: float, v_hat: float) -
     st.markdown(
         "μ and p do not depend on θ, so their gradients are zero: **you never need a model of "
         "the environment**. On the grid, an episode with k loops has "
-        f"∇θ₁ log P(τ) = (k + 1)(1 − σ(θ₁)) = (k + 1)·{num(p_left, 4)} if it reaches S3, and "
-        f"k(1 − σ(θ₁)) − σ(θ₁) = k·{num(p_left, 4)} − {num(p_right, 4)} if it ends by going Left."
+        rf"$\nabla_{{\theta_1}} \log P(\tau) = (k + 1)(1 - \sigma(\theta_1)) = (k + 1) \cdot {num(p_left, 4)}$ "
+        "if it reaches S3, and "
+        rf"$k(1 - \sigma(\theta_1)) - \sigma(\theta_1) = k \cdot {num(p_left, 4)} - {num(p_right, 4)}$ "
+        "if it ends by going Left."
     )
     st.fragment(trajectory_table)(theta, theta2, gamma)
 
