@@ -24,9 +24,9 @@ difference is the env's own step getting slower right after the forward (timed s
 a busy host: 54 → 58 µs after one ``np.dot``, 59 µs after one ``np.tanh``, 60 µs after
 numpy's SSE-only non-BLAS matmul), so it is not only AVX-512 frequency changes; fewer numpy
 calls per step is what helps. Disabling numpy's and OpenBLAS's AVX-512 kernels together
-narrowed the gap in a synthetic loop, but numpy's alone slows the updates by ~40 %. Measured in ``benchmarks/bench_cartpole.py
---throughput``; ``--torch`` compares the sampler with torch's. The copies are remade for
-every rollout (:meth:`Actor.readout`).
+narrowed the gap in a synthetic loop, but numpy's alone slows the updates by ~40 %.
+Measured in ``benchmarks/bench_cartpole.py --throughput``; ``--torch`` compares the sampler
+with torch's. The copies are remade for every rollout (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
@@ -170,8 +170,8 @@ class Actor:
         thresholds: Float32,
         actions: Actions,
     ) -> tuple[list[Float32], list[Any], list[Any], list[Any]]:
-        """Act and step T times with the current θ: for t = 0 … T − 1, a_t = [z_t − b > thresholds[t]]
-        is written into ``actions[t]`` and the vector env's ``step(a_t)`` is called.
+        """Act and step T times with the current θ: for t = 0 … T − 1, a_t = [w · h(s_t) > thresholds[t]]
+        (that is, z_t > ε_t) is written into ``actions[t]`` and the vector env's ``step(a_t)`` is called.
 
         The same actions as :meth:`act` step by step given the same uniforms (tested), written
         out with local names because it runs once per env step: it is the one loop the rollout
