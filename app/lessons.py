@@ -28,7 +28,7 @@ def baseline_lesson(curves: list[Any]) -> str:
     variants = [
         ("the articles' episode-mean baseline", stats("reinforce_baseline", "fast", False)),
         ("a learned V(s) baseline", stats("reinforce_value", "fast", False)),
-        ("normalized Ψ_t (a batch-mean baseline and a rescaled step)", stats("reinforce", "fast", True)),
+        ("normalized Ψₜ (a batch-mean baseline and a rescaled step)", stats("reinforce", "fast", True)),
     ]
     plain_note = " (the median of the seeds that solved)" if 0 < plain[0] < plain[1] else ""
     lines = [

@@ -258,7 +258,7 @@ def test_training_a_tiny_budget_shows_progress_curve_and_table(free_slot):
     assert any(t["name"] == f"{name} (20-ep. mean)" for t in chart(at, "cp_curves_chart")["data"])
     table = results_table(at)
     assert "| REINFORCE | 1 | 0 of 1 |" in table
-    assert "Variance of the weights Ψ_t per update" in titles(at)
+    assert "Variance of the weights Ψₜ per update" in titles(at)
     assert chart(at, "cp_anim_trained")["frames"]
     assert not at.button(key="cp_train").disabled
 

@@ -188,7 +188,7 @@ def seed_bands(bands: list[tuple[str, str, SeedBand]], *, title: str) -> go.Figu
 
 
 def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure:
-    """Per-update variance of the weights Ψ_t (``which="weight"``) or of the per-step
+    """Per-update variance of the weights Ψₜ (``which="weight"``) or of the per-step
     gradient contributions (``which="grad"``) over env steps, log scale."""
     traces: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -225,7 +225,7 @@ def variance_curves(runs: list[RunData], *, which: str, title: str) -> go.Figure
                 showlegend=False,
             )
         )
-    y_title = "Var(Ψ_t) over the batch" if which == "weight" else "tr Cov of per-step gradients"
+    y_title = "Var(Ψₜ) over the batch" if which == "weight" else "tr Cov of per-step gradients"
     return make_figure(traces, title, "env steps", y_title, height=380, yaxis=dict(type="log"))
 
 

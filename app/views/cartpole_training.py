@@ -310,10 +310,10 @@ with st.expander("What to try", icon=":material/lightbulb:", expanded=True):
         f"- Press **Train** with the defaults (REINFORCE + value baseline, *fast* preset, "
         f"{PARAMS['cp_budget'].default} step budget): it usually solves within that budget, in a few seconds.\n"
         "- Choose **All four algorithms** and train: the table below ranks them by steps to solve, "
-        "and the variance chart shows what a baseline does to the weights Ψ_t.\n"
+        "and the variance chart shows what a baseline does to the weights Ψₜ.\n"
         "- Switch to the **articles** preset (γ 0.9, 128 ReLU units, Adam 3e-4, normalized Ψ, one "
         "episode per update) and compare it with the reference table below.\n"
-        "- Tick **Normalize Ψ_t** for plain REINFORCE: that adds a batch-mean baseline and rescales "
+        "- Tick **Normalize Ψₜ** for plain REINFORCE: that adds a batch-mean baseline and rescales "
         "the step, two changes at once.\n"
         "- Train **several seeds**: one run is an anecdote; the band shows how much luck is involved.\n"
         "- Watch the trained policy balance, then the untrained one fall within a few dozen steps; "
@@ -386,9 +386,9 @@ with right:
                 help="actor_critic only.",
             )
             st.checkbox(
-                "Normalize Ψ_t per batch",
+                "Normalize Ψₜ per batch",
                 key="cp_normalize",
-                help="Ψ_t → (Ψ_t − batch mean) / batch std. Subtracting the batch mean is itself a "
+                help="Ψₜ → (Ψₜ − batch mean) / batch std. Subtracting the batch mean is itself a "
                 "baseline, and dividing by the std rescales the step: two changes at once. "
                 "Off in the fast preset, so that 'reinforce' has no baseline at all.",
             )
@@ -417,7 +417,7 @@ st.latex(
     rf"&(\text{{horizon}} \approx {horizon}\text{{ steps}})\end{{aligned}}"
 )
 notes = [
-    "Every step's term is weighted by Ψ_t alone, without the factor γᵗ that the exact gradient of the "
+    "Every step's term is weighted by Ψₜ alone, without the factor γᵗ that the exact gradient of the "
     "discounted return has: the usual choice (and the articles'), biased as the *Baselines* page shows, "
     "and it favours good behaviour late in an episode as much as early."
 ]
@@ -431,7 +431,7 @@ if passes.update_epochs > 1:
     )
 if normalized:
     notes.append(
-        "Ψ_t is normalized per batch: Ψ_t → (Ψ_t − batch mean) / batch std, which adds a batch-mean "
+        "Ψₜ is normalized per batch: Ψₜ → (Ψₜ − batch mean) / batch std, which adds a batch-mean "
         "baseline and rescales the step."
     )
     if algo in ("reinforce", "reinforce_baseline") and int(state["cp_envs"]) == 1:
@@ -709,7 +709,7 @@ if runs:
         )
         st.caption("A run that stopped early (solved) keeps its last 20-episode mean for the rest of the band.")
 
-    st.subheader("Steps to solve, and the variance of Ψ_t")
+    st.subheader("Steps to solve, and the variance of Ψₜ")
     if shown:
         st.markdown(
             "\n".join(
@@ -720,7 +720,7 @@ if runs:
     summaries = summarize_by_algo(shown)
     if summaries:
         any_grad = any(s.median_grad_variance is not None for s in summaries)
-        header = ["algorithm", "runs", "solved", "median steps to solve", "fastest – slowest", "median Var(Ψ_t)"]
+        header = ["algorithm", "runs", "solved", "median steps to solve", "fastest – slowest", "median Var(Ψₜ)"]
         if any_grad:
             header.append("median gradient variance")
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -738,7 +738,7 @@ if runs:
             lines.append("| " + " | ".join(cells) + " |")
         st.markdown("\n".join(lines))
     st.caption(
-        "Var(Ψ_t) is measured over each update's batch, before any normalization. It shows how spread the "
+        "Var(Ψₜ) is measured over each update's batch, before any normalization. It shows how spread the "
         "weights are, not the gradient's variance itself; tick *Also measure gradient variance* to see that too. "
         "The source article (seed 004) reports ≈120k steps to reach 500 for plain REINFORCE and ≈86k with a "
         "baseline, and a Q-value variance of 600+ without a baseline against under 200 with one; it does not "
@@ -747,7 +747,7 @@ if runs:
     var_col, grad_col = st.columns(2, gap="large")
     with var_col:
         st.plotly_chart(
-            variance_curves(shown, which="weight", title="Variance of the weights Ψ_t per update"),
+            variance_curves(shown, which="weight", title="Variance of the weights Ψₜ per update"),
             config=PLOTLY_CONFIG,
             key="cp_variance_chart",
         )
