@@ -438,7 +438,7 @@ def free_section(g: GridSettings) -> None:
             "Without a baseline every return carries c·(episode length) into the estimate, and the "
             "variance grows like c². "
             + (
-                "Every estimator stays unbiased at every c — its mean just follows ∂J_c/∂θ₁. "
+                r"Every estimator stays unbiased at every c — its mean just follows $\partial J_c / \partial \theta_1$. "
                 if weight
                 else "With γᵗ switched off every estimator is biased at every c (it estimates a different sum). "
             )
@@ -521,7 +521,7 @@ def learning_section(g: GridSettings) -> None:
     st.caption(
         f"{LEARNERS} independent learners per baseline all start at θ₁ = {num(LEARN_START, 1)} and take "
         f"{UPDATES} steps θ₁ ← θ₁ + α·(mean of {batch} estimates), with θ₂, γ and c from above. "
-        "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best J_c."
+        "Same seed for every baseline. A narrow band is a steady learner; the dotted line is the best $J_c$."
     )
     st.markdown(learning_note(curves_by_baseline, LABELS).replace("*", "\\*"))  # "b*" is not italics
     # its own fragment: Play, Step, Reset and the race's pickers rerun the race only, not the bands
