@@ -387,7 +387,7 @@ def parabola_section(g: GridSettings) -> None:
             "the minimum of Var(X − bY) is the *score-weighted* mean of returns, "
             "b\\* = E[ψ²G]/E[ψ²] for one decision. Episodes with big |ψ| (here, long ones that loop "
             "and often reach the goal) count more. E[G] is right only when |ψ| doesn't depend on "
-            "the outcome — see the bandit tab."
+            "the outcome — see the section *Bandit, exact*."
         )
 
 
@@ -444,7 +444,7 @@ def free_section(g: GridSettings) -> None:
             )
             + "Careful: adding c to every step of an **episodic** task changes the task (longer "
             "episodes collect more c), so J, the gradient and the baselined variance move too. A pure shift "
-            "of the return leaves the baselined variance exactly flat: see the bandit tab."
+            "of the return leaves the baselined variance exactly flat: see the section *Bandit, exact*."
         )
     at_zero = moments(theta1, theta2, gamma, 0.0, weight).variance_of("none")
     with st.container(border=True):
