@@ -136,7 +136,7 @@ def test_a_window_that_says_solved_is_not_enough():
     """A run whose 20-episode window reaches 475 but whose check fails is not solved."""
     run = TrainingRun(preset_config("fast", "reinforce", 0))
     for step in range(1, 21):
-        run._record_episode(500.0, 500, step * 500)  # a lucky window …
+        run._record_episodes([500.0], [500], [step * 500])  # a lucky window …
     assert run.window_solved_at == 10_000 and run._check_due()
     run._check_solved()  # … but the untrained policy averages ~20 on fresh episodes
     assert run.evaluations == 1 and run.eval_mean_return < 100 and not run.solved
@@ -161,7 +161,7 @@ def test_recording_episodes_in_bulk_finds_the_window_a_one_by_one_record_finds(r
     one_by_one, in_bulk = TrainingRun(config), TrainingRun(config)
     stamps = [100 * (i + 1) for i in range(len(returns))]
     for total, stamp in zip(returns, stamps):
-        one_by_one._record_episode(total, 1, stamp)
+        one_by_one._record_episodes([total], [1], [stamp])
     for start, stop in ((0, 7), (7, 20), (20, 21), (21, 44), (44, len(returns))):
         in_bulk._record_episodes(returns[start:stop], [1] * (stop - start), stamps[start:stop])
     assert in_bulk.window_solved_at == one_by_one.window_solved_at
@@ -266,7 +266,7 @@ def test_the_rollout_loop_is_a_step_by_step_loop_of_act(activation):
             length += valid
             needs_reset = terminated | truncated
             for n in np.flatnonzero(needs_reset):
-                plain._record_episode(ret[n], length[n], plain.env_steps)
+                plain._record_episodes([float(ret[n])], [int(length[n])], [plain.env_steps])
             ret[needs_reset], length[needs_reset] = 0.0, 0
         np.testing.assert_array_equal(batch.actions, np.stack(actions))
         np.testing.assert_array_equal(obs_fast, obs)

@@ -111,8 +111,9 @@ def hidden_layer(
 ) -> npt.NDArray[np.floating]:
     """act(s · W1ᵀ + b1) for observations ``(N, 4)`` → ``(N, H)``: the network's hidden layer, in
     numpy. The one numpy forward pass: :meth:`PolicySnapshot.probabilities` and the training
-    sampler (:mod:`pgcore.cartpole.acting`) both build on it. With ``out`` (``(N, H)``, the
-    result's dtype) it writes there and allocates nothing, for the per-step sampler.
+    sampler (:mod:`pgcore.cartpole.acting`) both build on it. ``b1`` is ``(H,)``, or ``(N, H)``
+    (b1 repeated per row: the sampler's same-shape add is cheaper). With ``out`` (``(N, H)``,
+    the result's dtype) it writes there and allocates nothing, for the per-step sampler.
 
     Unchecked, as it runs once per env step: its two callers check their arrays (a snapshot's
     weights when it is built, an observation on every call of ``probabilities``)."""

@@ -296,9 +296,6 @@ class TrainingRun:
             self._finished_at = time.perf_counter()
             env.close()
 
-    def _record_episode(self, total: float, length: int, end_step: int) -> None:
-        self._record_episodes([float(total)], [int(length)], [int(end_step)])
-
     def _record_episodes(self, totals: list[float], lengths: list[int], end_steps: list[int]) -> None:
         """Record finished episodes, in the order they finished, and the env step at which the
         last SOLVE_WINDOW returns first average ≥ SOLVE_THRESHOLD (``window_solved_at``)."""
