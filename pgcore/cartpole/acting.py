@@ -19,14 +19,14 @@ Why so terse: acting runs once per env step, beside a vector-env step that costs
 (8 envs, 2-core host, quiet). A rollout (:meth:`Actor.step_through`) draws its noise once, as
 float32 thresholds ε − b (:meth:`Actor.thresholds`), so per step it pays the forward (one
 ``np.dot``, a same-shape bias add, the activation, one read-out ``dot``) and one float32
-comparison: about 3 µs measured alone, ~10 µs per vector step in the loop. Most of the
-difference is the env's own step getting slower right after the forward (timed separately on
-a busy host: 54 → 58 µs after one ``np.dot``, 59 µs after one ``np.tanh``, 60 µs after
-numpy's SSE-only non-BLAS matmul), so it is not only AVX-512 frequency changes; fewer numpy
-calls per step is what helps. Disabling numpy's and OpenBLAS's AVX-512 kernels together
-narrowed the gap in a synthetic loop, but numpy's alone slows the updates by ~40 %.
-Measured in ``benchmarks/bench_cartpole.py --throughput``; ``--torch`` compares the sampler
-with torch's. The copies are remade for every rollout (:meth:`Actor.readout`).
+comparison, ~5 µs in the loop. On this project's host the env's own step is also ~3–4 µs
+slower right after the first-layer ``np.dot`` or ``np.tanh`` (AVX-512 kernels here, OpenBLAS's
+and numpy's), and not after the other calls. With AVX-512 off in both libraries
+the penalty is gone (the act-and-step loop goes from ~0.81× to ~0.86× the bare env's rate),
+but training to solve takes ~20 % longer, since the updates lose the same kernels, so the
+defaults stay. ``benchmarks/bench_acting_cost.py --no-avx512`` measures both;
+``benchmarks/bench_cartpole.py --throughput`` the whole collector, and ``--torch`` compares
+the sampler with torch's. The float32 copies are remade for every rollout (:meth:`Actor.readout`).
 
 Example:
     >>> import numpy as np
