@@ -22,7 +22,7 @@ float32 thresholds ε − b (:meth:`Actor.thresholds`), so per step it pays the 
 comparison, ~5 µs in the loop. On this project's host the env's own step is also ~3–4 µs
 slower right after the first-layer ``np.dot`` or ``np.tanh`` (AVX-512 kernels here, OpenBLAS's
 and numpy's), and not after the other calls. With AVX-512 off in both libraries
-the penalty is gone (the act-and-step loop goes from ~0.81× to ~0.86× the bare env's rate),
+the penalty is gone (the act-and-step loop goes from ~0.82× to ~0.87× the bare env's rate),
 but training to solve takes ~20 % longer, since the updates lose the same kernels, so the
 defaults stay. ``benchmarks/bench_acting_cost.py --no-avx512`` measures both;
 ``benchmarks/bench_cartpole.py --throughput`` the whole collector, and ``--torch`` compares
